@@ -1,0 +1,31 @@
+"""``labeler-tui [--workspace DIR] [--model NAME]``: open the labeling app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from labeler_tui.core.errors import LabelerError
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="labeler-tui", description="Keyboard-driven SAE feature labeling app.")
+    parser.add_argument("--workspace", metavar="DIR", help="workspace folder (or its labeler.toml)")
+    parser.add_argument("--model", metavar="NAME", help="model to open (default: the workspace's default_model)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    from labeler_tui.core.workspace import Workspace
+
+    try:
+        workspace = Workspace.open(args.workspace)
+        model = workspace.model_name(args.model)
+    except LabelerError as exc:
+        print(f"labeler-tui: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    from labeler_tui.app.app import LabelerApp
+
+    LabelerApp(workspace, model).run()

@@ -1,0 +1,93 @@
+"""What every command handler gets: parsed args, the workspace (opened lazily) and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from labeler_tui.core.data import ModelData
+from labeler_tui.core.workspace import Workspace
+
+
+class CliContext:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.json: bool = bool(getattr(args, "json", False))
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False)
+        self._workspace: Workspace | None = None
+
+    # --- workspace -------------------------------------------------------------------------------
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            with self.progress() as progress:
+                self._workspace = Workspace.open(getattr(self.args, "workspace", None), progress=progress)
+        return self._workspace
+
+    @property
+    def model(self) -> str:
+        """The model name chosen by --model or the workspace default (validated)."""
+        return self.workspace.model_name(getattr(self.args, "model", None))
+
+    def data(self, rebuild: bool = False) -> ModelData:
+        with self.progress() as progress:
+            return self.workspace.data(self.model, progress=progress, rebuild=rebuild)
+
+    # --- output ----------------------------------------------------------------------------------
+    @property
+    def is_terminal(self) -> bool:
+        return self.console.is_terminal
+
+    def emit(self, data: Any, human: Callable[[Console], None] | None = None) -> None:
+        """Print ``data`` as one JSON document with --json, else call ``human`` (or print JSON)."""
+        if self.json or human is None:
+            sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+            sys.stdout.flush()
+        else:
+            human(self.console)
+
+    @contextmanager
+    def progress(self) -> Iterator[Callable[[str, int, int], None]]:
+        """A progress callback drawing a bar on stderr (only when stderr is a terminal)."""
+        if not self.err.is_terminal:
+            yield lambda stage, done, total: None
+            return
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        )
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        with bar:
+            yield update
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,82 @@
+"""Parser and dispatch for ``labeler``.
+
+Each command group lives in its own module with ``register(subparsers, common)``; a handler
+takes a :class:`CliContext` and returns an exit code (None means 0). A LabelerError becomes one
+line on stderr and exit 1; argparse problems exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from labeler_tui.cli.context import CliContext
+from labeler_tui.core.errors import LabelerError
+
+COMMAND_MODULES = (
+    "labeler_tui.cli.data_commands",
+    "labeler_tui.cli.label_commands",
+    "labeler_tui.cli.analysis_commands",
+)
+
+
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """--workspace/--model/--json, accepted before or after the command word."""
+    default = argparse.SUPPRESS if suppress else None
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", metavar="DIR", default=default, help="workspace folder (or its labeler.toml)")
+    common.add_argument("--model", metavar="NAME", default=default, help="model name (default: the workspace's default_model)")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print one JSON document on stdout",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="labeler",
+        description="Label sparse autoencoder features: queue, labels, analysis. "
+        "Run `labeler-tui` for the interactive app.",
+        parents=[_common_options(suppress=False)],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    common = _common_options(suppress=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command group not written yet
+                continue
+            raise
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = CliContext(args)
+    try:
+        code = args.handler(ctx)
+    except LabelerError as exc:
+        ctx.err.print(f"labeler: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        ctx.err.print("labeler: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

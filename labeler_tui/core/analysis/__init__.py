@@ -1,0 +1,1 @@
+"""Analysis of one model's features: regions, coverage, flags, importance, similarity, queues."""

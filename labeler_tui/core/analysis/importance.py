@@ -1,0 +1,20 @@
+"""Importance percentile: how large a feature's decoder row is among all features'."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def importance_percentiles(decoder_norms: np.ndarray | None) -> np.ndarray | None:
+    """100 x the fraction of features whose decoder-row L2 norm is strictly less (DESIGN.md).
+
+    O(n log n): the count of strictly smaller norms is the left insertion point in sorted order.
+    """
+    if decoder_norms is None:
+        return None
+    norms = np.asarray(decoder_norms, dtype=np.float64)
+    n = len(norms)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    smaller = np.searchsorted(np.sort(norms), norms, side="left")
+    return 100.0 * smaller / n

@@ -1,0 +1,291 @@
+"""Workspace configuration: ``labeler.toml``, read once and validated once.
+
+The file format is a contract (see DESIGN.md, "Workspace and config"). Every problem is a
+:class:`ConfigError` that names the file and the key, e.g.
+``labeler.toml: [models.ultra] activations: file not found: data/ultra/act.parquet``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import glob
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labeler_tui.core.errors import ConfigError
+
+CONFIG_NAME = "labeler.toml"
+DEFAULT_CATEGORIES = ("mechanical", "tactical", "strategic", "none")
+DEFAULT_TOKEN_FAMILY = r"^(.*?)_\d+$"
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return os.environ.get("USER", "labeler")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Where one model's input data lives (paths already resolved against the workspace)."""
+
+    name: str
+    activations: tuple[Path, ...]
+    """The activation parquet files (a file, every parquet in a directory, or a glob's matches)."""
+    activations_spec: str
+    examples: Path
+    vocab: Path
+    decoder: Path | None = None
+    token_family: str = DEFAULT_TOKEN_FAMILY
+
+    @property
+    def token_family_re(self) -> re.Pattern[str]:
+        return re.compile(self.token_family)
+
+    @property
+    def input_files(self) -> tuple[Path, ...]:
+        """Every input file; the derived index is rebuilt when any of them changes."""
+        files = [*self.activations, self.examples, self.vocab]
+        if self.decoder is not None:
+            files.append(self.decoder)
+        return tuple(files)
+
+
+@dataclass(frozen=True)
+class LabelerSettings:
+    default_model: str
+    source: str = "dashboard"
+    owner: str = field(default_factory=_login_name)
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    theme: str = "textual-dark"
+    similar_method: str = "decoder"
+    claim_ttl_seconds: float = 1800.0
+    poll_interval_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Store and cache folders, relative to the workspace root unless absolute."""
+
+    cache: Path
+    labels: Path
+    dashboard: Path
+    state: Path
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    path: Path
+    """The labeler.toml file itself."""
+    labeler: LabelerSettings
+    models: dict[str, ModelConfig]
+    paths: PathSettings
+    app: AppSettings = field(default_factory=AppSettings)
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def model(self, name: str | None = None) -> ModelConfig:
+        """The named model (default: ``default_model``); unknown names are a ConfigError."""
+        name = name or self.labeler.default_model
+        if name not in self.models:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise ConfigError(f"{self.path}: unknown model {name!r} (configured models: {known})")
+        return self.models[name]
+
+
+_TOP_KEYS = {"labeler", "models", "paths", "app", "keymap"}
+_LABELER_KEYS = {"default_model", "source", "owner", "categories"}
+_MODEL_KEYS = {"activations", "examples", "vocab", "decoder", "token_family"}
+_PATH_KEYS = {"cache", "labels", "dashboard", "state"}
+_APP_KEYS = {"theme", "similar_method", "claim_ttl_seconds", "poll_interval_seconds"}
+SIMILAR_METHODS = ("decoder", "tokens", "coactivation")
+
+
+class _Reader:
+    """Typed access to a TOML table that reports errors as ``file: [table] key: problem``."""
+
+    def __init__(self, file: Path, table: str, data: Any) -> None:
+        self.file = file
+        self.table = table
+        if not isinstance(data, dict):
+            raise self.error(None, f"expected a table, got {type(data).__name__}")
+        self.data = data
+
+    def error(self, key: str | None, problem: str) -> ConfigError:
+        where = f"[{self.table}]" if self.table else ""
+        if key is not None:
+            where = f"{where} {key}".strip()
+        return ConfigError(f"{self.file}: {where}: {problem}")
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(key, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def string(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        if key not in self.data:
+            if required:
+                raise self.error(key, "missing required key")
+            return default
+        value = self.data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= minimum:
+            raise self.error(key, f"expected a number > {minimum:g}, got {value!r}")
+        return float(value)
+
+
+def _resolve(root: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else root / path
+
+
+def _activation_files(reader: _Reader, root: Path, spec: str) -> tuple[Path, ...]:
+    path = _resolve(root, spec)
+    if any(ch in spec for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not files:
+            raise reader.error("activations", f"no file matches {spec}")
+        return tuple(files)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise reader.error("activations", f"no .parquet file in directory {spec}")
+        return tuple(files)
+    if not path.is_file():
+        raise reader.error("activations", f"file not found: {spec}")
+    return (path,)
+
+
+def _existing_file(reader: _Reader, root: Path, key: str, spec: str) -> Path:
+    path = _resolve(root, spec)
+    if not path.is_file():
+        raise reader.error(key, f"file not found: {spec}")
+    return path
+
+
+def _model(file: Path, name: str, data: Any) -> ModelConfig:
+    r = _Reader(file, f"models.{name}", data)
+    r.check_keys(_MODEL_KEYS)
+    root = file.parent
+    act_spec = r.string("activations", required=True)
+    assert act_spec is not None
+    examples = _existing_file(r, root, "examples", r.string("examples", required=True) or "")
+    vocab = _existing_file(r, root, "vocab", r.string("vocab", required=True) or "")
+    decoder_spec = r.string("decoder")
+    decoder = None
+    if decoder_spec is not None:
+        decoder = _existing_file(r, root, "decoder", decoder_spec)
+        if decoder.suffix not in (".npy", ".safetensors"):
+            raise r.error("decoder", f"expected a .npy or .safetensors file, got {decoder_spec}")
+    family = r.string("token_family", DEFAULT_TOKEN_FAMILY) or DEFAULT_TOKEN_FAMILY
+    try:
+        compiled = re.compile(family)
+    except re.error as exc:
+        raise r.error("token_family", f"not a valid regular expression: {exc}") from None
+    if compiled.groups < 1:
+        raise r.error("token_family", "the regular expression needs a group (group 1 names the family)")
+    return ModelConfig(
+        name=name,
+        activations=_activation_files(r, root, act_spec),
+        activations_spec=act_spec,
+        examples=examples,
+        vocab=vocab,
+        decoder=decoder,
+        token_family=family,
+    )
+
+
+def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
+    """Validate parsed TOML into a WorkspaceConfig (every error names ``file`` and the key)."""
+    top = _Reader(file, "", data)
+    top.check_keys(_TOP_KEYS)
+
+    models_raw = data.get("models", {})
+    if not isinstance(models_raw, dict) or not models_raw:
+        raise ConfigError(f"{file}: [models]: at least one [models.NAME] table is required")
+    models = {name: _model(file, name, table) for name, table in models_raw.items()}
+
+    lab = _Reader(file, "labeler", data.get("labeler", {}))
+    lab.check_keys(_LABELER_KEYS)
+    default_model = lab.string("default_model", next(iter(models)))
+    assert default_model is not None
+    if default_model not in models:
+        raise lab.error("default_model", f"unknown model {default_model!r} (no [models.{default_model}])")
+    categories = lab.data.get("categories", list(DEFAULT_CATEGORIES))
+    if (
+        not isinstance(categories, list)
+        or not categories
+        or not all(isinstance(c, str) and c.strip() for c in categories)
+    ):
+        raise lab.error("categories", f"expected a non-empty list of strings, got {categories!r}")
+    labeler = LabelerSettings(
+        default_model=default_model,
+        source=lab.string("source", "dashboard") or "dashboard",
+        owner=lab.string("owner") or _login_name(),
+        categories=tuple(categories),
+    )
+
+    paths_r = _Reader(file, "paths", data.get("paths", {}))
+    paths_r.check_keys(_PATH_KEYS)
+    root = file.parent
+    paths = PathSettings(
+        cache=_resolve(root, paths_r.string("cache", ".labeler-cache") or ""),
+        labels=_resolve(root, paths_r.string("labels", "labels") or ""),
+        dashboard=_resolve(root, paths_r.string("dashboard", "dashboard") or ""),
+        state=_resolve(root, paths_r.string("state", "state") or ""),
+    )
+
+    app_r = _Reader(file, "app", data.get("app", {}))
+    app_r.check_keys(_APP_KEYS)
+    similar_method = app_r.string("similar_method", "decoder") or "decoder"
+    if similar_method not in SIMILAR_METHODS:
+        raise app_r.error("similar_method", f"expected one of {', '.join(SIMILAR_METHODS)}, got {similar_method!r}")
+    app = AppSettings(
+        theme=app_r.string("theme", "textual-dark") or "textual-dark",
+        similar_method=similar_method,
+        claim_ttl_seconds=app_r.number("claim_ttl_seconds", 1800.0),
+        poll_interval_seconds=app_r.number("poll_interval_seconds", 1.0),
+    )
+
+    keymap_raw = data.get("keymap", {})
+    km = _Reader(file, "keymap", keymap_raw)
+    keymap: dict[str, str] = {}
+    for key in km.data:
+        keymap[key] = km.string(key) or ""
+
+    return WorkspaceConfig(path=file, labeler=labeler, models=models, paths=paths, app=app, keymap=keymap)
+
+
+def load_config(file: Path) -> WorkspaceConfig:
+    """Read and validate ``labeler.toml``."""
+    file = Path(file).resolve()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    return parse_config(file, data)

@@ -1,0 +1,29 @@
+"""User-facing errors.
+
+Every error a user can cause (bad flag value, unknown feature, corrupt file, missing column)
+is raised as a :class:`LabelerError` subclass carrying one clear line. The CLI prints that line
+to stderr and exits 1; the TUI shows it in a notification. Nothing else is caught that way, so a
+real bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LabelerError(Exception):
+    """A problem the user can fix; ``str(err)`` is the one line to show them."""
+
+
+class ConfigError(LabelerError):
+    """labeler.toml is missing, unreadable or has a bad key/value."""
+
+
+class DataError(LabelerError):
+    """An input data file (activations, examples, vocab, decoder) is missing or malformed."""
+
+
+class StoreError(LabelerError):
+    """A label/queue/history store is corrupt or cannot be written."""
+
+
+class ValidationError(LabelerError):
+    """A value given by the user (flag, form field) is out of range or not allowed."""
