@@ -15,7 +15,9 @@ import tomli_w
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.delenv("LABELER_WORKSPACE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
@@ -58,7 +60,12 @@ def write_tiny_workspace(
     vocab = tiny_vocab()
     (data / "vocab.json").write_text(json.dumps(vocab))
     example_ids = example_id_offset + example_id_step * np.arange(n_examples)
-    tokens = [sorted(rng.choice(np.arange(1, len(vocab)), size=rng.integers(2, 7), replace=False).tolist()) for _ in range(n_examples)]
+    tokens = [
+        sorted(
+            rng.choice(np.arange(1, len(vocab)), size=rng.integers(2, 7), replace=False).tolist()
+        )
+        for _ in range(n_examples)
+    ]
     weapons = rng.choice(TINY_WEAPONS, size=n_examples).tolist()
     pl.DataFrame(
         {"example_id": example_ids, "tokens": tokens, "weapon": weapons},
@@ -86,7 +93,9 @@ def write_tiny_workspace(
     act_dir.mkdir(exist_ok=True)
     bounds = np.linspace(0, frame.height, activation_files + 1).astype(int)
     for i in range(activation_files):
-        frame.slice(bounds[i], bounds[i + 1] - bounds[i]).write_parquet(act_dir / f"part-{i:03d}.parquet")
+        frame.slice(bounds[i], bounds[i + 1] - bounds[i]).write_parquet(
+            act_dir / f"part-{i:03d}.parquet"
+        )
 
     model: dict[str, Any] = {
         "activations": "data/activations",

@@ -29,7 +29,9 @@ class CliContext:
     def workspace(self) -> Workspace:
         if self._workspace is None:
             with self.progress() as progress:
-                self._workspace = Workspace.open(getattr(self.args, "workspace", None), progress=progress)
+                self._workspace = Workspace.open(
+                    getattr(self.args, "workspace", None), progress=progress
+                )
         return self._workspace
 
     @property
@@ -49,7 +51,9 @@ class CliContext:
     def emit(self, data: Any, human: Callable[[Console], None] | None = None) -> None:
         """Print ``data`` as one JSON document with --json, else call ``human`` (or print JSON)."""
         if self.json or human is None:
-            sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+            sys.stdout.write(
+                json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+            )
             sys.stdout.flush()
         else:
             human(self.console)

@@ -25,8 +25,15 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """--workspace/--model/--json, accepted before or after the command word."""
     default = argparse.SUPPRESS if suppress else None
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--workspace", metavar="DIR", default=default, help="workspace folder (or its labeler.toml)")
-    common.add_argument("--model", metavar="NAME", default=default, help="model name (default: the workspace's default_model)")
+    common.add_argument(
+        "--workspace", metavar="DIR", default=default, help="workspace folder (or its labeler.toml)"
+    )
+    common.add_argument(
+        "--model",
+        metavar="NAME",
+        default=default,
+        help="model name (default: the workspace's default_model)",
+    )
     common.add_argument(
         "--json",
         action="store_true",
@@ -74,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return int(code or 0)
-
 
 
 def run() -> None:
