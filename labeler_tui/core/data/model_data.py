@@ -1,4 +1,4 @@
-"""The read API over one model's data.  (INTERFACE - being implemented; see the docstrings.)
+"""The read API over one model's data.
 
 Everything the analysis, the stores, the CLI and the app need from the data goes through
 :class:`ModelData`. It is backed by a derived index in the workspace cache (built once with a
@@ -13,13 +13,17 @@ the regex does not match is a family of its own (family name = token name).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from labeler_tui.core.config import ModelConfig
+from labeler_tui.core.data import index_layout as L
+from labeler_tui.core.errors import DataError, ValidationError
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage_description, done, total)``; total may be 0 when unknown."""
@@ -52,8 +56,11 @@ class ModelData:
       family_names: list[str]          index = family id
       token_family: np.ndarray         int32[n_tokens]: family id of each token id
       metadata_columns: list[str]      every examples column except example_id and tokens
-      cache_dir: Path                  this model's folder in the workspace cache (for other
-                                       derived data, e.g. similarity profiles)
+      cache_dir: Path                  this model's index folder in the workspace cache
+                                       (``<cache>/<model>/<fingerprint>``): put other derived
+                                       data here (e.g. similarity profiles, in a file or
+                                       sub-folder of your own, written atomically); it is
+                                       dropped with the index when an input file changes
     """
 
     name: str
@@ -82,64 +89,187 @@ class ModelData:
         Raises DataError (one line naming the file and the problem) for bad input; a failed build
         leaves no half-built index behind.
         """
-        raise NotImplementedError
+        from labeler_tui.core.data.index_build import ensure_index
+
+        folder = ensure_index(config, Path(cache_root) / config.name, rebuild, progress)
+        manifest = L.read_manifest(folder)
+        if manifest is None:
+            raise DataError(
+                f"{folder}: index manifest missing or unreadable; run `labeler index --force`"
+            )
+        return cls(config, folder, manifest)
+
+    def __init__(self, config: ModelConfig, folder: Path, manifest: dict[str, Any]) -> None:
+        """Use :meth:`open`; this maps the files of a complete index folder."""
+        self.name = config.name
+        self.config = config
+        self.cache_dir = folder
+        self.manifest = manifest
+        self.n_features = int(manifest["n_features"])
+        self.n_examples = int(manifest["n_examples"])
+        self.n_nonzero = int(manifest["n_nonzero"])
+        decoder_info = manifest.get("decoder")
+        self.has_decoder = decoder_info is not None
+        try:
+            vocab = json.loads((folder / L.VOCAB).read_text(encoding="utf-8"))
+            self._offsets = np.load(folder / L.OFFSETS)
+            self._rows = np.load(folder / L.ROWS, mmap_mode="r")
+            self._acts = np.load(folder / L.ACTS, mmap_mode="r")
+            self._max = np.load(folder / L.MAX_ACTS)
+            self._mean = np.load(folder / L.MEAN_ACTS)
+            self._example_ids = np.load(folder / L.EXAMPLE_IDS)
+            self._token_offsets = np.load(folder / L.TOKEN_OFFSETS, mmap_mode="r")
+            self._token_ids = np.load(folder / L.TOKEN_IDS, mmap_mode="r")
+            self.token_family = np.load(folder / L.TOKEN_FAMILY)
+            self._metadata: dict[str, tuple[Path, list[Any]]] = {
+                entry["column"]: (folder / L.metadata_codes_file(i), entry["values"])
+                for i, entry in enumerate(manifest["metadata"])
+            }
+            self._decoder_norms = np.load(folder / L.DECODER_NORMS) if self.has_decoder else None
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(
+                f"{folder}: index is damaged ({exc}); run `labeler index --force`"
+            ) from None
+        self._decoder_info = decoder_info
+        self._decoder: np.ndarray | None = None
+        self._metadata_codes: dict[str, np.ndarray] = {}
+        self.token_names: list[str] = vocab["token_names"]
+        self.family_names: list[str] = vocab["family_names"]
+        self.token_ids = {name: i for i, name in enumerate(self.token_names)}
+        self.metadata_columns = list(self._metadata)
+        self._counts = np.diff(self._offsets)
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelData({self.name!r}, n_features={self.n_features}, "
+            f"n_examples={self.n_examples}, n_nonzero={self.n_nonzero})"
+        )
 
     # --- per feature -----------------------------------------------------------------------
     def feature(self, feature_id: int) -> FeatureActivations:
         """Nonzero activations of one feature, descending; O(that feature's count), memory-mapped.
 
-        Raises ValidationError when feature_id is outside 0..n_features-1.
+        Raises ValidationError when feature_id is outside 0..n_features-1. Ties in activation
+        are ordered by example id ascending.
         """
-        raise NotImplementedError
+        f = self._check_feature(feature_id)
+        lo, hi = int(self._offsets[f]), int(self._offsets[f + 1])
+        rows = np.asarray(self._rows[lo:hi], dtype=np.int64)
+        return FeatureActivations(
+            feature_id=f,
+            rows=rows,
+            example_ids=self._example_ids[rows],
+            activations=self._acts[lo:hi],
+        )
+
+    def _check_feature(self, feature_id: int) -> int:
+        if isinstance(feature_id, bool) or not isinstance(feature_id, int | np.integer):
+            raise ValidationError(f"feature id must be an integer, got {feature_id!r}")
+        f = int(feature_id)
+        if not 0 <= f < self.n_features:
+            raise ValidationError(
+                f"feature {f} is out of range for model {self.name!r} "
+                f"(features 0..{self.n_features - 1})"
+            )
+        return f
 
     # --- all features ----------------------------------------------------------------------
     @property
     def nonzero_counts(self) -> np.ndarray:
         """int64[n_features]: nonzero activation count per feature."""
-        raise NotImplementedError
+        return self._counts
 
     @property
     def max_activations(self) -> np.ndarray:
         """float32[n_features]: max activation per feature (0 for dead features)."""
-        raise NotImplementedError
+        return self._max
 
     @property
     def mean_activations(self) -> np.ndarray:
         """float32[n_features]: mean nonzero activation per feature (0 for dead features)."""
-        raise NotImplementedError
+        return self._mean
 
     # --- examples --------------------------------------------------------------------------
     @property
     def example_ids(self) -> np.ndarray:
-        """int64[n_examples]: the example id of each row."""
-        raise NotImplementedError
+        """int64[n_examples]: the example id of each row (ascending)."""
+        return self._example_ids
 
     def rows_for_example_ids(self, example_ids: np.ndarray) -> np.ndarray:
         """int64 rows of the given example ids (ValidationError for an unknown id)."""
-        raise NotImplementedError
+        wanted = np.asarray(example_ids, dtype=np.int64)
+        if len(self._example_ids) == 0:
+            if wanted.size:
+                raise ValidationError(f"example id {int(wanted.flat[0])} not found (no examples)")
+            return wanted.copy()
+        pos = np.searchsorted(self._example_ids, wanted)
+        np.minimum(pos, len(self._example_ids) - 1, out=pos)
+        found = self._example_ids[pos] == wanted
+        if not found.all():
+            bad = int(wanted[~found].flat[0])
+            raise ValidationError(f"example id {bad} not found in model {self.name!r}")
+        return pos.astype(np.int64)
 
     def tokens(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tokens of the given rows as CSR: (offsets int64[len(rows)+1], token_ids int32[...]).
 
         Vectorised: no Python loop over rows.
         """
-        raise NotImplementedError
+        rows = self._check_rows(rows)
+        starts = self._token_offsets[rows]
+        lengths = self._token_offsets[rows + 1] - starts
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        total = int(offsets[-1])
+        index = np.repeat(starts - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
+        return offsets, np.asarray(self._token_ids[index], dtype=np.int32)
+
+    def _check_rows(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_examples):
+            bad = int(rows[(rows < 0) | (rows >= self.n_examples)][0])
+            raise ValidationError(f"example row {bad} is out of range (0..{self.n_examples - 1})")
+        return rows
 
     def metadata_codes(self, column: str, rows: np.ndarray) -> np.ndarray:
         """int32 codes of a metadata column for the given rows; see :meth:`metadata_values`."""
-        raise NotImplementedError
+        codes = self._metadata_codes.get(column)
+        if codes is None:
+            path, _ = self._metadata_entry(column)
+            codes = np.load(path, mmap_mode="r")
+            self._metadata_codes[column] = codes
+        return np.asarray(codes[self._check_rows(rows)], dtype=np.int32)
 
     def metadata_values(self, column: str) -> list[str | int | None]:
-        """The distinct values of a metadata column; code i means values[i]."""
-        raise NotImplementedError
+        """The distinct values of a metadata column; code i means values[i] (None last)."""
+        return list(self._metadata_entry(column)[1])
+
+    def _metadata_entry(self, column: str) -> tuple[Path, list[Any]]:
+        if column not in self._metadata:
+            known = ", ".join(self.metadata_columns) or "none"
+            raise ValidationError(f"unknown metadata column {column!r} (columns: {known})")
+        return self._metadata[column]
 
     # --- decoder ---------------------------------------------------------------------------
     @property
     def decoder(self) -> np.ndarray | None:
-        """float32[n_features, d] decoder directions (memory-mapped where possible), or None."""
-        raise NotImplementedError
+        """float32[n_features, d] decoder directions (memory-mapped where possible), or None.
+
+        A float32 [n, d] input is mapped in place; other dtypes/layouts (float16, bfloat16,
+        ``decoder.weight``) were converted into the index once, at build time.
+        """
+        if self._decoder_info is None:
+            return None
+        if self._decoder is None:
+            if self._decoder_info["stored"] == "index":
+                self._decoder = np.load(self.cache_dir / L.DECODER, mmap_mode="r")
+            else:
+                from labeler_tui.core.data.decoder import open_decoder
+
+                self._decoder = open_decoder(Path(self._decoder_info["path"])).raw
+        return self._decoder
 
     @property
     def decoder_norms(self) -> np.ndarray | None:
         """float32[n_features]: L2 norm of each decoder row, or None without a decoder."""
-        raise NotImplementedError
+        return self._decoder_norms

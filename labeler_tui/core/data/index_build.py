@@ -1,0 +1,409 @@
+"""Building a model's derived index from its input files, streaming the activations.
+
+Pass 1 streams every activation file in record batches, validates each batch (dtypes, nulls,
+NaN/inf, feature and example ids) and counts nonzero rows per feature. Pass 2 streams them again
+and scatters each nonzero (example row, activation) into memory-mapped ``rows``/``acts`` arrays
+at per-feature cursors. Then each feature's slice is sorted by activation descending (ties by
+example row), a chunk of features at a time, with one vectorised sort of packed 64-bit keys;
+the same chunk is checked for duplicate (feature, example) rows and summarised.
+
+The index is written into a temporary folder and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labeler_tui.core.config import ModelConfig
+from labeler_tui.core.data import index_layout as L
+from labeler_tui.core.data.decoder import DecoderSource, open_decoder, row_norms, write_float32_rows
+from labeler_tui.core.data.readers import (
+    ActivationBatch,
+    ExampleTable,
+    activation_batches,
+    check_activation_file,
+    read_examples,
+)
+from labeler_tui.core.data.vocab import read_vocab, token_families
+from labeler_tui.core.errors import DataError
+
+Progress = Callable[[str, int, int], None]
+
+BATCH_ROWS = 1 << 21
+SORT_CHUNK = 1 << 23
+DECODER_CHUNK_ROWS = 4096
+_STALE_BUILD_SECONDS = 6 * 3600
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def ensure_index(
+    config: ModelConfig, model_root: Path, rebuild: bool = False, progress: Progress | None = None
+) -> Path:
+    """The folder of a complete, current index for ``config``; builds it if missing or stale."""
+    fp = L.fingerprint(config)
+    final = model_root / fp
+    if not rebuild and L.read_manifest(final) is not None:
+        return final
+    progress = progress or _no_progress
+    try:
+        model_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".build-{fp}-", dir=model_root))
+    except OSError as exc:
+        raise DataError(f"{model_root}: cannot create the index folder: {exc.strerror}") from None
+    try:
+        _build(config, tmp, fp, progress)
+        _move_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_stale(model_root, keep=final)
+    return final
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    old: Path | None = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.time_ns()}")
+        try:
+            os.rename(final, old)
+        except FileNotFoundError:  # another process replaced it meanwhile
+            old = None
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if L.read_manifest(final) is None:  # not a concurrent builder's complete index
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale(model_root: Path, keep: Path) -> None:
+    """Drop indexes of older inputs, leftovers of replaced indexes and abandoned builds."""
+    now = time.time()
+    for child in model_root.iterdir():
+        if child == keep or not child.is_dir():
+            continue
+        name = child.name
+        if name.startswith(".build-"):
+            try:
+                if now - child.stat().st_mtime < _STALE_BUILD_SECONDS:
+                    continue  # maybe another process building right now
+            except OSError:
+                continue
+        elif not (name.startswith(".old-") or L.read_manifest(child) is not None):
+            continue  # not ours
+        shutil.rmtree(child, ignore_errors=True)
+
+
+class ExampleRows:
+    """Maps user example ids to example-table rows (a lookup table when ids are dense enough)."""
+
+    def __init__(self, sorted_ids: np.ndarray) -> None:
+        self.ids = sorted_ids
+        self.lut: np.ndarray | None = None
+        self.low = int(sorted_ids[0]) if len(sorted_ids) else 0
+        if len(sorted_ids):
+            span = int(sorted_ids[-1]) - self.low + 1
+            if span <= 8 * len(sorted_ids) + (1 << 20):
+                self.lut = np.full(span, -1, dtype=np.int32)
+                self.lut[sorted_ids - self.low] = np.arange(len(sorted_ids), dtype=np.int32)
+
+    def rows(self, example_ids: np.ndarray) -> np.ndarray:
+        """int32 rows; -1 where the id is not in the examples table."""
+        if len(self.ids) == 0:
+            return np.full(len(example_ids), -1, dtype=np.int32)
+        if self.lut is not None:
+            offset = example_ids - self.low
+            inside = offset.view(np.uint64) < len(self.lut)
+            if inside.all():
+                return self.lut[offset]
+            rows = np.full(len(example_ids), -1, dtype=np.int32)
+            rows[inside] = self.lut[offset[inside]]
+            return rows
+        pos = np.searchsorted(self.ids, example_ids)
+        np.minimum(pos, len(self.ids) - 1, out=pos)
+        return np.where(self.ids[pos] == example_ids, pos, -1).astype(np.int32)
+
+
+def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
+    started = time.perf_counter()
+    progress(f"{config.name}: reading vocab and examples", 0, 0)
+    token_names = read_vocab(config.vocab)
+    family_names, token_family = token_families(token_names, config.token_family)
+    decoder = open_decoder(config.decoder) if config.decoder is not None else None
+    examples = read_examples(config.examples, len(token_names), config.vocab)
+    _write_examples(out, examples)
+    np.save(out / L.TOKEN_FAMILY, token_family)
+    L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
+
+    mapper = ExampleRows(examples.example_ids)
+    sizes = [check_activation_file(path) for path in config.activations]
+    total_rows = sum(sizes)
+
+    counts = _count_pass(config, mapper, decoder, total_rows, progress)
+    n_features = decoder.n_features if decoder is not None else len(counts)
+    counts = np.pad(counts, (0, n_features - len(counts)))
+    offsets = np.zeros(n_features + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    n_nonzero = int(offsets[-1])
+    np.save(out / L.OFFSETS, offsets)
+
+    rows = np.lib.format.open_memmap(out / L.ROWS, mode="w+", dtype=np.int32, shape=(n_nonzero,))
+    acts = np.lib.format.open_memmap(out / L.ACTS, mode="w+", dtype=np.float32, shape=(n_nonzero,))
+    _scatter_pass(config, mapper, offsets, rows, acts, total_rows, progress)
+    max_acts, mean_acts = _sort_features(config, offsets, rows, acts, examples.n_examples, progress)
+    rows.flush()
+    acts.flush()
+    del rows, acts
+    np.save(out / L.MAX_ACTS, max_acts)
+    np.save(out / L.MEAN_ACTS, mean_acts)
+
+    decoder_info: dict[str, Any] | None = None
+    if decoder is not None:
+        decoder_info = _write_decoder(decoder, out, progress)
+
+    manifest = {
+        "version": L.INDEX_VERSION,
+        "fingerprint": fp,
+        "model": config.name,
+        "n_features": n_features,
+        "n_examples": examples.n_examples,
+        "n_nonzero": n_nonzero,
+        "n_activation_rows": total_rows,
+        "metadata": [
+            {"column": name, "values": column.values} for name, column in examples.metadata.items()
+        ],
+        "decoder": decoder_info,
+        "inputs": [str(p) for p in config.input_files],
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    _fsync_folder(out)
+    L.write_json(out / L.MANIFEST, manifest)
+
+
+def _write_examples(out: Path, examples: ExampleTable) -> None:
+    np.save(out / L.EXAMPLE_IDS, examples.example_ids)
+    np.save(out / L.TOKEN_OFFSETS, examples.token_offsets)
+    np.save(out / L.TOKEN_IDS, examples.token_ids)
+    for i, column in enumerate(examples.metadata.values()):
+        np.save(out / L.metadata_codes_file(i), column.codes)
+
+
+def _valid_rows(
+    path: Path, batch: ActivationBatch, mapper: ExampleRows, decoder: DecoderSource | None
+) -> np.ndarray:
+    """Example rows of a batch; DataError for unknown example ids or out-of-range features."""
+    if decoder is not None:
+        too_big = batch.feature_ids >= decoder.n_features
+        if too_big.any():
+            i = int(np.argmax(too_big))
+            raise DataError(
+                f"{path}: feature_id {batch.feature_ids[i]} at row {batch.first_row + i} is out of "
+                f"range of the decoder {decoder.path.name} ({decoder.n_features} features)"
+            )
+    rows = mapper.rows(batch.example_ids)
+    missing = rows < 0
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise DataError(
+            f"{path}: example_id {batch.example_ids[i]} at row {batch.first_row + i} is not in "
+            f"the examples file"
+        )
+    return rows
+
+
+def _count_pass(
+    config: ModelConfig,
+    mapper: ExampleRows,
+    decoder: DecoderSource | None,
+    total_rows: int,
+    progress: Progress,
+) -> np.ndarray:
+    stage = f"{config.name}: checking activations (1/3)"
+    counts = np.zeros(decoder.n_features if decoder is not None else 0, dtype=np.int64)
+    done = 0
+    progress(stage, 0, total_rows)
+    for path in config.activations:
+        for batch in activation_batches(path, BATCH_ROWS):
+            _valid_rows(path, batch, mapper, decoder)
+            feats = batch.feature_ids[batch.activations > 0]
+            if len(feats):
+                batch_counts = np.bincount(feats)
+                if len(batch_counts) > len(counts):
+                    counts = np.pad(counts, (0, len(batch_counts) - len(counts)))
+                counts[: len(batch_counts)] += batch_counts
+            done += len(batch.activations)
+            progress(stage, done, total_rows)
+    if decoder is None and len(counts) == 0:
+        # no nonzero rows at all: n_features is still max(feature_id) + 1
+        counts = np.zeros(_max_feature_id(config) + 1, dtype=np.int64)
+    return counts
+
+
+def _max_feature_id(config: ModelConfig) -> int:
+    top = -1
+    for path in config.activations:
+        for batch in activation_batches(path, BATCH_ROWS):
+            top = max(top, int(batch.feature_ids.max()))
+    return top
+
+
+def _scatter_pass(
+    config: ModelConfig,
+    mapper: ExampleRows,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    acts: np.ndarray,
+    total_rows: int,
+    progress: Progress,
+) -> None:
+    stage = f"{config.name}: writing index (2/3)"
+    n_features = len(offsets) - 1
+    cursor = offsets[:-1].copy()
+    done = 0
+    progress(stage, 0, total_rows)
+    for path in config.activations:
+        for batch in activation_batches(path, BATCH_ROWS):
+            keep = batch.activations > 0
+            feats = batch.feature_ids[keep]
+            if len(feats):
+                batch_rows = mapper.rows(batch.example_ids[keep])
+                batch_acts = batch.activations[keep]
+                order = np.argsort(feats)
+                sorted_feats = feats[order]
+                batch_counts = np.bincount(feats, minlength=n_features)
+                group_start = np.cumsum(batch_counts) - batch_counts
+                positions = cursor[sorted_feats] + (
+                    np.arange(len(feats)) - group_start[sorted_feats]
+                )
+                rows[positions] = batch_rows[order]
+                acts[positions] = batch_acts[order]
+                cursor += batch_counts
+            done += len(batch.activations)
+            progress(stage, done, total_rows)
+    if not np.array_equal(cursor, offsets[1:]):
+        raise DataError(
+            f"{config.activations_spec}: activation files changed while the index was being built"
+        )
+
+
+def _feature_chunks(offsets: np.ndarray, max_features: int) -> list[tuple[int, int]]:
+    """[f0, f1) ranges of features holding about SORT_CHUNK rows, at most max_features each."""
+    chunks = []
+    n_features = len(offsets) - 1
+    f0 = 0
+    while f0 < n_features:
+        limit = min(n_features, f0 + max_features)
+        f1 = int(np.searchsorted(offsets, offsets[f0] + SORT_CHUNK, side="right")) - 1
+        f1 = max(f0 + 1, min(f1, limit))
+        chunks.append((f0, f1))
+        f0 = f1
+    return chunks
+
+
+def _sort_features(
+    config: ModelConfig,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    acts: np.ndarray,
+    n_examples: int,
+    progress: Progress,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each feature's slice by activation descending, then example row; check duplicates.
+
+    Key (uint64): local feature | inverted float bits (positive floats order like their bits)
+    | row. One np.sort per chunk orders everything; the parts are unpacked again.
+    """
+    n_features = len(offsets) - 1
+    counts = np.diff(offsets)
+    row_bits = max(1, int(n_examples - 1).bit_length())
+    act_shift = np.uint64(row_bits)
+    seg_shift = np.uint64(row_bits + 32)
+    row_mask = np.uint64((1 << row_bits) - 1)
+    max_acts = np.zeros(n_features, dtype=np.float32)
+    mean_acts = np.zeros(n_features, dtype=np.float32)
+    stage = f"{config.name}: sorting features (3/3)"
+    progress(stage, 0, n_features)
+    for f0, f1 in _feature_chunks(offsets, 1 << (32 - row_bits)):
+        lo, hi = int(offsets[f0]), int(offsets[f1])
+        if hi > lo:
+            chunk_counts = counts[f0:f1]
+            seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
+            chunk_rows = rows[lo:hi].astype(np.uint64)
+            pair = (seg << act_shift) | chunk_rows
+            pair.sort()
+            dup = pair[1:] == pair[:-1]
+            if dup.any():
+                i = int(np.argmax(dup))
+                feature = f0 + int(pair[i] >> act_shift)
+                raise DataError(
+                    f"{config.activations_spec}: duplicate rows for feature_id {feature} and "
+                    f"example row {int(pair[i] & row_mask)} (one row per feature and example)"
+                )
+            inverted = ~acts[lo:hi].view(np.uint32)
+            key = (seg << seg_shift) | (inverted.astype(np.uint64) << act_shift) | chunk_rows
+            key.sort()
+            rows[lo:hi] = (key & row_mask).astype(np.int32)
+            sorted_acts = (~((key >> act_shift).astype(np.uint32))).view(np.float32)
+            acts[lo:hi] = sorted_acts
+            local = offsets[f0:f1] - lo
+            nonempty = chunk_counts > 0
+            starts = local[nonempty]
+            max_acts[f0:f1][nonempty] = sorted_acts[starts]
+            sums = np.add.reduceat(sorted_acts.astype(np.float64), starts)
+            mean_acts[f0:f1][nonempty] = sums / chunk_counts[nonempty]
+        progress(stage, f1, n_features)
+    return max_acts, mean_acts
+
+
+def _write_decoder(decoder: DecoderSource, out: Path, progress: Progress) -> dict[str, Any]:
+    stage = "decoder norms"
+    progress(stage, 0, decoder.n_features)
+    if decoder.is_float32_rows:
+        norms = row_norms(decoder, DECODER_CHUNK_ROWS)
+        stored = "source"
+    else:
+        norms = write_float32_rows(
+            decoder,
+            out / L.DECODER,
+            DECODER_CHUNK_ROWS,
+            lambda done: progress(stage, done, decoder.n_features),
+        )
+        stored = "index"
+    bad = ~np.isfinite(norms)
+    if bad.any():
+        raise DataError(
+            f"{decoder.path}: decoder row {int(np.argmax(bad))} has NaN or infinite values"
+        )
+    np.save(out / L.DECODER_NORMS, norms)
+    progress(stage, decoder.n_features, decoder.n_features)
+    return {
+        "stored": stored,
+        "path": str(decoder.path),
+        "n_features": decoder.n_features,
+        "width": decoder.width,
+    }
+
+
+def _fsync_folder(folder: Path) -> None:
+    for child in folder.iterdir():
+        try:
+            fd = os.open(child, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
