@@ -1,0 +1,214 @@
+"""Data-layer commands: ``info``, ``activations``, ``index``, ``demo DIR``, ``init DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from labeler_tui.cli.context import CliContext
+from labeler_tui.core.config import CONFIG_NAME
+from labeler_tui.core.data import index_layout
+from labeler_tui.core.errors import ValidationError
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "info",
+        parents=[common],
+        help="models of the workspace: features, examples, nonzero rows",
+        description="Show each model's size (builds its index first if needed). "
+        "With --model, only that model.",
+    )
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser(
+        "activations",
+        parents=[common],
+        help="one feature's nonzero activations, highest first",
+        description="Print one feature's nonzero activations (activation > 0) and example ids, "
+        "highest activation first.",
+    )
+    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument("--top", type=int, metavar="K", help="only the K highest (default: all)")
+    p.set_defaults(handler=cmd_activations)
+
+    p = sub.add_parser(
+        "index",
+        parents=[common],
+        help="build the activation index (if missing or stale)",
+        description="Build or refresh the derived activation index of the model (or every "
+        "model with --all). It is also built automatically on first use.",
+    )
+    p.add_argument("--all", action="store_true", help="every model of the workspace")
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is current")
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="write the demo workspace into DIR",
+        description="Write a complete, deterministic demo workspace (models ultra and full).",
+    )
+    p.add_argument("dir", metavar="DIR", help="folder to write the workspace into")
+    p.add_argument("--force", action="store_true", help="overwrite an existing workspace in DIR")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser(
+        "init",
+        parents=[common],
+        help="write a commented labeler.toml skeleton into DIR",
+        description="Start a workspace for your own data: writes DIR/labeler.toml with every "
+        "key commented (never overwrites one). --model names the model (default: main).",
+    )
+    p.add_argument("dir", metavar="DIR", help="workspace folder (created if missing)")
+    p.set_defaults(handler=cmd_init)
+
+
+# --- info -------------------------------------------------------------------------------------
+def cmd_info(ctx: CliContext) -> int:
+    ws = ctx.workspace
+    chosen = getattr(ctx.args, "model", None)
+    names = [ws.model_name(chosen)] if chosen else list(ws.config.models)
+    models: dict[str, dict[str, Any]] = {}
+    with ctx.progress() as progress:
+        for name in names:
+            data = ws.data(name, progress=progress)
+            models[name] = {
+                "n_features": data.n_features,
+                "n_examples": data.n_examples,
+                "n_nonzero": data.n_nonzero,
+                "has_decoder": data.has_decoder,
+            }
+    result = {"workspace": str(ws.root), "models": models}
+
+    def human(console: Console) -> None:
+        console.print(f"workspace: {ws.root}")
+        table = Table("model", "features", "examples", "nonzero", "decoder", box=None)
+        for name, info in models.items():
+            default = " (default)" if name == ws.config.labeler.default_model else ""
+            table.add_row(
+                name + default,
+                f"{info['n_features']:,}",
+                f"{info['n_examples']:,}",
+                f"{info['n_nonzero']:,}",
+                "yes" if info["has_decoder"] else "no",
+            )
+        console.print(table)
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- activations ------------------------------------------------------------------------------
+def cmd_activations(ctx: CliContext) -> int:
+    top = ctx.args.top
+    if top is not None and top < 1:
+        raise ValidationError(f"--top: must be at least 1, got {top}")
+    data = ctx.data()
+    feature = data.feature(ctx.args.feature_id)
+    stop = len(feature) if top is None else min(top, len(feature))
+    example_ids = feature.example_ids[:stop].tolist()
+    activations = [float(a) for a in feature.activations[:stop]]
+    result = {
+        "model": data.name,
+        "feature_id": feature.feature_id,
+        "n_nonzero": len(feature),
+        "example_ids": example_ids,
+        "activations": activations,
+    }
+
+    def human(console: Console) -> None:
+        console.print(
+            f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
+            + (f", top {stop} shown" if stop < len(feature) else "")
+        )
+        table = Table("rank", "example_id", "activation", box=None)
+        for rank, (ex, act) in enumerate(zip(example_ids, activations, strict=True), 1):
+            table.add_row(str(rank), str(ex), f"{act:.6g}")
+        console.print(table)
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- index ------------------------------------------------------------------------------------
+def cmd_index(ctx: CliContext) -> int:
+    ws = ctx.workspace
+    names = list(ws.config.models) if ctx.args.all else [ctx.model]
+    results: dict[str, dict[str, Any]] = {}
+    with ctx.progress() as progress:
+        for name in names:
+            config = ws.config.models[name]
+            existing = ws.cache_dir / name / index_layout.fingerprint(config)
+            was_current = index_layout.read_manifest(existing) is not None
+            started = time.perf_counter()
+            data = ws.data(name, progress=progress, rebuild=ctx.args.force)
+            results[name] = {
+                "index": str(data.cache_dir),
+                "built": bool(ctx.args.force or not was_current),
+                "seconds": round(time.perf_counter() - started, 3),
+                "n_features": data.n_features,
+                "n_examples": data.n_examples,
+                "n_nonzero": data.n_nonzero,
+            }
+
+    def human(console: Console) -> None:
+        for name, info in results.items():
+            what = "built" if info["built"] else "up to date"
+            console.print(
+                f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
+                f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+            )
+
+    ctx.emit({"models": results}, human)
+    return 0
+
+
+# --- demo / init ------------------------------------------------------------------------------
+def cmd_demo(ctx: CliContext) -> int:
+    from labeler_tui.demo import write_demo
+
+    root = Path(ctx.args.dir).expanduser()
+    if (root / CONFIG_NAME).exists() and not ctx.args.force:
+        raise ValidationError(
+            f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
+        )
+    started = time.perf_counter()
+    with ctx.progress() as progress:
+        written = write_demo(root, progress=progress)
+    config = written if written.name == CONFIG_NAME else root / CONFIG_NAME
+    result = {
+        "workspace": str(root.resolve()),
+        "config": str(config.resolve()),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    ctx.emit(
+        result,
+        lambda console: console.print(
+            f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
+            f"try `labeler --workspace {root} info`"
+        ),
+    )
+    return 0
+
+
+def cmd_init(ctx: CliContext) -> int:
+    from labeler_tui.core.init_workspace import DEFAULT_MODEL_NAME, init_workspace
+
+    root = Path(ctx.args.dir).expanduser()
+    model = getattr(ctx.args, "model", None) or DEFAULT_MODEL_NAME
+    path = init_workspace(root, model)
+    result = {"workspace": str(root.resolve()), "config": str(path.resolve()), "model": model}
+    ctx.emit(
+        result,
+        lambda console: console.print(
+            f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
+            f"then run `labeler --workspace {root} index`"
+        ),
+    )
+    return 0
