@@ -1,0 +1,269 @@
+"""merge_sources: newest timestamp wins per field, provenance kept, dashboard clears honoured."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from labeler_tui.core.sync import merge_sources, parse_timestamp, top_hypothesis
+
+T1 = "2025-01-01T10:00:00"
+T2 = "2025-01-02T10:00:00"
+T3 = "2025-01-03T10:00:00"
+
+
+def record(fid: int, name: str, source: str, ts: str = T2, **extra: Any) -> dict[str, Any]:
+    rec = {
+        "feature_id": fid,
+        "model_type": "ultra",
+        "dashboard_name": name,
+        "dashboard_category": "tactical",
+        "dashboard_notes": "old notes",
+        "display_name": name,
+        "last_updated": ts,
+        "source": source,
+        "hypothesis_confidence": None,
+        "importance_percentile": 50.0,
+        "interpretability_confidence": 0.7,
+        "stability_score": None,
+    }
+    rec.update(extra)
+    return rec
+
+
+def dash(name: str, ts: str, category: str = "tactical", notes: str = "old notes") -> dict:
+    return {"name": name, "category": category, "notes": notes, "timestamp": ts}
+
+
+def state(label: str | None, ts: str, *hyps: tuple[str, float], path: str = "/s/f.json") -> dict:
+    return {
+        "feature_id": 0,
+        "model_type": "ultra",
+        "feature_label": label,
+        "updated_at": ts,
+        "hypotheses": [
+            {"statement": f"h {i}", "status": status, "confidence": conf}
+            for i, (status, conf) in enumerate(hyps)
+        ],
+        "_path": path,
+    }
+
+
+def fields_changed(changes: list[dict], fid: int) -> dict[str, tuple]:
+    return {
+        c["field"]: (c["before"], c["after"], c["from"]) for c in changes if c["feature_id"] == fid
+    }
+
+
+def test_newer_dashboard_wins_per_field_and_older_one_loses() -> None:
+    consolidated = {
+        "1": record(1, "Old", "dashboard", ts=T2),
+        "2": record(2, "Keep", "dashboard", ts=T2),
+    }
+    dashboard = {
+        "1": dash("New", T3, category="strategic", notes="fresh"),
+        "2": dash("Stale", T1, category="mechanical"),
+    }
+    merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
+
+    one = merged["1"]
+    assert (one["dashboard_name"], one["display_name"]) == ("New", "New")
+    assert (one["dashboard_category"], one["dashboard_notes"]) == ("strategic", "fresh")
+    assert one["last_updated"] == T3
+    assert one["importance_percentile"] == 50.0  # untouched fields survive
+    assert fields_changed(changes, 1)["dashboard_name"] == ("Old", "New", "dashboard")
+    assert merged["2"] == consolidated["2"]
+    assert fields_changed(changes, 2) == {}
+
+
+def test_inputs_are_not_modified() -> None:
+    consolidated = {"1": record(1, "Old", "dashboard")}
+    dashboard = {"1": dash("New", T3)}
+    research = {1: state("R", T3, ("supported", 0.9))}
+    snapshot = copy.deepcopy((consolidated, dashboard, research))
+    merge_sources(consolidated, dashboard, research, "ultra")
+    assert (consolidated, dashboard, research) == snapshot
+
+
+def test_cli_provenance_is_never_rewritten_to_merged() -> None:
+    consolidated = {
+        "5": record(5, "SCU Detector", "claude code", ts=T2),
+        "6": record(6, "Mine", "manual", ts=T2),
+    }
+    dashboard = {"5": dash("SCU Detector", T2), "6": dash("Mine", T1)}
+    research = {5: state("SCU research", T3, ("supported", 0.8)), 6: state("R6", T3)}
+    merged, changes = merge_sources(consolidated, dashboard, research, "ultra")
+
+    assert merged["5"]["source"] == "claude code"
+    assert merged["6"]["source"] == "manual"
+    assert merged["5"]["research_label"] == "SCU research"
+    assert merged["5"]["hypothesis_confidence"] == 0.8
+    assert merged["5"]["display_name"] == "SCU Detector"
+    assert "source" not in fields_changed(changes, 5)
+
+
+def test_merged_only_when_both_stores_hold_labels() -> None:
+    consolidated = {
+        "1": record(1, "Dash", "dashboard", ts=T1),  # will gain a research label
+        "2": record(2, "Dash only", "dashboard", ts=T1),  # research state has no label
+    }
+    dashboard = {"1": dash("Dash", T1), "2": dash("Dash only", T1)}
+    research = {1: state("Research", T2), 2: state(None, T2, ("testing", 0.4))}
+    merged, changes = merge_sources(consolidated, dashboard, research, "ultra")
+
+    assert merged["1"]["source"] == "merged"
+    assert fields_changed(changes, 1)["source"] == ("dashboard", "merged", "sync")
+    assert merged["2"]["source"] == "dashboard"
+    assert merged["2"]["hypothesis_confidence"] == 0.4
+
+
+def test_new_records_from_each_store() -> None:
+    dashboard = {"3": dash("Only dash", T1), "4": dash("Both", T1)}
+    research = {4: state("Both research", T2, path="/s/4.json"), 7: state("Only research", T3)}
+    merged, changes = merge_sources({}, dashboard, research, "ultra")
+
+    assert merged["3"]["source"] == "dashboard"
+    assert merged["3"]["display_name"] == "Only dash"
+    assert merged["3"]["last_updated"] == T1
+    assert merged["4"]["source"] == "merged"
+    assert merged["4"]["research_state_path"] == "/s/4.json"
+    assert merged["4"]["last_updated"] == T2
+    assert merged["7"]["source"] == "research"
+    assert merged["7"]["display_name"] == "Only research"
+    assert merged["7"]["dashboard_name"] is None
+    created = {c["feature_id"] for c in changes if c["field"] == "record" and c["before"] is None}
+    assert created == {3, 4, 7}
+    assert all(merged[str(f)]["feature_id"] == f for f in (3, 4, 7))
+    assert all(merged[str(f)]["model_type"] == "ultra" for f in (3, 4, 7))
+
+
+def test_research_state_without_label_creates_nothing() -> None:
+    merged, changes = merge_sources({}, {}, {9: state(None, T1, ("proposed", 0.5))}, "ultra")
+    assert merged == {} and changes == []
+
+
+def test_label_removed_from_dashboard_is_cleared() -> None:
+    consolidated = {
+        "1": record(1, "Gone", "dashboard"),
+        "2": record(2, "Emptied", "dashboard", ts=T1),
+        "3": record(3, "Agent label", "claude code"),
+        "4": record(4, "Merged one", "merged", research_label="Research four"),
+        "5": record(5, "Still here", "dashboard"),
+    }
+    dashboard = {"2": dash("", T2), "5": dash("Still here", T2)}
+    merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
+
+    assert "1" not in merged
+    assert "2" not in merged
+    assert merged["3"] == consolidated["3"]  # a CLI label is not the dashboard's to clear
+    four = merged["4"]
+    assert four["dashboard_name"] is None
+    assert (four["display_name"], four["source"]) == ("Research four", "research")
+    assert merged["5"] == consolidated["5"]
+    removed = {c["feature_id"]: c for c in changes if c["field"] == "record"}
+    assert set(removed) == {1, 2}
+    assert removed[1]["before"]["dashboard_name"] == "Gone" and removed[1]["after"] is None
+
+
+def test_empty_name_older_than_the_record_does_not_clear() -> None:
+    consolidated = {"2": record(2, "Relabeled", "dashboard", ts=T3)}
+    merged, changes = merge_sources(consolidated, {"2": dash("", T1)}, {}, "ultra")
+    assert merged == consolidated and changes == []
+
+
+def test_missing_dashboard_file_clears_nothing() -> None:
+    consolidated = {"1": record(1, "Keep me", "dashboard")}
+    merged, changes = merge_sources(consolidated, {}, {}, "ultra")
+    assert merged == consolidated and changes == []
+
+
+def test_newer_dashboard_rename_of_cli_label_names_the_dashboard_as_source() -> None:
+    consolidated = {"8": record(8, "Agent name", "claude code", ts=T1)}
+    merged, _ = merge_sources(consolidated, {"8": dash("Human fix", T2)}, {}, "ultra")
+    assert merged["8"]["display_name"] == "Human fix"
+    assert merged["8"]["source"] == "dashboard"
+
+
+def test_equal_timestamps_keep_the_consolidated_value() -> None:
+    consolidated = {"1": record(1, "Mine", "claude code", ts=T2)}
+    merged, changes = merge_sources(consolidated, {"1": dash("Theirs", T2)}, {}, "ultra")
+    assert merged["1"]["dashboard_name"] == "Mine" and changes == []
+
+
+def test_missing_fields_are_filled_whatever_the_timestamps() -> None:
+    rec = record(1, "Name", "research", ts=T3, dashboard_category=None, dashboard_notes=None)
+    rec["dashboard_name"] = None
+    rec["research_label"] = "Name"
+    merged, changes = merge_sources({"1": rec}, {"1": dash("Dash", "", notes="n")}, {}, "ultra")
+    out = merged["1"]
+    assert (out["dashboard_name"], out["dashboard_notes"]) == ("Dash", "n")
+    assert out["display_name"] == "Name"  # the record is newer: its display name stays
+    assert out["last_updated"] == T3  # filling is not a newer edit
+    assert out["source"] == "research"  # no research state was read: not "merged"
+    assert {c["field"] for c in changes} >= {"dashboard_name", "dashboard_notes"}
+
+
+def test_hypothesis_confidence_uses_its_own_timestamp() -> None:
+    consolidated = {"1": record(1, "L", "claude code", ts=T2, hypothesis_confidence=0.9)}
+    research = {1: state("L", T3, ("supported", 0.6))}
+    research[1]["hypotheses"][0]["updated_at"] = T1  # the hypothesis itself is older
+    merged, _ = merge_sources(consolidated, {}, research, "ultra")
+    assert merged["1"]["hypothesis_confidence"] == 0.9
+
+    research[1]["hypotheses"][0]["updated_at"] = T3
+    merged, changes = merge_sources(consolidated, {}, research, "ultra")
+    assert merged["1"]["hypothesis_confidence"] == 0.6
+    assert fields_changed(changes, 1)["hypothesis_confidence"] == (0.9, 0.6, "research")
+
+
+def test_top_hypothesis_ignores_refuted_and_superseded() -> None:
+    s = state(
+        "x", T1, ("refuted", 0.99), ("superseded", 0.95), ("testing", 0.3), ("supported", 0.7)
+    )
+    conf, when = top_hypothesis(s)
+    assert conf == 0.7
+    assert when == parse_timestamp(T1)
+    assert top_hypothesis(state("x", T1, ("refuted", 0.9))) == (None, None)
+
+
+def test_research_state_of_another_model_is_ignored() -> None:
+    research = {4: state("Other model", T3)}
+    research[4]["model_type"] = "full"
+    merged, changes = merge_sources({}, {}, research, "ultra")
+    assert merged == {} and changes == []
+
+
+def test_research_path_follows_the_file() -> None:
+    consolidated = {
+        "1": record(1, "L", "claude code", research_state_path="/mnt/e/old/feature_1_ultra.json")
+    }
+    research = {1: state("L", T1, path="/ws/state/ultra/feature_1_ultra.json")}
+    merged, changes = merge_sources(consolidated, {}, research, "ultra")
+    assert merged["1"]["research_state_path"] == "/ws/state/ultra/feature_1_ultra.json"
+    assert fields_changed(changes, 1)["research_state_path"][2] == "research"
+
+
+def test_sync_is_idempotent() -> None:
+    consolidated = {
+        "1": record(1, "Old", "dashboard", ts=T1),
+        "2": record(2, "Agent", "claude code", ts=T1),
+    }
+    dashboard = {"1": dash("New", T2), "3": dash("Fresh", T2)}
+    research = {1: state("R1", T3, ("supported", 0.5)), 2: state("R2", T2)}
+    first, changes = merge_sources(consolidated, dashboard, research, "ultra")
+    assert changes
+    second, again = merge_sources(first, dashboard, research, "ultra")
+    assert again == [] and second == first
+
+
+def test_unknown_fields_are_kept() -> None:
+    consolidated = {"1": record(1, "Old", "dashboard", ts=T1, reviewer="bob")}
+    merged, _ = merge_sources(consolidated, {"1": dash("New", T2)}, {}, "ultra")
+    assert merged["1"]["reviewer"] == "bob"
+
+
+def test_timestamps_naive_aware_and_epoch_compare() -> None:
+    assert parse_timestamp("2025-01-01T10:00:00") == parse_timestamp("2025-01-01T10:00:00Z")
+    assert parse_timestamp("2025-01-01T12:00:00+02:00") == parse_timestamp("2025-01-01T10:00:00")
+    assert parse_timestamp(0) == parse_timestamp("1970-01-01T00:00:00")
+    assert parse_timestamp("yesterday") is None and parse_timestamp("") is None
