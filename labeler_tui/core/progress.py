@@ -1,0 +1,150 @@
+"""Progress figures of one model: labels over time, the importance x interpretability quadrants
+and importance-weighted coverage.
+
+Pure functions over label records, history events and decoder norms, so the progress screen only
+renders and the numbers are tested without a terminal. The quadrant thresholds are the original
+tool's table (SKILL.md, "Separating Importance from Interpretability").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+HIGH_IMPORTANCE = 80.0
+"""Importance percentile above which a feature is "high" importance."""
+LOW_IMPORTANCE = 20.0
+HIGH_INTERPRETABILITY = 0.8
+"""Interpretability confidence above which a feature is "well understood"."""
+LOW_INTERPRETABILITY = 0.5
+
+QUADRANTS: tuple[tuple[str, str], ...] = (
+    ("strong", "High importance, high interpretability: strong, well-understood feature"),
+    ("mysterious", "High importance, low interpretability: needs more investigation"),
+    ("weak", "Low importance, high interpretability: understood but weak (noise or redundant)"),
+    ("skip", "Low importance, low interpretability: not worth investigating"),
+    ("middle", "Between the thresholds on either axis"),
+    ("unknown", "No importance (no decoder) or no interpretability confidence recorded"),
+)
+"""Quadrant keys in display order, with the meaning the original docs give them."""
+
+LABEL_CHANGING_ACTIONS = frozenset({"label", "clear", "sync"})
+"""History actions whose before/after are label records (None = no label)."""
+
+
+def quadrant(importance: float | None, interpretability: float | None) -> str:
+    """The quadrant key of one feature (thresholds >80 / <20 and >0.8 / <0.5, strict)."""
+    if importance is None or interpretability is None:
+        return "unknown"
+    if np.isnan(importance) or np.isnan(interpretability):
+        return "unknown"
+    high_imp, low_imp = importance > HIGH_IMPORTANCE, importance < LOW_IMPORTANCE
+    high_int, low_int = (
+        interpretability > HIGH_INTERPRETABILITY,
+        interpretability < LOW_INTERPRETABILITY,
+    )
+    if high_imp and high_int:
+        return "strong"
+    if high_imp and low_int:
+        return "mysterious"
+    if low_imp and high_int:
+        return "weak"
+    if low_imp and low_int:
+        return "skip"
+    return "middle"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def quadrant_counts(
+    labels: Mapping[int, Mapping[str, Any]], importance: np.ndarray | None
+) -> dict[str, int]:
+    """How many labeled features fall in each quadrant (every key of QUADRANTS, zeros included).
+
+    Importance comes from ``importance`` (percentile per feature id, computed from the decoder)
+    when given, else from the record's stored ``importance_percentile``; interpretability is the
+    record's ``interpretability_confidence``.
+    """
+    counts = dict.fromkeys((key for key, _ in QUADRANTS), 0)
+    for feature_id, record in labels.items():
+        imp: float | None
+        if importance is not None and 0 <= feature_id < len(importance):
+            imp = float(importance[feature_id])
+        else:
+            imp = _number(record.get("importance_percentile"))
+        counts[quadrant(imp, _number(record.get("interpretability_confidence")))] += 1
+    return counts
+
+
+def weighted_coverage(labeled_ids: Iterable[int], decoder_norms: np.ndarray | None) -> float | None:
+    """Share (0..1) of the total decoder-norm mass held by labeled features; None without a decoder.
+
+    Labeling the few features that carry most of the decoder mass counts for more than labeling
+    many tiny ones, which the plain labeled/total ratio hides.
+    """
+    if decoder_norms is None:
+        return None
+    norms = np.asarray(decoder_norms, dtype=np.float64)
+    total = float(norms.sum())
+    if total <= 0.0:
+        return 0.0
+    ids = np.fromiter((i for i in set(labeled_ids) if 0 <= i < len(norms)), dtype=np.int64)
+    return float(norms[ids].sum()) / total
+
+
+@dataclass(frozen=True)
+class DayProgress:
+    """One calendar day (UTC, ``YYYY-MM-DD``) of the history."""
+
+    day: str
+    labeled: int
+    """Labels saved that day (new labels and relabels)."""
+    total: int
+    """Features labeled at the end of that day."""
+
+
+def labels_over_time(events: Iterable[Mapping[str, Any]]) -> list[DayProgress]:
+    """Per day with label activity: labels saved and the labeled-feature total at day's end.
+
+    Replays the history: ``label`` and ``sync`` events with a record ``after`` label a feature,
+    ``clear`` unlabels it, and an ``undo`` restores the ``before`` of the event it reverts (only
+    for those label-changing actions; undoing a skip or an add leaves labels as they were).
+    """
+    by_id: dict[str, Mapping[str, Any]] = {}
+    labeled: set[int] = set()
+    days: dict[str, list[int]] = {}
+    for event in events:
+        event_id = event.get("id")
+        if isinstance(event_id, str):
+            by_id[event_id] = event
+        action = event.get("action")
+        feature_id = event.get("feature_id")
+        ts = event.get("ts")
+        if not isinstance(feature_id, int) or not isinstance(ts, str) or len(ts) < 10:
+            continue
+        saved = 0
+        if action in LABEL_CHANGING_ACTIONS:
+            is_labeled = event.get("after") is not None
+            saved = int(action == "label" and is_labeled)
+        elif action == "undo":
+            undone = by_id.get(str(event.get("undoes")))
+            if undone is None or undone.get("action") not in LABEL_CHANGING_ACTIONS:
+                continue
+            is_labeled = undone.get("before") is not None
+        else:
+            continue
+        if is_labeled:
+            labeled.add(feature_id)
+        else:
+            labeled.discard(feature_id)
+        day = days.setdefault(ts[:10], [0, 0])
+        day[0] += saved
+        day[1] = len(labeled)
+    return [DayProgress(day, saved, total) for day, (saved, total) in sorted(days.items())]
