@@ -1,57 +1,147 @@
 """The labeling service: one API over the stores, used by the CLI, the app and the Python API.
-(INTERFACE - being implemented; signatures and docstrings are the contract between parts.)
 
 Every write follows the store rules of DESIGN.md: take the workspace lock, re-read the file,
 apply, write a temp file, fsync, rename, append the history event, release. A corrupt store raises
 StoreError (file name and line/column) and is never overwritten. Bad values raise
 ValidationError and nothing is written.
+
+History events (``labels/history_{model}.jsonl``) carry ``before``/``after`` of what the action
+is about: the consolidated record for ``label``, ``clear``, ``sync`` (and their undos); the
+feature's queue state (``{"status": "pending", "entry": {...}}``, ``{"status": "completed"}``,
+``{"status": "skipped", "reason", "skipped_at"}`` or null) for ``add``, ``skip``, ``claim`` and
+``release``. Side effects on other stores are in ``queue_before``/``queue_after``,
+``dashboard_before``/``dashboard_after`` and ``research_before``/``research_after``.
+
+``undo`` reverts the newest change not yet undone by appending one ``undo`` event per reverted
+feature (with ``"undoes"``: the reverted event's id). Claims and releases are leases, not content
+changes, so undo walks past them; undo events are never undone by a later undo (it walks further
+back). Events written by one call share a ``"batch"`` id (e.g. ``add 1,2,3`` or one ``sync``) and
+are undone together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from labeler_tui.core.errors import StoreError, ValidationError
+from labeler_tui.core.stores.dashboard import dashboard_entry, read_dashboard
+from labeler_tui.core.stores.history import UNDOABLE, HistoryLog, new_id
+from labeler_tui.core.stores.jsonfile import JsonCache
+from labeler_tui.core.stores.labels import build_record, read_labels, record_feature_id
+from labeler_tui.core.stores.lock import DEFAULT_TIMEOUT, workspace_lock
+from labeler_tui.core.stores.queue import QueueDoc, QueueEntry, QueueState, SkipRecord
+from labeler_tui.core.stores.research import read_state, state_files, with_feature_label
+from labeler_tui.core.stores.validation import (
+    check_category,
+    check_feature_id,
+    check_name,
+    check_source,
+    check_ttl,
+    check_unit_interval,
+)
 from labeler_tui.core.workspace import Workspace
 
+__all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 
-@dataclass
-class QueueEntry:
-    feature_id: int
-    priority: float
-    reason: str | None
-    added_at: str  # ISO 8601
-    model_type: str
-    claimed_by: str | None = None
-    claim_expires: str | None = None  # ISO 8601; a lease past this time is free again
-    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept on rewrite
+DEFAULT_BUILD_TOP_K = 50
 
 
-@dataclass
-class SkipRecord:
-    feature_id: int
-    reason: str | None
-    skipped_at: str | None
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-@dataclass
-class QueueState:
-    """The queue file as read: pending entries in serving order (priority desc, then age)."""
+class _Transaction:
+    """One write: stores are read (under the lock) on first use, changed in memory, and written
+    only by :meth:`commit`, after every read and check has passed."""
 
-    entries: list[QueueEntry]
-    completed: list[int]
-    skipped: list[SkipRecord]
+    def __init__(self, service: LabelingService) -> None:
+        self.s = service
+        self.now = service._now()
+        self.ts = _iso(self.now)
+        self._labels: dict[str, dict[str, Any]] | None = None
+        self._dashboard: dict[str, dict[str, Any]] | None = None
+        self._queue: QueueDoc | None = None
+        self.research: dict[Path, dict[str, Any]] = {}
+        self.dirty: set[str] = set()
+        self.events: list[dict[str, Any]] = []
 
-    def active_claims(self, now: str | None = None) -> list[QueueEntry]:
-        raise NotImplementedError
+    @property
+    def labels(self) -> dict[str, dict[str, Any]]:
+        if self._labels is None:
+            self._labels = dict(read_labels(self.s._cache, self.s.labels_path))
+        return self._labels
+
+    @property
+    def dashboard(self) -> dict[str, dict[str, Any]]:
+        if self._dashboard is None:
+            self._dashboard = dict(read_dashboard(self.s._cache, self.s.dashboard_path))
+        return self._dashboard
+
+    @property
+    def queue(self) -> QueueDoc:
+        if self._queue is None:
+            self._queue = self.s._read_queue()
+        return self._queue
+
+    def event(self, action: str, feature_id: int, before: Any, after: Any, **extra: Any) -> None:
+        event = {
+            "id": new_id(),
+            "ts": self.ts,
+            "action": action,
+            "feature_id": feature_id,
+            "source": extra.pop("source", None) or self.s.source,
+            "owner": extra.pop("owner", None) or self.s.owner,
+            "before": before,
+            "after": after,
+        }
+        event.update(extra)
+        self.events.append(event)
+
+    def set_label(self, key: str, record: dict[str, Any] | None) -> None:
+        if record is None:
+            self.labels.pop(key, None)
+        else:
+            self.labels[key] = record
+        self.dirty.add("labels")
+
+    def set_dashboard(self, key: str, entry: dict[str, Any] | None) -> None:
+        if entry is None:
+            self.dashboard.pop(key, None)
+        else:
+            self.dashboard[key] = entry
+        self.dirty.add("dashboard")
+
+    def touch_queue(self) -> None:
+        self.dirty.add("queue")
+
+    def commit(self) -> None:
+        cache = self.s._cache
+        if "labels" in self.dirty:
+            cache.write(self.s.labels_path, self.labels)
+        if "dashboard" in self.dirty:
+            cache.write(self.s.dashboard_path, self.dashboard)
+        for path, state in self.research.items():
+            cache.write(path, state)
+        if "queue" in self.dirty:
+            cache.write(self.s.queue_path, self.queue.to_raw())
+        if len(self.events) > 1:
+            batch = new_id()
+            for event in self.events:
+                event["batch"] = batch
+        self.s._history.append(self.events)
 
 
 class LabelingService:
     """Stores of one model in one workspace.
 
     ``source`` (provenance for labels) defaults to the workspace's ``[labeler] source``;
-    ``owner`` (queue claims) to ``[labeler] owner``.
+    ``owner`` (queue claims) to ``[labeler] owner``. ``clock`` (returning an aware datetime)
+    is injectable for tests of lease expiry; ``lock_timeout`` bounds the wait for the lock.
     """
 
     def __init__(
@@ -61,34 +151,136 @@ class LabelingService:
         *,
         source: str | None = None,
         owner: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        lock_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        raise NotImplementedError
+        self.workspace = workspace
+        self.model = workspace.model_name(model)
+        settings = workspace.config.labeler
+        self.source = check_source(source or settings.source)
+        self.owner = owner or settings.owner
+        self.categories: tuple[str, ...] = tuple(settings.categories)
+        self.claim_ttl = float(workspace.config.app.claim_ttl_seconds)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.lock_timeout = lock_timeout
+        self.labels_path = workspace.labels_path(self.model)
+        self.queue_path = workspace.queue_path(self.model)
+        self.history_path = workspace.history_path(self.model)
+        self.dashboard_path = workspace.dashboard_path(self.model)
+        self.lock_path = workspace.lock_path
+        self._cache = JsonCache()
+        self._history = HistoryLog(self.history_path)
+        self._n_features: int | None = None
+        self._percentiles: Any = None
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        moment = self.clock()
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Transaction]:
+        with workspace_lock(self.lock_path, self.lock_timeout):
+            tx = _Transaction(self)
+            yield tx
+            tx.commit()
+
+    def _read_queue(self) -> QueueDoc:
+        raw = self._cache.read(self.queue_path)
+        if raw is not None and not isinstance(raw, dict):
+            raise StoreError(
+                f'{self.queue_path}: expected a JSON object with "entries"; left unchanged'
+            )
+        return QueueDoc(self.model, self.queue_path, raw)
+
+    def _load_model_facts(self) -> None:
+        """n_features (for validation) and importance percentiles, from the data, once."""
+        if self._n_features is not None:
+            return
+        from labeler_tui.core.analysis.importance import importance_percentiles
+
+        data = self.workspace.data(self.model)
+        self._percentiles = importance_percentiles(data.decoder_norms)
+        self._n_features = int(data.n_features)
+
+    def _check_feature(self, feature_id: int) -> int:
+        self._load_model_facts()
+        assert self._n_features is not None
+        return check_feature_id(feature_id, self._n_features, self.model)
+
+    def _importance(self, feature_id: int) -> float | None:
+        self._load_model_facts()
+        if self._percentiles is None or feature_id >= len(self._percentiles):
+            return None
+        return round(float(self._percentiles[feature_id]), 2)
 
     # --- reads ---------------------------------------------------------------------------------
     def labels(self) -> dict[int, dict[str, Any]]:
-        """Consolidated records by feature id."""
-        raise NotImplementedError
+        """Consolidated records by feature id (copies: changing them changes nothing)."""
+        raw = read_labels(self._cache, self.labels_path)
+        return {record_feature_id(k, v): dict(v) for k, v in raw.items()}
 
     def label(self, feature_id: int) -> dict[str, Any] | None:
-        raise NotImplementedError
+        record = read_labels(self._cache, self.labels_path).get(str(feature_id))
+        return dict(record) if record is not None else None
 
     def queue(self) -> QueueState:
-        raise NotImplementedError
+        return self._read_queue().state()
 
     def status(self) -> dict[str, Any]:
         """``{"model", "labels": {"total", "by_source", "by_category"}, "queue": {"pending",
         "completed", "skipped", "claimed"}}``."""
-        raise NotImplementedError
+        records = read_labels(self._cache, self.labels_path).values()
+        by_source = Counter(str(r.get("source") or "unknown") for r in records)
+        by_category = Counter(str(r.get("dashboard_category") or "none") for r in records)
+        state = self.queue()
+        return {
+            "model": self.model,
+            "labels": {
+                "total": len(records),
+                "by_source": dict(sorted(by_source.items())),
+                "by_category": dict(sorted(by_category.items())),
+            },
+            "queue": {
+                "pending": len(state.entries),
+                "completed": len(state.completed),
+                "skipped": len(state.skipped),
+                "claimed": len(state.active_claims(_iso(self._now()))),
+            },
+        }
 
-    def history(self, feature_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def history(
+        self, feature_id: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Events, oldest first (the newest ``limit`` of them)."""
-        raise NotImplementedError
+        events = self._history.read()
+        if feature_id is not None:
+            events = [e for e in events if e.get("feature_id") == feature_id]
+        if limit is not None:
+            if limit < 0:
+                raise ValidationError(f"limit: must be >= 0, got {limit}")
+            events = events[-limit:] if limit else []
+        return [dict(e) for e in events]
 
     def stores_signature(self) -> tuple[Any, ...]:
         """Cheap fingerprint (mtime_ns, size of each store file); changes when any store does.
 
         The app polls it to show changes made by other processes."""
-        raise NotImplementedError
+        paths = (
+            self.labels_path,
+            self.queue_path,
+            self.history_path,
+            self.dashboard_path,
+            self.workspace.state_dir(self.model),
+        )
+        signature = []
+        for path in paths:
+            try:
+                st = path.stat()
+                signature.append((st.st_ino, st.st_mtime_ns, st.st_size))
+            except OSError:
+                signature.append(None)
+        return tuple(signature)
 
     # --- writes --------------------------------------------------------------------------------
     def set_label(
@@ -106,19 +298,147 @@ class LabelingService:
     ) -> dict[str, Any]:
         """Save a label (consolidated + dashboard + existing research state), mark the feature
         completed in the queue, release its claim; returns the saved record."""
-        raise NotImplementedError
+        name = check_name(name)
+        category = check_category(category, self.categories)
+        source = check_source(source or self.source)
+        interpretability_confidence = check_unit_interval(
+            "interpretability_confidence", interpretability_confidence
+        )
+        hypothesis_confidence = check_unit_interval("hypothesis_confidence", hypothesis_confidence)
+        stability_score = check_unit_interval("stability_score", stability_score)
+        self._check_feature(feature_id)
+        importance = self._importance(feature_id)
+        key = str(feature_id)
+        state_path = self.workspace.state_path(feature_id, self.model)
+
+        with self._transaction() as tx:
+            before = tx.labels.get(key)
+            state = read_state(self._cache, state_path)
+            record = build_record(
+                before,
+                feature_id=feature_id,
+                model=self.model,
+                name=name,
+                category=category,
+                notes=notes,
+                source=source,
+                timestamp=tx.ts,
+                importance_percentile=importance,
+                interpretability_confidence=interpretability_confidence,
+                hypothesis_confidence=hypothesis_confidence,
+                stability_score=stability_score,
+                research_label=research_label,
+                research_state_path=str(state_path) if state is not None else None,
+            )
+            tx.set_label(key, record)
+            dash_before = tx.dashboard.get(key)
+            dash_after = dashboard_entry(dash_before, record, tx.ts)
+            tx.set_dashboard(key, dash_after)
+            extra: dict[str, Any] = {}
+            if state is not None:
+                tx.research[state_path] = with_feature_label(state, research_label or name, tx.ts)
+                extra.update(
+                    research_before=state.get("feature_label"),
+                    research_after=research_label or name,
+                )
+            queue_before = tx.queue.feature_state(feature_id)
+            tx.queue.complete(feature_id)
+            tx.touch_queue()
+            tx.event(
+                "label",
+                feature_id,
+                before,
+                record,
+                source=source,
+                dashboard_before=dash_before,
+                dashboard_after=dash_after,
+                queue_before=queue_before,
+                queue_after=tx.queue.feature_state(feature_id),
+                **extra,
+            )
+        return dict(record)
 
     def clear_label(self, feature_id: int) -> dict[str, Any] | None:
-        """Remove a label; returns the removed record (None if there was none)."""
-        raise NotImplementedError
+        """Remove a label (consolidated record and dashboard entry; an existing research state's
+        ``feature_label`` becomes null so ``sync`` does not bring it back); returns the removed
+        record (None if there was none). The queue is left as it is."""
+        key = str(feature_id)
+        state_path = self.workspace.state_path(feature_id, self.model)
+        with self._transaction() as tx:
+            before = tx.labels.get(key)
+            dash_before = tx.dashboard.get(key)
+            if before is None and dash_before is None:
+                return None
+            tx.set_label(key, None)
+            tx.set_dashboard(key, None)
+            extra: dict[str, Any] = {}
+            state = read_state(self._cache, state_path)
+            if state is not None and state.get("feature_label"):
+                tx.research[state_path] = with_feature_label(state, None, tx.ts)
+                extra.update(research_before=state.get("feature_label"), research_after=None)
+            tx.event(
+                "clear",
+                feature_id,
+                before,
+                None,
+                dashboard_before=dash_before,
+                dashboard_after=None,
+                **extra,
+            )
+        return dict(before) if before is not None else None
 
     def skip(self, feature_id: int | None = None, reason: str | None = None) -> int:
         """Skip a feature (default: the next one in the queue); returns its id."""
-        raise NotImplementedError
+        if feature_id is not None:
+            self._check_feature(feature_id)
+        with self._transaction() as tx:
+            if feature_id is None:
+                top = tx.queue.top(self.owner, tx.now)
+                if top is None:
+                    raise ValidationError("nothing to skip: the queue has no pending feature")
+                feature_id = int(top["feature_id"])
+            before = tx.queue.feature_state(feature_id)
+            tx.queue.skip(feature_id, reason, tx.ts)
+            tx.touch_queue()
+            tx.event("skip", feature_id, before, tx.queue.feature_state(feature_id))
+        return feature_id
 
-    def add(self, feature_ids: list[int], priority: float = 0.5, reason: str | None = None) -> list[int]:
-        """Queue features (re-queues completed/skipped ones for relabeling); returns the ids added."""
-        raise NotImplementedError
+    def add(
+        self, feature_ids: list[int], priority: float = 0.5, reason: str | None = None
+    ) -> list[int]:
+        """Queue features: new ones are added, pending ones get the new priority/reason, completed
+        and skipped ones are re-queued for relabeling. Returns the ids now queued by this call."""
+        checked = check_unit_interval("priority", priority)
+        assert checked is not None
+        ids = list(dict.fromkeys(feature_ids))
+        for fid in ids:
+            self._check_feature(fid)
+        if not ids:
+            return []
+        return self._add(ids, lambda _fid: (checked, reason), source=None)
+
+    def _add(
+        self,
+        ids: list[int],
+        priority_reason: Callable[[int], tuple[float, str | None]],
+        source: str | None,
+        skip_known: bool = False,
+    ) -> list[int]:
+        added: list[int] = []
+        with self._transaction() as tx:
+            known = self._excluded(tx) if skip_known else set()
+            for fid in ids:
+                if fid in known:
+                    continue
+                priority, reason = priority_reason(fid)
+                before = tx.queue.feature_state(fid)
+                tx.queue.add(fid, priority, reason, tx.ts)
+                after = tx.queue.feature_state(fid)
+                added.append(fid)
+                if after != before:
+                    tx.touch_queue()
+                    tx.event("add", fid, before, after, source=source)
+        return added
 
     def next(
         self,
@@ -129,30 +449,210 @@ class LabelingService:
         ttl: float | None = None,
     ) -> QueueEntry | None:
         """The top pending entry not claimed by someone else (an empty queue is first built by
-        activation count unless build=False); with claim=True it is leased to ``owner``."""
-        raise NotImplementedError
+        activation count unless build=False); with claim=True it is leased to ``owner`` for
+        ``ttl`` seconds (default ``[app] claim_ttl_seconds``)."""
+        owner = owner or self.owner
+        if not claim:
+            doc = self._read_queue()
+            if not doc.entries and build:
+                self.build_queue("activation_count")
+                doc = self._read_queue()
+            top = doc.top(owner, self._now())
+            return doc.queue_entry(top) if top is not None else None
+        ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
+        with workspace_lock(self.lock_path, self.lock_timeout):
+            if not self._read_queue().entries and build:
+                self.build_queue("activation_count")
+            with self._transaction() as tx:
+                top = tx.queue.top(owner, tx.now)
+                if top is None:
+                    return None
+                self._lease(tx, top, owner, ttl)
+                return tx.queue.queue_entry(top)
+
+    def _lease(self, tx: _Transaction, entry: dict[str, Any], owner: str, ttl: float) -> None:
+        fid = int(entry["feature_id"])
+        before = tx.queue.feature_state(fid)
+        tx.queue.set_claim(entry, owner, _iso(tx.now + timedelta(seconds=ttl)))
+        tx.touch_queue()
+        tx.event("claim", fid, before, tx.queue.feature_state(fid), owner=owner)
 
     def claim(self, feature_id: int, owner: str | None = None, ttl: float | None = None) -> bool:
-        """Lease a feature to ``owner``; False when another owner holds a live lease."""
-        raise NotImplementedError
+        """Lease a pending feature to ``owner`` (renewing its own lease); False when another
+        owner holds a live lease. A feature that is not pending is a ValidationError."""
+        owner = owner or self.owner
+        ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
+        with self._transaction() as tx:
+            entry = tx.queue.entry(feature_id)
+            if entry is None:
+                raise ValidationError(f"feature {feature_id} is not pending in the queue")
+            if tx.queue.queue_entry(entry).held_by_other(owner, tx.now):
+                return False
+            self._lease(tx, entry, owner, ttl)
+        return True
 
-    def release(self, feature_id: int, owner: str | None = None) -> None:
-        raise NotImplementedError
+    def release(self, feature_id: int, owner: str | None = None, *, force: bool = False) -> None:
+        """End ``owner``'s lease on a feature. A live lease of another owner is a
+        ValidationError unless ``force``; releasing nothing is a no-op."""
+        owner = owner or self.owner
+        with self._transaction() as tx:
+            entry = tx.queue.entry(feature_id)
+            if entry is None or not entry.get("claimed_by"):
+                return
+            current = tx.queue.queue_entry(entry)
+            if current.held_by_other(owner, tx.now) and not force:
+                raise ValidationError(
+                    f"feature {feature_id} is claimed by {current.claimed_by} "
+                    f"until {current.claim_expires}"
+                )
+            before = tx.queue.feature_state(feature_id)
+            tx.queue.set_claim(entry, None, None)
+            tx.touch_queue()
+            tx.event("release", feature_id, before, tx.queue.feature_state(feature_id), owner=owner)
 
     def undo(self) -> dict[str, Any] | None:
         """Revert the newest not-yet-undone change; returns the compensating event (None if
-        there is nothing to undo)."""
-        raise NotImplementedError
+        there is nothing to undo). A change written as a batch (one ``add`` of several ids, one
+        ``sync``) is undone whole; the newest of its compensating events is returned."""
+        with self._transaction() as tx:
+            events = self._history.read()
+            undone = {e.get("undoes") for e in events if e.get("action") == "undo"}
+            target = next(
+                (
+                    e
+                    for e in reversed(events)
+                    if e.get("action") in UNDOABLE and e.get("id") not in undone
+                ),
+                None,
+            )
+            if target is None:
+                return None
+            batch = target.get("batch")
+            targets = (
+                [
+                    e
+                    for e in reversed(events)
+                    if e.get("batch") == batch
+                    and e.get("action") in UNDOABLE
+                    and e.get("id") not in undone
+                ]
+                if batch
+                else [target]
+            )
+            for event in targets:
+                self._revert(tx, event)
+        return dict(tx.events[-1]) if tx.events else None
+
+    def _revert(self, tx: _Transaction, event: dict[str, Any]) -> None:
+        fid = int(event["feature_id"])
+        key = str(fid)
+        action = event["action"]
+        extra: dict[str, Any] = {"undoes": event.get("id"), "undone_action": action}
+        if action in ("add", "skip"):
+            before = tx.queue.feature_state(fid)
+            tx.queue.set_feature_state(fid, event.get("before"))
+            tx.touch_queue()
+            tx.event("undo", fid, before, tx.queue.feature_state(fid), **extra)
+            return
+        current = tx.labels.get(key)
+        restored = event.get("before")
+        tx.set_label(key, restored)
+        if "dashboard_before" in event:
+            extra["dashboard_before"] = tx.dashboard.get(key)
+            tx.set_dashboard(key, event["dashboard_before"])
+            extra["dashboard_after"] = event["dashboard_before"]
+        if "queue_before" in event:
+            extra["queue_before"] = tx.queue.feature_state(fid)
+            tx.queue.set_feature_state(fid, event["queue_before"])
+            tx.touch_queue()
+            extra["queue_after"] = tx.queue.feature_state(fid)
+        if "research_before" in event:
+            path = self.workspace.state_path(fid, self.model)
+            state = tx.research.get(path) or read_state(self._cache, path)
+            if state is not None:
+                extra["research_before"] = state.get("feature_label")
+                extra["research_after"] = event["research_before"]
+                tx.research[path] = with_feature_label(state, event["research_before"], tx.ts)
+        tx.event("undo", fid, current, restored, **extra)
 
     def sync(self) -> list[dict[str, Any]]:
-        """Merge the dashboard file and research states into the consolidated store; returns
-        the changes ``[{"feature_id", "field", "before", "after", "from"}]``."""
-        raise NotImplementedError
+        """Merge the dashboard file and research states into the consolidated store (the merge
+        rules are :func:`labeler_tui.core.sync.merge_sources`); returns the changes
+        ``[{"feature_id", "field", "before", "after", "from"}]``. One ``sync`` event per changed
+        feature."""
+        from labeler_tui.core.sync import merge_sources
+
+        state_dir = self.workspace.state_dir(self.model)
+        with self._transaction() as tx:
+            research: dict[int, dict[str, Any]] = {}
+            for fid, path in state_files(state_dir, self.model).items():
+                state = read_state(self._cache, path)
+                if state is not None:
+                    research[fid] = {**state, "_path": str(path)}
+            old = {k: dict(v) for k, v in tx.labels.items()}
+            merged, changes = merge_sources(
+                {k: dict(v) for k, v in old.items()}, dict(tx.dashboard), research, self.model
+            )
+            by_feature: dict[str, list[dict[str, Any]]] = {}
+            for change in changes:
+                by_feature.setdefault(str(change.get("feature_id")), []).append(change)
+            for key in sorted(set(old) | set(merged), key=lambda k: int(k)):
+                before, after = old.get(key), merged.get(key)
+                if before == after:
+                    continue
+                tx.set_label(key, after)
+                tx.event(
+                    "sync",
+                    int(key),
+                    before,
+                    after,
+                    source="sync",
+                    changes=by_feature.get(key, []),
+                )
+        return changes
 
     def export(self, path: Path) -> int:
         """Write every record to CSV or JSONL (by extension); returns the record count."""
-        raise NotImplementedError
+        from labeler_tui.core.export import write_export
 
-    def build_queue(self, method: str, seed: int | None = None, top_k: int | None = None) -> list[int]:
-        """Add the builder's candidates to the queue; returns the ids added."""
-        raise NotImplementedError
+        records = [record for _, record in sorted(self.labels().items())]
+        return write_export(records, Path(path))
+
+    def _excluded(self, tx: _Transaction) -> set[int]:
+        """Features a queue builder must not propose: labeled, completed, skipped or pending."""
+        labeled = {record_feature_id(k, v) for k, v in tx.labels.items()}
+        return labeled | tx.queue.ids()
+
+    def build_queue(
+        self, method: str, seed: int | None = None, top_k: int | None = None
+    ) -> list[int]:
+        """Add the builder's candidates (``labeler_tui.core.analysis.queue_builders``) to the
+        queue, skipping features already labeled or queued; returns the ids added. The
+        candidates are computed outside the lock; the exclusions are checked again under it."""
+        from labeler_tui.core.analysis.queue_builders import build_candidates
+
+        if top_k is not None and top_k <= 0:
+            raise ValidationError(f"top-k: must be a positive integer, got {top_k}")
+        if seed is not None:
+            self._check_feature(seed)
+        data = self.workspace.data(self.model)
+        labels = self.labels()
+        excluded = set(labels) | self._read_queue().ids()
+        candidates = build_candidates(
+            data,
+            method,
+            labels=labels,
+            excluded=excluded,
+            seed=seed,
+            top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
+        )
+        chosen: dict[int, tuple[float, str | None]] = {}
+        for c in candidates:
+            fid = int(c.feature_id)
+            if fid not in chosen and fid not in excluded:
+                chosen[fid] = (min(1.0, max(0.0, float(c.priority))), c.reason)
+        if not chosen:
+            return []
+        return self._add(
+            list(chosen), chosen.__getitem__, source=f"build-queue:{method}", skip_known=True
+        )

@@ -1,0 +1,41 @@
+"""The dashboard label file: ``dashboard/feature_labels_{model}.json``.
+
+SplatNLP's dashboard reads and writes ``{"<id>": {"name", "category", "notes", "timestamp"}}``;
+``label`` keeps it in step with the consolidated store so the dashboard shows the same names.
+Unknown fields of an entry are kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from labeler_tui.core.errors import StoreError
+from labeler_tui.core.stores.jsonfile import JsonCache
+
+
+def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
+    """The dashboard labels (empty when the file does not exist); shared, do not mutate."""
+    raw = cache.read(path)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise StoreError(
+            f"{path}: expected an object of {{id: {{name, category, notes, timestamp}}}}; "
+            "the file was left unchanged"
+        )
+    return raw
+
+
+def dashboard_entry(
+    existing: dict[str, Any] | None, record: dict[str, Any], timestamp: str
+) -> dict[str, Any]:
+    """The dashboard entry mirroring a saved label record."""
+    entry = dict(existing or {})
+    entry.update(
+        name=record.get("dashboard_name") or "",
+        category=record.get("dashboard_category") or "none",
+        notes=record.get("dashboard_notes") or "",
+        timestamp=timestamp,
+    )
+    return entry
