@@ -171,13 +171,13 @@ def cmd_index(ctx: CliContext) -> int:
 
 # --- demo / init ------------------------------------------------------------------------------
 def cmd_demo(ctx: CliContext) -> int:
-    from labeler_tui.demo import write_demo
-
     root = Path(ctx.args.dir).expanduser()
     if (root / CONFIG_NAME).exists() and not ctx.args.force:
         raise ValidationError(
             f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
         )
+    from labeler_tui.demo import write_demo
+
     started = time.perf_counter()
     with ctx.progress() as progress:
         written = write_demo(root, progress=progress)

@@ -1,0 +1,179 @@
+"""labeler.toml: validated once, every problem names the file and the key; discovery order."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from labeler_tui.core.config import DEFAULT_CATEGORIES, load_config, parse_config
+from labeler_tui.core.errors import ConfigError, ValidationError
+from labeler_tui.core.init_workspace import init_workspace
+from labeler_tui.core.workspace import ENV_WORKSPACE, find_config
+
+
+def test_tiny_workspace_config_resolves_paths(tiny_workspace: Path) -> None:
+    config = load_config(tiny_workspace / "labeler.toml")
+    model = config.model()
+    assert config.labeler.default_model == "tiny" and config.labeler.owner == "tester"
+    assert config.labeler.categories == DEFAULT_CATEGORIES
+    assert model.activations == tuple(
+        sorted((tiny_workspace / "data/activations").glob("*.parquet"))
+    )
+    assert model.examples == tiny_workspace / "data/examples.parquet"
+    assert model.decoder == tiny_workspace / "data/decoder.npy"
+    assert config.paths.cache == tiny_workspace / ".labeler-cache"
+    assert config.paths.labels == tiny_workspace / "labels"
+    assert model.input_files[-1] == model.decoder
+
+
+def test_unknown_model_names_the_file(tiny_workspace: Path) -> None:
+    config = load_config(tiny_workspace / "labeler.toml")
+    with pytest.raises(
+        ConfigError, match=r"labeler\.toml: unknown model 'ultra' \(configured models: tiny\)"
+    ):
+        config.model("ultra")
+
+
+MODEL = {
+    "activations": "data/activations",
+    "examples": "data/examples.parquet",
+    "vocab": "data/vocab.json",
+}
+
+BAD_CONFIGS: dict[str, tuple[dict, str]] = {
+    "unknown top-level key": ({"modles": {}}, r"modles: unknown key"),
+    "no models": ({"labeler": {}}, r"\[models\]: at least one"),
+    "unknown model key": (
+        {"models": {"m": {**MODEL, "activation": "x"}}},
+        r"\[models\.m\] activation: unknown key",
+    ),
+    "missing vocab": (
+        {"models": {"m": {k: v for k, v in MODEL.items() if k != "vocab"}}},
+        r"\[models\.m\] vocab: missing required key",
+    ),
+    "examples not found": (
+        {"models": {"m": {**MODEL, "examples": "nope.parquet"}}},
+        r"\[models\.m\] examples: file not found: nope\.parquet",
+    ),
+    "glob matches nothing": (
+        {"models": {"m": {**MODEL, "activations": "data/*.nothing"}}},
+        r"\[models\.m\] activations: no file matches data/\*\.nothing",
+    ),
+    "directory without parquet": (
+        {"models": {"m": {**MODEL, "activations": "labels"}}},
+        r"\[models\.m\] activations: no \.parquet file in directory labels",
+    ),
+    "decoder of an unknown kind": (
+        {"models": {"m": {**MODEL, "decoder": "data/vocab.json"}}},
+        r"\[models\.m\] decoder: expected a \.npy or \.safetensors file",
+    ),
+    "invalid regex": (
+        {"models": {"m": {**MODEL, "token_family": "(unclosed"}}},
+        r"\[models\.m\] token_family: not a valid regular expression",
+    ),
+    "regex without a group": (
+        {"models": {"m": {**MODEL, "token_family": "^x$"}}},
+        r"\[models\.m\] token_family: the regular expression needs a group",
+    ),
+    "default model unknown": (
+        {"labeler": {"default_model": "ultra"}, "models": {"m": MODEL}},
+        r"\[labeler\] default_model: unknown model 'ultra'",
+    ),
+    "categories not a list": (
+        {"labeler": {"categories": "tactical"}, "models": {"m": MODEL}},
+        r"\[labeler\] categories: expected a non-empty list of strings",
+    ),
+    "empty source": (
+        {"labeler": {"source": " "}, "models": {"m": MODEL}},
+        r"\[labeler\] source: expected a non-empty string",
+    ),
+    "bad similar method": (
+        {"app": {"similar_method": "vibes"}, "models": {"m": MODEL}},
+        r"\[app\] similar_method: expected one of decoder, tokens, coactivation",
+    ),
+    "negative ttl": (
+        {"app": {"claim_ttl_seconds": -5}, "models": {"m": MODEL}},
+        r"\[app\] claim_ttl_seconds: expected a number > 0, got -5",
+    ),
+    "keymap value not a string": (
+        {"keymap": {"next_feature": 3}, "models": {"m": MODEL}},
+        r"\[keymap\] next_feature: expected a non-empty string",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_names_file_and_key(tiny_workspace: Path, case: str) -> None:
+    data, message = BAD_CONFIGS[case]
+    (tiny_workspace / "labels").mkdir(exist_ok=True)
+    path = tiny_workspace / "labeler.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(path)
+    assert str(err.value).startswith(str(path.resolve()) + ":")
+    assert "\n" not in str(err.value)
+
+
+def test_unreadable_config_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="labeler.toml: file not found"):
+        load_config(tmp_path / "labeler.toml")
+    broken = tmp_path / "labeler.toml"
+    broken.write_text("[labeler\n")
+    with pytest.raises(ConfigError, match=r"labeler\.toml: invalid TOML: .*line 1"):
+        load_config(broken)
+
+
+def test_parse_config_accepts_absolute_paths(tiny_workspace: Path, tmp_path: Path) -> None:
+    data = {"models": {"m": {k: str(tiny_workspace / v) for k, v in MODEL.items()}}}
+    config = parse_config(tmp_path / "elsewhere" / "labeler.toml", data)
+    assert config.model("m").vocab == tiny_workspace / "data/vocab.json"
+    assert config.labeler.default_model == "m"
+
+
+def test_discovery_order(
+    make_tiny_workspace: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    explicit = make_tiny_workspace("explicit")
+    env = make_tiny_workspace("env")
+    cwd_ws = make_tiny_workspace("cwd")
+    nested = cwd_ws / "deep" / "er"
+    nested.mkdir(parents=True)
+    assert find_config(cwd=nested) == cwd_ws.resolve() / "labeler.toml"
+    monkeypatch.setenv(ENV_WORKSPACE, str(env))
+    assert find_config(cwd=nested) == env.resolve() / "labeler.toml"
+    assert find_config(explicit, cwd=nested) == explicit.resolve() / "labeler.toml"
+    assert find_config(explicit / "labeler.toml") == explicit.resolve() / "labeler.toml"
+    with pytest.raises(ConfigError, match="workspace not found \\(from --workspace\\)"):
+        find_config(explicit / "missing")
+    shutil.rmtree(env / "data")
+    (env / "labeler.toml").unlink()
+    with pytest.raises(
+        ConfigError, match=r"no labeler\.toml in this workspace \(from \$LABELER_WORKSPACE\)"
+    ):
+        find_config(cwd=nested)
+
+
+def test_init_skeleton_loads_once_the_data_is_in_place(
+    make_tiny_workspace: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = tmp_path / "mine"
+    path = init_workspace(root, "sae")
+    text = path.read_text()
+    assert "# owner =" in text and "# decoder =" in text and "# the model used" in text
+    with pytest.raises(ConfigError, match=r"\[models\.sae\] examples: file not found"):
+        load_config(path)
+    source = make_tiny_workspace("source")
+    shutil.copytree(source / "data/activations", root / "data/sae/activations")
+    for name in ("examples.parquet", "vocab.json"):
+        shutil.copy(source / "data" / name, root / "data/sae" / name)
+    config = load_config(path)
+    assert list(config.models) == ["sae"] and config.labeler.default_model == "sae"
+    assert config.paths.cache == root.resolve() / ".labeler-cache"
+    assert config.model().token_family == r"^(.*?)_\d+$"
+    with pytest.raises(ValidationError, match="already exists; not overwriting"):
+        init_workspace(root, "sae")
+    assert path.read_text() == text
