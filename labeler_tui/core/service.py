@@ -600,6 +600,8 @@ class LabelingService:
                 before, after = old.get(key), merged.get(key)
                 if before == after:
                     continue
+                if after is not None and after.get("importance_percentile") is None:
+                    after = {**after, "importance_percentile": self._importance(int(key))}
                 tx.set_label(key, after)
                 tx.event(
                     "sync",

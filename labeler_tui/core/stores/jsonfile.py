@@ -13,6 +13,7 @@ value per file keyed by its stat fingerprint; callers must treat cached values a
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 import threading
@@ -126,6 +127,17 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     fsync_dir(folder)
 
 
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files a killed writer left beside ``path``; call only under the workspace
+    lock (every writer creates its temp file under it, so none is in use). Returns the count."""
+    removed = 0
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed += 1
+    return removed
+
+
 def write_json_atomic(path: Path, value: Any) -> None:
     write_bytes_atomic(path, dumps(value))
 
@@ -157,9 +169,9 @@ class JsonCache:
         return value
 
     def write(self, path: Path, value: Any) -> None:
-        """Write ``value`` atomically and remember it as the file's parsed content.
-
-        ``value`` is kept by reference: the caller must not mutate it afterwards."""
+        """Write ``value`` atomically (under the workspace lock) and remember it as the file's
+        parsed content. ``value`` is kept by reference: the caller must not mutate it afterwards."""
+        remove_stale_temps(path)
         write_json_atomic(path, value)
         fp = fingerprint(path)
         with self._lock:

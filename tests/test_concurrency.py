@@ -1,0 +1,138 @@
+"""Real processes against one workspace: parallel writers lose nothing, a writer killed with
+SIGKILL leaves valid files, a held lock times out with a clear error."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from labeler_tui.core.errors import StoreError
+from labeler_tui.core.service import LabelingService
+from labeler_tui.core.stores.history import HistoryLog
+from labeler_tui.core.stores.lock import workspace_lock
+from labeler_tui.core.workspace import Workspace
+
+SPAWN = multiprocessing.get_context("spawn")
+N_WORKERS = 4
+PER_WORKER = 10
+
+
+def _worker(root: str, index: int, start: multiprocessing.Event) -> None:
+    service = LabelingService(Workspace.open(root), source=f"worker {index}", owner=f"w{index}")
+    start.wait(30)
+    base = index * PER_WORKER
+    for i in range(PER_WORKER):
+        fid = base + i
+        if i % 3 == 0:
+            service.skip(fid, reason=f"skip by {index}")
+        elif i % 3 == 1:
+            service.add([fid], priority=0.1 * (i % 10), reason=f"add by {index}")
+        else:
+            service.set_label(fid, f"label {fid}", "tactical", notes=f"by worker {index}")
+
+
+def test_parallel_processes_lose_nothing(make_tiny_workspace) -> None:
+    root = make_tiny_workspace("par", n_features=N_WORKERS * PER_WORKER)
+    Workspace.open(root).data()  # build the index once, before the workers read it
+    start = SPAWN.Event()
+    procs = [SPAWN.Process(target=_worker, args=(str(root), i, start)) for i in range(N_WORKERS)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(60)
+    assert [p.exitcode for p in procs] == [0] * N_WORKERS
+
+    service = LabelingService(Workspace.open(root))
+    ids = range(N_WORKERS * PER_WORKER)
+    labeled = {f for f in ids if f % PER_WORKER % 3 == 2}
+    added = {f for f in ids if f % PER_WORKER % 3 == 1}
+    skipped = {f for f in ids if f % PER_WORKER % 3 == 0}
+    labels = service.labels()
+    assert set(labels) == labeled
+    assert all(labels[f]["dashboard_name"] == f"label {f}" for f in labeled)
+    assert all(labels[f]["source"] == f"worker {f // PER_WORKER}" for f in labeled)
+    assert set(json.loads(service.dashboard_path.read_text())) == {str(f) for f in labeled}
+    state = service.queue()
+    assert {e.feature_id for e in state.entries} == added
+    assert set(state.completed) == labeled
+    assert {s.feature_id: s.reason for s in state.skipped} == {
+        f: f"skip by {f // PER_WORKER}" for f in skipped
+    }
+    events = service.history()
+    assert len(events) == N_WORKERS * PER_WORKER
+    assert {e["feature_id"] for e in events} == set(ids)
+
+
+def _writer_loop(root: str, ready: multiprocessing.Event) -> None:
+    service = LabelingService(Workspace.open(root))
+    notes = "x" * 400_000  # ~5 MB files: each write takes long enough to be interrupted
+    i = 0
+    while True:
+        service.set_label(i % 12, f"name {i}", notes=notes)
+        service.add([(i + 5) % 12], priority=0.5, reason=str(i))
+        i += 1
+        if i == 3:
+            ready.set()
+
+
+def test_sigkill_mid_write_leaves_valid_files(tiny_workspace: Path) -> None:
+    root = str(tiny_workspace)
+    Workspace.open(root).data()
+    service = LabelingService(Workspace.open(root))
+    for round_ in range(3):
+        ready = SPAWN.Event()
+        proc = SPAWN.Process(target=_writer_loop, args=(root, ready))
+        proc.start()
+        assert ready.wait(60)
+        time.sleep(0.05 + 0.037 * round_)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
+        assert proc.exitcode == -signal.SIGKILL
+        for path in (service.labels_path, service.dashboard_path, service.queue_path):
+            json.loads(path.read_text())  # complete and valid, whatever the moment of the kill
+        events = HistoryLog(service.history_path).read()
+        assert len(events) >= 6
+        labels = service.labels()
+        # files are written before the event is appended: the store holds the label of the
+        # newest recorded label event, or a later one whose event the kill cut off
+        last = next(e for e in reversed(events) if e["action"] == "label")
+        stored = labels[last["feature_id"]]["dashboard_name"]
+        assert int(stored.split()[1]) >= int(last["after"]["dashboard_name"].split()[1])
+        # the lock died with the process: the next write goes through and cleans temp files
+        service.set_label(11, f"after kill {round_}")
+        assert service.label(11)["dashboard_name"] == f"after kill {round_}"
+        assert not list(service.labels_path.parent.glob(".consolidated_*.tmp"))
+
+
+def _hold_lock(lock: str, held: multiprocessing.Event, release: multiprocessing.Event) -> None:
+    with workspace_lock(Path(lock)):
+        held.set()
+        release.wait(30)
+
+
+def test_lock_held_by_another_process_times_out_clearly(tiny_workspace: Path) -> None:
+    service = LabelingService(Workspace.open(tiny_workspace), lock_timeout=0.2)
+    service.set_label(1, "before")
+    before = service.labels_path.read_bytes()
+    held, release = SPAWN.Event(), SPAWN.Event()
+    proc = SPAWN.Process(target=_hold_lock, args=(str(service.lock_path), held, release))
+    proc.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(StoreError) as err:
+            service.set_label(2, "blocked")
+        assert str(service.lock_path) in str(err.value)
+        assert f"process {proc.pid}" in str(err.value)
+        assert service.labels_path.read_bytes() == before
+    finally:
+        release.set()
+        proc.join(10)
+    service.set_label(2, "now")
+    assert service.label(2)["dashboard_name"] == "now"
