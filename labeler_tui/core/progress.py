@@ -148,3 +148,45 @@ def labels_over_time(events: Iterable[Mapping[str, Any]]) -> list[DayProgress]:
         day[0] += saved
         day[1] = len(labeled)
     return [DayProgress(day, saved, total) for day, (saved, total) in sorted(days.items())]
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """Everything the progress screen shows, computed off the UI thread."""
+
+    n_features: int
+    labeled: int
+    by_category: dict[str, int]
+    by_source: dict[str, int]
+    queue: dict[str, int]
+    quadrants: dict[str, int]
+    weighted_coverage: float | None
+    days: list[DayProgress]
+
+    @property
+    def labeled_share(self) -> float:
+        """Plain coverage: labeled features / all features (0..1)."""
+        return self.labeled / self.n_features if self.n_features else 0.0
+
+
+def progress_report(
+    status: Mapping[str, Any],
+    labels: Mapping[int, Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]],
+    decoder_norms: np.ndarray | None,
+    n_features: int,
+) -> ProgressReport:
+    """Combine the service's ``status()``, ``labels()`` and ``history()`` with the decoder norms."""
+    from labeler_tui.core.analysis.importance import importance_percentiles
+
+    label_counts = status.get("labels", {})
+    return ProgressReport(
+        n_features=n_features,
+        labeled=len(labels),
+        by_category=dict(label_counts.get("by_category", {})),
+        by_source=dict(label_counts.get("by_source", {})),
+        queue=dict(status.get("queue", {})),
+        quadrants=quadrant_counts(labels, importance_percentiles(decoder_norms)),
+        weighted_coverage=weighted_coverage(labels.keys(), decoder_norms),
+        days=labels_over_time(events),
+    )

@@ -1,0 +1,1 @@
+"""The app's screens: the workbench, modal prompts, help and progress."""

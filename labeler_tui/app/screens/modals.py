@@ -1,0 +1,289 @@
+"""Small modal prompts: skip reason, go to feature, build the queue, switch model.
+
+Each returns its answer through ``dismiss`` (push it with ``push_screen(screen, callback)``);
+``escape`` always cancels and returns ``None``, so a callback receiving ``None`` must change
+nothing. Values are validated inside the prompt, with the problem shown in the dialog, so the
+callback only ever sees a usable answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from labeler_tui.core.errors import ValidationError
+
+ResultT = TypeVar("ResultT")
+
+BUILD_METHODS: tuple[tuple[str, str], ...] = (
+    ("activation_count", "features with the most nonzero activations first"),
+    ("cluster", "features most similar to a seed feature (needs a seed)"),
+    ("importance", "features with the largest decoder norm first"),
+    ("mysterious", "important labeled features with low interpretability confidence"),
+)
+"""The queue builders of DESIGN.md, in the order the picker shows them."""
+
+DEFAULT_TOP_K = 50
+
+
+def parse_feature_id(text: str, n_features: int | None, what: str = "feature id") -> int:
+    """A feature id typed by the user, checked against the model's range."""
+    value = text.strip()
+    try:
+        feature_id = int(value)
+    except ValueError:
+        raise ValidationError(f"{what} must be a whole number, got {value!r}") from None
+    if feature_id < 0 or (n_features is not None and feature_id >= n_features):
+        upper = f"{n_features - 1}" if n_features is not None else "..."
+        raise ValidationError(f"{what} {feature_id} is out of range (features 0..{upper})")
+    return feature_id
+
+
+def parse_top_k(text: str) -> int | None:
+    """How many features a builder adds; empty means the builder's own default."""
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        top_k = int(value)
+    except ValueError:
+        raise ValidationError(f"top k must be a whole number, got {value!r}") from None
+    if top_k < 1:
+        raise ValidationError(f"top k must be at least 1, got {top_k}")
+    return top_k
+
+
+class _Prompt(ModalScreen[ResultT], Generic[ResultT]):
+    """A centred dialog with a title, a one-line error area and escape to cancel."""
+
+    DEFAULT_CSS = """
+    _Prompt {
+        align: center middle;
+        background: $background 60%;
+    }
+    _Prompt > #dialog {
+        width: 64;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    _Prompt #title {
+        text-style: bold;
+        width: 1fr;
+        margin-bottom: 1;
+    }
+    _Prompt .field-label {
+        margin-top: 1;
+        color: $text-muted;
+    }
+    _Prompt #error {
+        color: $text-error;
+        height: auto;
+        min-height: 1;
+    }
+    _Prompt #hint {
+        color: $text-muted;
+    }
+    _Prompt OptionList {
+        height: auto;
+        max-height: 8;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    title_text = ""
+    hint_text = "enter confirms · escape cancels"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="title")
+            yield from self.compose_body()
+            yield Static("", id="error")
+            yield Static(self.hint_text, id="hint")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def show_error(self, message: str) -> None:
+        """Show a problem in the dialog (the prompt stays open)."""
+        self.query_one("#error", Static).update(message)
+
+    @property
+    def error_text(self) -> str:
+        return str(self.query_one("#error", Static).content)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SkipReasonScreen(_Prompt[str]):
+    """Ask why a feature is skipped.
+
+    Returns the reason (stripped; ``""`` when the user confirms an empty field, meaning "skip
+    without a reason") or ``None`` when cancelled with escape, meaning "do not skip".
+    """
+
+    hint_text = "enter skips (reason optional) · escape cancels, nothing is skipped"
+
+    def __init__(self, feature_id: int | None = None) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        what = f"feature {feature_id}" if feature_id is not None else "the feature"
+        self.title_text = f"Skip {what}"
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Reason", classes="field-label")
+        yield Input(placeholder="e.g. ReLU floor too high, hard to interpret", id="reason")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip())
+
+
+class GoToFeatureScreen(_Prompt[int]):
+    """Ask for a feature id in ``0..n_features-1``; returns it, or ``None`` when cancelled."""
+
+    title_text = "Go to feature"
+
+    def __init__(self, n_features: int | None = None) -> None:
+        super().__init__()
+        self.n_features = n_features
+
+    def compose_body(self) -> ComposeResult:
+        span = f"0..{self.n_features - 1}" if self.n_features else "a feature id"
+        yield Label(f"Feature id ({span})", classes="field-label")
+        yield Input(placeholder="feature id", id="feature-id", restrict=r"\s*\d*\s*")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            feature_id = parse_feature_id(event.value, self.n_features)
+        except ValidationError as exc:
+            self.show_error(str(exc))
+            return
+        self.dismiss(feature_id)
+
+
+class BuildQueueScreen(_Prompt[dict[str, Any]]):
+    """Pick a queue builder: returns ``{"method", "seed", "top_k"}`` or ``None`` when cancelled.
+
+    ``seed`` is an int for ``cluster`` (required there) and ``None`` otherwise; ``top_k`` is
+    ``None`` when left empty (the builder's default). Enter on the method list or in a field
+    builds; tab moves between the fields.
+    """
+
+    title_text = "Build the queue"
+    hint_text = "enter builds · tab next field · escape cancels"
+
+    def __init__(
+        self,
+        n_features: int | None = None,
+        seed: int | None = None,
+        method: str = "activation_count",
+        top_k: int | None = DEFAULT_TOP_K,
+    ) -> None:
+        super().__init__()
+        self.n_features = n_features
+        self.initial_seed = seed
+        self.initial_method = method
+        self.initial_top_k = top_k
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Method", classes="field-label")
+        yield OptionList(
+            *(Option(f"{name}  [dim]{about}[/]", id=name) for name, about in BUILD_METHODS),
+            id="method",
+        )
+        yield Label("Seed feature (cluster only)", classes="field-label")
+        yield Input(
+            "" if self.initial_seed is None else str(self.initial_seed),
+            placeholder="seed feature id",
+            id="seed",
+            restrict=r"\s*\d*\s*",
+        )
+        yield Label("Top k (empty: the builder's default)", classes="field-label")
+        yield Input(
+            "" if self.initial_top_k is None else str(self.initial_top_k),
+            placeholder="how many features to add",
+            id="top-k",
+            restrict=r"\s*\d*\s*",
+        )
+
+    def on_mount(self) -> None:
+        methods = self.query_one("#method", OptionList)
+        names = [name for name, _ in BUILD_METHODS]
+        methods.highlighted = (
+            names.index(self.initial_method) if self.initial_method in names else 0
+        )
+        methods.focus()
+
+    @property
+    def method(self) -> str:
+        """The highlighted method."""
+        methods = self.query_one("#method", OptionList)
+        index = methods.highlighted or 0
+        return BUILD_METHODS[index][0]
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def _submit(self) -> None:
+        method = self.method
+        seed_text = self.query_one("#seed", Input).value
+        try:
+            seed = None
+            if method == "cluster":
+                if not seed_text.strip():
+                    self.query_one("#seed", Input).focus()
+                    raise ValidationError("cluster needs a seed feature id")
+                seed = parse_feature_id(seed_text, self.n_features, what="seed")
+            top_k = parse_top_k(self.query_one("#top-k", Input).value)
+        except ValidationError as exc:
+            self.show_error(str(exc))
+            return
+        self.dismiss({"method": method, "seed": seed, "top_k": top_k})
+
+
+class ModelPickerScreen(_Prompt[str]):
+    """Pick one of the workspace's models; returns its name (possibly ``current``) or ``None``."""
+
+    title_text = "Switch model"
+
+    def __init__(self, models: list[str], current: str | None = None) -> None:
+        super().__init__()
+        self.models = list(models)
+        self.current = current
+
+    def compose_body(self) -> ComposeResult:
+        yield OptionList(
+            *(
+                Option(f"{name}  [dim](current)[/]" if name == self.current else name, id=name)
+                for name in self.models
+            ),
+            id="models",
+        )
+
+    def on_mount(self) -> None:
+        models = self.query_one("#models", OptionList)
+        if self.current in self.models:
+            models.highlighted = self.models.index(self.current)
+        models.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.models[event.option_index])

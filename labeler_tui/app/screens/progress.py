@@ -1,0 +1,247 @@
+"""The progress screen: labels over time, counts by category and source, the importance x
+interpretability quadrants and importance-weighted coverage of one model.
+
+The figures come from :func:`labeler_tui.core.progress.progress_report`, computed in a worker
+thread (reading the history and the decoder norms can take a moment on a big model); this screen
+only renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual_plotext import PlotextPlot
+
+from labeler_tui.core.errors import LabelerError
+from labeler_tui.core.progress import (
+    HIGH_IMPORTANCE,
+    HIGH_INTERPRETABILITY,
+    LOW_IMPORTANCE,
+    LOW_INTERPRETABILITY,
+    QUADRANTS,
+    ProgressReport,
+    progress_report,
+)
+
+MAX_DATE_TICKS = 6
+
+_QUADRANT_AXES: dict[str, tuple[str, str]] = {
+    "strong": (f"> {HIGH_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
+    "mysterious": (f"> {HIGH_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
+    "weak": (f"< {LOW_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
+    "skip": (f"< {LOW_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
+    "middle": ("between", "between"),
+    "unknown": ("?", "?"),
+}
+
+
+def _table(title: str) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        expand=True,
+        box=None,
+        padding=(0, 1),
+        show_edge=False,
+    )
+    return table
+
+
+def counts_table(title: str, counts: Mapping[str, int], total: int) -> Table:
+    """A name / count / share table, biggest first."""
+    table = _table(title)
+    table.add_column("", ratio=1, overflow="fold")
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    if not counts:
+        table.add_row("[dim]no labels yet[/]", "", "")
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        share = f"{100 * count / total:.0f}%" if total else "-"
+        table.add_row(name, f"{count:,}", share)
+    return table
+
+
+def quadrant_table(quadrants: Mapping[str, int]) -> Table:
+    """The importance x interpretability table of the original docs, with counts."""
+    table = _table("Importance x interpretability")
+    table.add_column("quadrant", no_wrap=True)
+    table.add_column("imp.", no_wrap=True)
+    table.add_column("interp.", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
+    for key, _meaning in QUADRANTS:
+        importance, interpretability = _QUADRANT_AXES[key]
+        style = "bold" if key == "mysterious" and quadrants.get(key) else ""
+        table.add_row(
+            f"[{style}]{key}[/]" if style else key,
+            importance,
+            interpretability,
+            f"{quadrants.get(key, 0):,}",
+        )
+    return table
+
+
+def queue_table(queue: Mapping[str, int]) -> Table:
+    table = _table("Queue")
+    table.add_column("", ratio=1)
+    table.add_column("count", justify="right", no_wrap=True)
+    for key in ("pending", "claimed", "completed", "skipped"):
+        if key in queue:
+            table.add_row(key, f"{queue[key]:,}")
+    return table
+
+
+def summary_text(model: str, report: ProgressReport) -> str:
+    """The one-line headline: labeled / total and both coverage figures."""
+    weighted = (
+        f"{100 * report.weighted_coverage:.1f}%"
+        if report.weighted_coverage is not None
+        else "n/a (no decoder)"
+    )
+    return (
+        f"[b]{model}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
+        f"({100 * report.labeled_share:.1f}%) · importance-weighted coverage [b]{weighted}[/]"
+    )
+
+
+class ProgressScreen(Screen[None]):
+    """Labels over time, counts by category and source, quadrants and weighted coverage.
+
+    ``service`` is the model's LabelingService, ``data`` its ModelData. ``r`` recomputes (other
+    processes may have labeled meanwhile); escape, ``p`` or ``q`` return to the workbench.
+    """
+
+    DEFAULT_CSS = """
+    ProgressScreen #progress-body {
+        padding: 0 1;
+    }
+    ProgressScreen #summary {
+        height: auto;
+        margin-bottom: 1;
+    }
+    ProgressScreen #labels-over-time {
+        height: 14;
+        min-height: 8;
+    }
+    ProgressScreen .tables {
+        height: auto;
+        margin-top: 1;
+    }
+    ProgressScreen .tables > Static {
+        width: 1fr;
+        height: auto;
+        margin-right: 2;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,p", "close", "Close"),
+        Binding("r", "refresh_report", "Refresh"),
+        Binding("j", "scroll('down')", "Down", show=False),
+        Binding("k", "scroll('up')", "Up", show=False),
+    ]
+
+    def __init__(self, service: Any, data: Any) -> None:
+        super().__init__()
+        self.service = service
+        self.data = data
+        self.report: ProgressReport | None = None
+        self.error: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return str(getattr(self.service, "model", None) or getattr(self.data, "name", ""))
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="progress-body"):
+            yield Static(f"[b]{self.model_name}[/]: computing progress...", id="summary")
+            yield PlotextPlot(id="labels-over-time")
+            with Horizontal(classes="tables"):
+                yield Static("", id="by-category")
+                yield Static("", id="by-source")
+            with Horizontal(classes="tables"):
+                yield Static("", id="quadrants")
+                yield Static("", id="queue")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#progress-body").focus()
+        self.compute()
+
+    @work(thread=True, exclusive=True, group="progress")
+    def compute(self) -> None:
+        """Read the stores and the decoder norms off the event loop, then render."""
+        try:
+            report = progress_report(
+                self.service.status(),
+                self.service.labels(),
+                self.service.history(),
+                self.data.decoder_norms,
+                int(self.data.n_features),
+            )
+        except LabelerError as exc:
+            self.app.call_from_thread(self.show_error, str(exc))
+            return
+        self.app.call_from_thread(self.show_report, report)
+
+    def show_error(self, message: str) -> None:
+        if not self.is_attached:  # closed before the worker finished
+            return
+        self.error = message
+        self.query_one("#summary", Static).update(f"[b red]Cannot compute progress:[/] {message}")
+        self.notify(message, title="Progress", severity="error")
+
+    def show_report(self, report: ProgressReport) -> None:
+        if not self.is_attached:
+            return
+        self.report = report
+        self.error = None
+        self.query_one("#summary", Static).update(summary_text(self.model_name, report))
+        self.query_one("#by-category", Static).update(
+            counts_table("By category", report.by_category, report.labeled)
+        )
+        self.query_one("#by-source", Static).update(
+            counts_table("By source", report.by_source, report.labeled)
+        )
+        self.query_one("#quadrants", Static).update(quadrant_table(report.quadrants))
+        self.query_one("#queue", Static).update(queue_table(report.queue))
+        self._draw_plot(report)
+
+    def _draw_plot(self, report: ProgressReport) -> None:
+        widget = self.query_one("#labels-over-time", PlotextPlot)
+        plt = widget.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if not report.days:
+            plt.title("Labels over time: no labels in the history yet")
+            widget.refresh()
+            return
+        x = list(range(1, len(report.days) + 1))
+        plt.bar(x, [day.labeled for day in report.days], label="labels saved that day")
+        plt.plot(x, [day.total for day in report.days], label="features labeled", marker="hd")
+        step = max(1, -(-len(x) // MAX_DATE_TICKS))
+        ticks = x[::step]
+        plt.xticks(ticks, [report.days[i - 1].day for i in ticks])
+        plt.title("Labels over time")
+        widget.refresh()
+
+    def action_refresh_report(self) -> None:
+        self.compute()
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#progress-body", VerticalScroll)
+        if direction == "down":
+            body.scroll_down()
+        else:
+            body.scroll_up()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
