@@ -1,0 +1,400 @@
+"""The label commands of `labeler`, run in-process through main() and a few real processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labeler_tui.cli.main import main
+
+
+@pytest.fixture
+def ws(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LABELER_WORKSPACE", str(tiny_workspace))
+    return tiny_workspace
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def consolidated(ws: Path) -> dict[str, Any]:
+    return json.loads((ws / "labels" / "consolidated_tiny.json").read_text())
+
+
+def store_bytes(ws: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(ws)): p.read_bytes()
+        for folder in ("labels", "dashboard", "state")
+        if (ws / folder).exists()
+        for p in sorted((ws / folder).rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+# --- label ------------------------------------------------------------------------------------
+def test_label_with_the_documented_flags_writes_both_stores(ws: Path, capsys) -> None:
+    record = run_json(
+        capsys,
+        "label",
+        "--feature-id",
+        "7",
+        "--name",
+        "SCU Detector",
+        "--category",
+        "tactical",
+        "--notes",
+        "Responds to Special Charge Up presence, stronger at high AP",
+        "--source",
+        "claude code",
+        "--interpretability-confidence",
+        "0.8",
+        "--stability-score",
+        "0.4",
+        "--model",
+        "tiny",
+    )
+    assert record["feature_id"] == 7
+    assert (record["display_name"], record["source"]) == ("SCU Detector", "claude code")
+    assert record["interpretability_confidence"] == 0.8 and record["stability_score"] == 0.4
+    assert consolidated(ws)["7"] == record
+    dashboard = json.loads((ws / "dashboard" / "feature_labels_tiny.json").read_text())
+    assert dashboard["7"]["name"] == "SCU Detector"
+    assert dashboard["7"]["category"] == "tactical"
+
+
+def test_label_short_flags_of_the_original(ws: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys, "label", "-f", "3", "-n", "Short", "-c", "mechanical", "-s", "manual"
+    )
+    assert code == 0
+    assert "Short" in out and "manual" in out
+    assert consolidated(ws)["3"]["dashboard_category"] == "mechanical"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--feature-id", "999", "--name", "x"], "out of range"),
+        (["--feature-id", "1", "--name", "   "], "name"),
+        (["--feature-id", "1", "--name", "x", "--category", "nonsense"], "category"),
+        (["--feature-id", "1", "--name", "x", "--interpretability-confidence", "1.5"], "--interp"),
+        (["--feature-id", "1", "--name", "x", "--hypothesis-confidence", "nan"], "--hypothesis"),
+        (["--feature-id", "1", "--name", "x", "--model", "nope"], "nope"),
+    ],
+)
+def test_bad_label_values_exit_1_with_one_line_and_write_nothing(
+    ws: Path, capsys, argv: list[str], needle: str
+) -> None:
+    run(capsys, "label", "--feature-id", "2", "--name", "Existing")
+    before = store_bytes(ws)
+    code, out, err = run(capsys, "label", *argv)
+    assert code == 1
+    assert out == ""
+    assert err.startswith("labeler: error:") and needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert store_bytes(ws) == before
+
+
+def test_usage_errors_exit_2(ws: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["label", "--feature-id", "abc", "--name", "x"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["label", "--feature-id", "1", "--name", "x", "--stability-score", "high"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["build-queue", "--method", "random"])
+    assert exc.value.code == 2
+
+
+# --- add / next / skip ------------------------------------------------------------------------
+def test_add_comma_list_then_next_serves_highest_priority(ws: Path, capsys) -> None:
+    low = run_json(capsys, "add", "4", "--priority", "0.2")
+    assert low == {"added": [4]}
+    high = run_json(capsys, "add", "1,5,9", "--priority", "0.8", "--reason", "SCU-related cluster")
+    assert high == {"added": [1, 5, 9]}
+    nxt = run_json(capsys, "next", "--no-build")
+    assert nxt["feature_id"] == 1
+    assert (nxt["priority"], nxt["reason"]) == (0.8, "SCU-related cluster")
+    assert nxt["claimed_by"] is None
+    queue = json.loads((ws / "labels" / "queue_tiny.json").read_text())
+    assert [e["feature_id"] for e in queue["entries"]] == [1, 5, 9, 4]
+
+
+@pytest.mark.parametrize("ids", ["1,,2", "1,x", ",", "1;2", "-3"])
+def test_malformed_id_list_is_a_usage_error(ws: Path, capsys, ids: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["add", ids])
+    assert exc.value.code == 2
+    assert not (ws / "labels" / "queue_tiny.json").exists()
+
+
+def test_add_out_of_range_id_is_exit_1_and_adds_nothing(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "add", "1,2,500")
+    assert code == 1 and "500" in err
+    status = run_json(capsys, "status")
+    assert status["queue"]["pending"] == 0
+
+
+def test_add_priority_out_of_range_is_exit_1(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "add", "1", "--priority", "1.5")
+    assert code == 1 and "--priority" in err
+
+
+def test_next_on_empty_queue_without_build(ws: Path, capsys) -> None:
+    result = run_json(capsys, "next", "--no-build")
+    assert result["feature_id"] is None
+    code, out, _ = run(capsys, "next", "--no-build")
+    assert code == 0 and "empty" in out.lower()
+
+
+def test_claims_keep_two_agents_apart(ws: Path, capsys) -> None:
+    run(capsys, "add", "2,3", "--priority", "0.9")
+    first = run_json(capsys, "next", "--no-build", "--claim", "--owner", "agent-a", "--ttl", "600")
+    second = run_json(capsys, "next", "--no-build", "--claim", "--owner", "agent-b")
+    assert first["feature_id"] != second["feature_id"]
+    assert {first["claimed_by"], second["claimed_by"]} == {"agent-a", "agent-b"}
+    assert first["claim_expires"]
+    again = run_json(capsys, "next", "--no-build", "--claim", "--owner", "agent-c")
+    assert again["feature_id"] is None
+    assert run_json(capsys, "status")["queue"]["claimed"] == 2
+
+
+def test_bad_ttl_is_exit_1(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "next", "--no-build", "--claim", "--ttl", "0")
+    assert code == 1 and "--ttl" in err
+
+
+def test_skip_next_and_specific_feature_keep_reasons(ws: Path, capsys) -> None:
+    run(capsys, "add", "6,8", "--priority", "0.7")
+    first = run_json(capsys, "skip")
+    assert first == {"feature_id": 6, "reason": None}
+    second = run_json(
+        capsys, "skip", "--feature-id", "8", "--reason", "ReLU floor too high, hard to interpret"
+    )
+    assert second["feature_id"] == 8
+    queue = json.loads((ws / "labels" / "queue_tiny.json").read_text())
+    assert sorted(queue["skipped"]) == [6, 8]
+    assert queue["skip_details"]["8"]["reason"] == "ReLU floor too high, hard to interpret"
+
+
+def test_skip_with_empty_queue_is_exit_1(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "skip")
+    assert code == 1 and "queue" in err
+
+
+# --- status -----------------------------------------------------------------------------------
+def test_status_json_shape_and_counts(ws: Path, capsys) -> None:
+    run(capsys, "add", "1,2,3")
+    run(capsys, "label", "-f", "1", "-n", "A", "-c", "tactical", "-s", "claude code")
+    run(capsys, "label", "-f", "4", "-n", "B", "-c", "tactical")
+    run(capsys, "skip", "-f", "2")
+    status = run_json(capsys, "status")
+    assert status["model"] == "tiny"
+    assert status["labels"] == {
+        "total": 2,
+        "by_source": {"claude code": 1, "dashboard": 1},
+        "by_category": {"tactical": 2},
+    }
+    assert status["queue"] == {"pending": 1, "completed": 2, "skipped": 1, "claimed": 0}
+
+
+def test_status_plain_layout_follows_the_original(ws: Path, capsys) -> None:
+    run(capsys, "label", "-f", "1", "-n", "A", "-c", "strategic", "-s", "manual")
+    run(capsys, "add", "2")
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    lines = out.splitlines()
+    order = [lines.index(h) for h in ("### Labels", "### Categories", "### Queue")]
+    assert order == sorted(order)
+    assert "## Labeling Status (tiny)" in lines
+    assert "- Total labeled: 1" in lines and "- From manual: 1" in lines
+    assert "- strategic: 1" in lines and "- Pending: 1" in lines
+    assert "\x1b[" not in out  # piped: no colour codes
+
+
+def test_status_on_a_terminal_uses_colour(ws: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    run(capsys, "label", "-f", "1", "-n", "A", "-c", "strategic")
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    assert "\x1b[" in out and "Labels" in out and "Queue" in out
+
+
+# --- history / undo / clear -------------------------------------------------------------------
+def test_history_and_undo_restore_the_previous_label(ws: Path, capsys) -> None:
+    run(capsys, "label", "-f", "5", "-n", "First", "-s", "manual")
+    run(capsys, "label", "-f", "5", "-n", "Second", "-s", "manual")
+    events = run_json(capsys, "history", "--feature-id", "5")
+    assert [e["action"] for e in events] == ["label", "label"]
+    assert events[-1]["before"]["display_name"] == "First"
+    assert events[-1]["after"]["display_name"] == "Second"
+    assert {"ts", "action", "feature_id", "source", "owner", "before", "after"} <= set(events[0])
+
+    event = run_json(capsys, "undo")
+    assert event["action"] == "undo" and event["feature_id"] == 5
+    assert consolidated(ws)["5"]["display_name"] == "First"
+    assert len(run_json(capsys, "history", "--limit", "1")) == 1
+
+
+def test_undo_with_nothing_to_undo_prints_null(ws: Path, capsys) -> None:
+    assert run_json(capsys, "undo") is None
+    code, out, _ = run(capsys, "undo")
+    assert code == 0 and "Nothing to undo" in out
+
+
+def test_clear_removes_the_label(ws: Path, capsys) -> None:
+    run(capsys, "label", "-f", "2", "-n", "Doomed")
+    result = run_json(capsys, "clear", "--feature-id", "2")
+    assert result["feature_id"] == 2 and result["removed"]["display_name"] == "Doomed"
+    assert "2" not in consolidated(ws)
+    assert run_json(capsys, "clear", "--feature-id", "2") == {"feature_id": 2, "removed": None}
+
+
+def test_history_negative_limit_is_exit_1(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "history", "--limit", "-1")
+    assert code == 1 and "--limit" in err
+
+
+# --- sync / export ----------------------------------------------------------------------------
+def test_sync_brings_dashboard_labels_in_and_keeps_cli_provenance(ws: Path, capsys) -> None:
+    run(capsys, "label", "-f", "1", "-n", "Agent label", "-s", "claude code")
+    dash_path = ws / "dashboard" / "feature_labels_tiny.json"
+    dashboard = json.loads(dash_path.read_text())
+    dashboard["3"] = {
+        "name": "From the web dashboard",
+        "category": "mechanical",
+        "notes": "",
+        "timestamp": "2030-01-01T00:00:00",
+    }
+    dash_path.write_text(json.dumps(dashboard))
+    state_dir = ws / "state" / "tiny"
+    state_dir.mkdir(parents=True)
+    (state_dir / "feature_1_tiny.json").write_text(
+        json.dumps(
+            {
+                "feature_id": 1,
+                "model_type": "tiny",
+                "feature_label": "Research view",
+                "updated_at": "2030-01-01T00:00:00",
+                "hypotheses": [{"statement": "s", "status": "supported", "confidence": 0.7}],
+            }
+        )
+    )
+    result = run_json(capsys, "sync")
+    changed = {(c["feature_id"], c["field"]) for c in result["changes"]}
+    assert (3, "record") in changed and (1, "research_label") in changed
+    labels = consolidated(ws)
+    assert labels["3"]["display_name"] == "From the web dashboard"
+    assert labels["3"]["source"] == "dashboard"
+    assert labels["1"]["source"] == "claude code"
+    assert labels["1"]["research_label"] == "Research view"
+    assert run_json(capsys, "sync") == {"changes": []}
+
+
+def test_sync_plain_output_lists_changes(ws: Path, capsys) -> None:
+    dash_path = ws / "dashboard" / "feature_labels_tiny.json"
+    dash_path.parent.mkdir(parents=True)
+    dash_path.write_text(json.dumps({"4": {"name": "Dash", "timestamp": "2030-01-01T00:00:00"}}))
+    code, out, _ = run(capsys, "sync")
+    assert code == 0 and "feature 4" in out and "Dash" in out
+
+
+def test_export_csv_and_jsonl(ws: Path, capsys, tmp_path: Path) -> None:
+    run(capsys, "label", "-f", "1", "-n", "One", "-c", "tactical", "--notes", "a, b")
+    run(capsys, "label", "-f", "2", "-n", "Two")
+    out_csv = tmp_path / "out" / "export.csv"
+    result = run_json(capsys, "export", "--model", "tiny", "--output", str(out_csv))
+    assert result == {"output": str(out_csv.resolve()), "count": 2}
+    with out_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["display_name"] for r in rows] == ["One", "Two"]
+    assert rows[0]["dashboard_notes"] == "a, b"
+    out_jsonl = tmp_path / "export.jsonl"
+    run_json(capsys, "export", "-o", str(out_jsonl))
+    lines = [json.loads(line) for line in out_jsonl.read_text().splitlines()]
+    assert [r["feature_id"] for r in lines] == [1, 2]
+
+
+def test_export_unknown_extension_is_exit_1(ws: Path, capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "export", "--output", str(tmp_path / "x.xlsx"))
+    assert code == 1 and "x.xlsx" in err
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+# --- build-queue ------------------------------------------------------------------------------
+def test_build_queue_cluster_needs_a_seed(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "build-queue", "--method", "cluster")
+    assert code == 1 and "--seed" in err
+
+
+def test_build_queue_by_activation_count(ws: Path, capsys) -> None:
+    pytest.importorskip("labeler_tui.core.analysis.queue_builders")
+    run(capsys, "label", "-f", "0", "-n", "Done already")
+    result = run_json(capsys, "build-queue", "--method", "activation_count", "--top-k", "3")
+    assert len(result["added"]) == 3 and 0 not in result["added"]
+    queue = json.loads((ws / "labels" / "queue_tiny.json").read_text())
+    assert [e["feature_id"] for e in queue["entries"]] == result["added"]
+    nxt = run_json(capsys, "next")
+    assert nxt["feature_id"] == result["added"][0]
+
+
+# --- real processes ---------------------------------------------------------------------------
+def _labeler(ws: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LABELER_WORKSPACE": str(ws)}
+    script = shutil.which("labeler")
+    command = (
+        [script]
+        if script
+        else [sys.executable, "-c", "from labeler_tui.cli.main import run; run()"]
+    )
+    return subprocess.run(
+        [*command, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_real_processes_exit_codes(ws: Path) -> None:
+    ok = _labeler(
+        ws,
+        "label",
+        "--feature-id",
+        "3",
+        "--name",
+        "SCU Detector",
+        "--category",
+        "tactical",
+        "--source",
+        "claude code",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "SCU Detector" in ok.stdout
+    bad = _labeler(ws, "label", "--feature-id", "3", "--name", "x", "--category", "bogus")
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and "category" in bad.stderr
+    usage = _labeler(ws, "add", "1,,2")
+    assert usage.returncode == 2
+    status = _labeler(ws, "status", "--json")
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["labels"]["by_source"] == {"claude code": 1}
