@@ -22,10 +22,10 @@ from labeler_tui.core.errors import ValidationError
 ResultT = TypeVar("ResultT")
 
 BUILD_METHODS: tuple[tuple[str, str], ...] = (
-    ("activation_count", "features with the most nonzero activations first"),
-    ("cluster", "features most similar to a seed feature (needs a seed)"),
-    ("importance", "features with the largest decoder norm first"),
-    ("mysterious", "important labeled features with low interpretability confidence"),
+    ("activation_count", "most nonzero activations first"),
+    ("cluster", "most similar to a seed feature"),
+    ("importance", "largest decoder norm first"),
+    ("mysterious", "important, labeled, low interpretability"),
 )
 """The queue builders of DESIGN.md, in the order the picker shows them."""
 
@@ -68,7 +68,7 @@ class _Prompt(ModalScreen[ResultT], Generic[ResultT]):
         background: $background 60%;
     }
     _Prompt > #dialog {
-        width: 64;
+        width: 66;
         max-width: 100%;
         height: auto;
         max-height: 100%;
@@ -96,6 +96,13 @@ class _Prompt(ModalScreen[ResultT], Generic[ResultT]):
     _Prompt OptionList {
         height: auto;
         max-height: 8;
+    }
+    _Prompt Input.-textual-compact {
+        background: $boost;
+        padding: 0 1;
+    }
+    _Prompt Input.-textual-compact:focus {
+        background-tint: $accent 25%;
     }
     """
 
@@ -133,7 +140,7 @@ class SkipReasonScreen(_Prompt[str]):
     without a reason") or ``None`` when cancelled with escape, meaning "do not skip".
     """
 
-    hint_text = "enter skips (reason optional) · escape cancels, nothing is skipped"
+    hint_text = "enter skips (reason optional) · escape: do not skip"
 
     def __init__(self, feature_id: int | None = None) -> None:
         super().__init__()
@@ -201,8 +208,9 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
     def compose_body(self) -> ComposeResult:
         yield Label("Method", classes="field-label")
         yield OptionList(
-            *(Option(f"{name}  [dim]{about}[/]", id=name) for name, about in BUILD_METHODS),
+            *(Option(f"{name:<17}[dim]{about}[/]", id=name) for name, about in BUILD_METHODS),
             id="method",
+            compact=True,
         )
         yield Label("Seed feature (cluster only)", classes="field-label")
         yield Input(
@@ -210,6 +218,7 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
             placeholder="seed feature id",
             id="seed",
             restrict=r"\s*\d*\s*",
+            compact=True,
         )
         yield Label("Top k (empty: the builder's default)", classes="field-label")
         yield Input(
@@ -217,6 +226,7 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
             placeholder="how many features to add",
             id="top-k",
             restrict=r"\s*\d*\s*",
+            compact=True,
         )
 
     def on_mount(self) -> None:

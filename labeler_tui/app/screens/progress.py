@@ -48,7 +48,7 @@ def _table(title: str) -> Table:
         title=title,
         title_justify="left",
         title_style="bold",
-        expand=True,
+        expand=False,
         box=None,
         padding=(0, 1),
         show_edge=False,
@@ -59,7 +59,7 @@ def _table(title: str) -> Table:
 def counts_table(title: str, counts: Mapping[str, int], total: int) -> Table:
     """A name / count / share table, biggest first."""
     table = _table(title)
-    table.add_column("", ratio=1, overflow="fold")
+    table.add_column("", overflow="fold", max_width=40)
     table.add_column("count", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     if not counts:
@@ -91,7 +91,7 @@ def quadrant_table(quadrants: Mapping[str, int]) -> Table:
 
 def queue_table(queue: Mapping[str, int]) -> Table:
     table = _table("Queue")
-    table.add_column("", ratio=1)
+    table.add_column("", min_width=10)
     table.add_column("count", justify="right", no_wrap=True)
     for key in ("pending", "claimed", "completed", "skipped"):
         if key in queue:
@@ -224,12 +224,17 @@ class ProgressScreen(Screen[None]):
             plt.title("Labels over time: no labels in the history yet")
             widget.refresh()
             return
-        x = list(range(1, len(report.days) + 1))
-        plt.bar(x, [day.labeled for day in report.days], label="labels saved that day")
-        plt.plot(x, [day.total for day in report.days], label="features labeled", marker="hd")
-        step = max(1, -(-len(x) // MAX_DATE_TICKS))
-        ticks = x[::step]
+        # x = 0 is "before the first day" (nothing labeled), so one day still draws a rise.
+        x = list(range(len(report.days) + 1))
+        plt.bar(x, [0] + [day.labeled for day in report.days], label="saved that day", width=0.3)
+        plt.plot(x, [0] + [day.total for day in report.days], label="labeled", marker="hd")
+        step = max(1, -(-len(report.days) // MAX_DATE_TICKS))
+        ticks = x[1::step]
         plt.xticks(ticks, [report.days[i - 1].day for i in ticks])
+        plt.xlim(-0.5, len(report.days) + 0.5)
+        top = max(max(day.total, day.labeled) for day in report.days)
+        y_step = max(1, -(-top // 5))
+        plt.yticks(list(range(0, top + y_step, y_step)))
         plt.title("Labels over time")
         widget.refresh()
 
