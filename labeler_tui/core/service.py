@@ -218,7 +218,7 @@ class LabelingService:
     def labels(self) -> dict[int, dict[str, Any]]:
         """Consolidated records by feature id (copies: changing them changes nothing)."""
         raw = read_labels(self._cache, self.labels_path)
-        return {record_feature_id(k, v): dict(v) for k, v in raw.items()}
+        return {int(k): dict(v) for k, v in raw.items()}
 
     def label(self, feature_id: int) -> dict[str, Any] | None:
         record = read_labels(self._cache, self.labels_path).get(str(feature_id))

@@ -14,17 +14,18 @@ from labeler_tui.core.errors import StoreError
 from labeler_tui.core.stores.jsonfile import JsonCache
 
 
-def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
-    """The dashboard labels (empty when the file does not exist); shared, do not mutate."""
-    raw = cache.read(path)
-    if raw is None:
-        return {}
+def check_dashboard(path: Path, raw: Any) -> None:
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise StoreError(
             f"{path}: expected an object of {{id: {{name, category, notes, timestamp}}}}; "
             "the file was left unchanged"
         )
-    return raw
+
+
+def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
+    """The dashboard labels (empty when the file does not exist); shared, do not mutate."""
+    raw = cache.read(path, check_dashboard)
+    return {} if raw is None else raw
 
 
 def dashboard_entry(

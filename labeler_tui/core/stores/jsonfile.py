@@ -17,6 +17,7 @@ import glob
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,11 @@ class JsonCache:
         self._entries: dict[Path, tuple[Fingerprint, Any]] = {}
         self._lock = threading.Lock()
 
-    def read(self, path: Path) -> Any | None:
-        """The parsed file (None when missing). The value is shared: do not mutate it."""
+    def read(self, path: Path, check: Callable[[Path, Any], None] | None = None) -> Any | None:
+        """The parsed file (None when missing). The value is shared: do not mutate it.
+
+        ``check(path, value)`` validates a fresh parse (raising StoreError); a cached value has
+        passed it already."""
         before = fingerprint(path)
         if before is None:
             return None
@@ -162,6 +166,8 @@ class JsonCache:
         if raw is None:
             return None
         value = parse(raw, path)
+        if check is not None:
+            check(path, value)
         after = fingerprint(path)
         if after == before:  # not replaced while we read it
             with self._lock:

@@ -32,29 +32,31 @@ RECORD_FIELDS = (
 """Every field of a label record, in DESIGN.md order (exports use this order)."""
 
 
-def read_labels(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
-    """The store as ``{"<id>": record}`` (empty when the file does not exist yet).
-
-    The returned mapping and records are shared with the cache: copy before changing them."""
-    raw = cache.read(path)
-    if raw is None:
-        return {}
+def check_labels(path: Path, raw: Any) -> None:
+    """The shape of a freshly parsed label store: ``{"<id>": {...}}``."""
     if not isinstance(raw, dict):
         raise StoreError(
             f"{path}: expected a JSON object keyed by feature id, got {type(raw).__name__}; "
             "the file was left unchanged"
         )
     for key, record in raw.items():
+        if not key.isdigit():
+            raise StoreError(
+                f"{path}: key {key!r} is not a feature id; the file was left unchanged"
+            )
         if not isinstance(record, dict):
             raise StoreError(
                 f"{path}: record {key!r} is {type(record).__name__}, expected an object; "
                 "the file was left unchanged"
             )
-        if not key.lstrip("-").isdigit():
-            raise StoreError(
-                f"{path}: key {key!r} is not a feature id; the file was left unchanged"
-            )
-    return raw
+
+
+def read_labels(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
+    """The store as ``{"<id>": record}`` (empty when the file does not exist yet).
+
+    The returned mapping and records are shared with the cache: copy before changing them."""
+    raw = cache.read(path, check_labels)
+    return {} if raw is None else raw
 
 
 def record_feature_id(key: str, record: dict[str, Any]) -> int:

@@ -87,50 +87,76 @@ def _as_id(value: Any, path: Path, where: str) -> int:
     return value
 
 
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
 def _priority(entry: dict[str, Any]) -> float:
     value = entry.get("priority")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 class QueueDoc:
-    """A mutable copy of the queue file with the queue's operations."""
+    """A mutable copy of the queue file with the queue's operations.
+
+    Pending entries are kept by id in insertion order and sorted lazily, so adding many
+    features to a long queue stays linear. A feature listed both as an entry and as completed
+    or skipped by an older writer (SplatNLP never removed entries) counts as completed/skipped.
+    """
 
     def __init__(self, model: str, path: Path, raw: dict[str, Any] | None) -> None:
         self.path = path
         raw = dict(raw or {})
-        if raw and not isinstance(raw.get("entries", []), list):
-            raise StoreError(f'{path}: "entries" must be a list; the file was left unchanged')
         self.model_type: str = raw.pop("model_type", None) or model
-        entries = raw.pop("entries", None) or []
-        completed = raw.pop("completed", None) or []
-        skipped = raw.pop("skipped", None) or []
-        details = raw.pop("skip_details", None) or {}
-        for name, value in (("completed", completed), ("skipped", skipped)):
+        entries = _or(raw.pop("entries", None), [])
+        completed = _or(raw.pop("completed", None), [])
+        skipped = _or(raw.pop("skipped", None), [])
+        details = _or(raw.pop("skip_details", None), {})
+        for name, value in (("entries", entries), ("completed", completed), ("skipped", skipped)):
             if not isinstance(value, list):
-                raise StoreError(f'{path}: "{name}" must be a list of ids; left unchanged')
+                raise StoreError(f'{path}: "{name}" must be a list; the file was left unchanged')
         if not isinstance(details, dict):
             raise StoreError(f'{path}: "skip_details" must be an object; left unchanged')
         self.extra = raw
-        self.entries: list[dict[str, Any]] = []
-        seen: set[int] = set()
+        self._completed: dict[int, None] = dict.fromkeys(
+            _as_id(v, path, f"completed[{i}]") for i, v in enumerate(completed)
+        )
+        self._skipped: dict[int, None] = dict.fromkeys(
+            fid
+            for fid in (_as_id(v, path, f"skipped[{i}]") for i, v in enumerate(skipped))
+            if fid not in self._completed
+        )
+        self._entries: dict[int, dict[str, Any]] = {}
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise StoreError(f"{path}: entries[{i}] is not an object; left unchanged")
             fid = _as_id(entry.get("feature_id"), path, f"entries[{i}].feature_id")
-            if fid in seen:
-                continue  # a duplicate entry of an old writer: the first one wins
-            seen.add(fid)
-            self.entries.append({**entry, "feature_id": fid})
-        self.completed = [_as_id(v, path, f"completed[{i}]") for i, v in enumerate(completed)]
-        self.skipped = [_as_id(v, path, f"skipped[{i}]") for i, v in enumerate(skipped)]
+            if fid in self._entries or fid in self._completed or fid in self._skipped:
+                continue
+            self._entries[fid] = {**entry, "feature_id": fid}
         self.skip_details: dict[str, dict[str, Any]] = {
             str(k): dict(v) for k, v in details.items() if isinstance(v, dict)
         }
-        self._sort()
+        self._order: list[dict[str, Any]] | None = None
 
     # --- reading -------------------------------------------------------------------------------
-    def _sort(self) -> None:
-        self.entries.sort(key=lambda e: (-_priority(e), str(e.get("added_at") or "")))
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """Pending entries in serving order: priority desc, then added_at, then insertion."""
+        if self._order is None:
+            self._order = sorted(
+                self._entries.values(),
+                key=lambda e: (-_priority(e), str(e.get("added_at") or "")),
+            )
+        return self._order
+
+    @property
+    def completed(self) -> list[int]:
+        return list(self._completed)
+
+    @property
+    def skipped(self) -> list[int]:
+        return list(self._skipped)
 
     def to_raw(self) -> dict[str, Any]:
         raw = dict(self.extra)
@@ -144,10 +170,7 @@ class QueueDoc:
         return raw
 
     def entry(self, feature_id: int) -> dict[str, Any] | None:
-        for entry in self.entries:
-            if entry["feature_id"] == feature_id:
-                return entry
-        return None
+        return self._entries.get(feature_id)
 
     def queue_entry(self, entry: dict[str, Any]) -> QueueEntry:
         known = _ENTRY_FIELDS | _CLAIM_FIELDS
@@ -165,33 +188,33 @@ class QueueDoc:
 
     def state(self) -> QueueState:
         skipped = []
-        for fid in self.skipped:
+        for fid in self._skipped:
             info = self.skip_details.get(str(fid), {})
             skipped.append(SkipRecord(fid, info.get("reason"), info.get("skipped_at")))
         return QueueState(
             entries=[self.queue_entry(e) for e in self.entries],
-            completed=list(self.completed),
+            completed=self.completed,
             skipped=skipped,
         )
 
     def ids(self) -> set[int]:
         """Every feature the queue knows (pending, completed or skipped)."""
-        return {e["feature_id"] for e in self.entries} | set(self.completed) | set(self.skipped)
+        return set(self._entries) | set(self._completed) | set(self._skipped)
 
     # --- per-feature snapshots (history before/after and undo) ---------------------------------
     def feature_state(self, feature_id: int) -> dict[str, Any] | None:
         """The feature's place in the queue as a JSON value, or None when the queue lacks it."""
-        entry = self.entry(feature_id)
+        entry = self._entries.get(feature_id)
         if entry is not None:
             return {"status": "pending", "entry": dict(entry)}
-        if feature_id in self.skipped:
+        if feature_id in self._skipped:
             info = self.skip_details.get(str(feature_id), {})
             return {
                 "status": "skipped",
                 "reason": info.get("reason"),
                 "skipped_at": info.get("skipped_at"),
             }
-        if feature_id in self.completed:
+        if feature_id in self._completed:
             return {"status": "completed"}
         return None
 
@@ -202,54 +225,50 @@ class QueueDoc:
             return
         status = state.get("status")
         if status == "pending":
-            self.entries.append({**state["entry"], "feature_id": feature_id})
-            self._sort()
+            self._entries[feature_id] = {**state["entry"], "feature_id": feature_id}
+            self._order = None
         elif status == "completed":
-            self.completed.append(feature_id)
+            self._completed[feature_id] = None
         elif status == "skipped":
-            self.skipped.append(feature_id)
+            self._skipped[feature_id] = None
             self.skip_details[str(feature_id)] = {
                 "reason": state.get("reason"),
                 "skipped_at": state.get("skipped_at"),
             }
 
     def _remove(self, feature_id: int) -> None:
-        self.entries = [e for e in self.entries if e["feature_id"] != feature_id]
-        if feature_id in self.completed:
-            self.completed = [f for f in self.completed if f != feature_id]
-        if feature_id in self.skipped:
-            self.skipped = [f for f in self.skipped if f != feature_id]
+        if self._entries.pop(feature_id, None) is not None:
+            self._order = None
+        self._completed.pop(feature_id, None)
+        self._skipped.pop(feature_id, None)
         self.skip_details.pop(str(feature_id), None)
 
     # --- operations ----------------------------------------------------------------------------
     def add(self, feature_id: int, priority: float, reason: str | None, now: str) -> None:
         """Queue a feature: a pending one gets the new priority/reason (keeping its age and any
         lease); a completed or skipped one is re-queued."""
-        entry = self.entry(feature_id)
+        entry = self._entries.get(feature_id)
         if entry is not None:
             entry.update(priority=priority, reason=reason)
-            self._sort()
-            return
-        self._remove(feature_id)
-        self.entries.append(
-            {
+        else:
+            self._remove(feature_id)
+            self._entries[feature_id] = {
                 "feature_id": feature_id,
                 "model_type": self.model_type,
                 "priority": priority,
                 "reason": reason,
                 "added_at": now,
             }
-        )
-        self._sort()
+        self._order = None
 
     def complete(self, feature_id: int) -> None:
         """Mark labeled: leaves the pending entries (and its lease), joins ``completed``."""
         self._remove(feature_id)
-        self.completed.append(feature_id)
+        self._completed[feature_id] = None
 
     def skip(self, feature_id: int, reason: str | None, now: str) -> None:
         self._remove(feature_id)
-        self.skipped.append(feature_id)
+        self._skipped[feature_id] = None
         self.skip_details[str(feature_id)] = {"reason": reason, "skipped_at": now}
 
     def top(self, owner: str, now: datetime) -> dict[str, Any] | None:
