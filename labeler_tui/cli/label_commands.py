@@ -223,12 +223,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _pairs_table(title: str, rows: list[tuple[str, Any]]) -> Table:
+def _pairs_table(title: str, rows: list[tuple[str, Any]], numeric: bool = True) -> Table:
+    """Two columns, key and value; counts right-aligned, text left-aligned."""
     table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
-    table.add_column(justify="right", style="cyan")
+    table.add_column(justify="right" if numeric else "left", style="cyan")
     for key, value in rows:
         table.add_row(key, _fmt(value))
+    if not rows:
+        table.add_row("(none yet)", "", style="dim")
     return table
 
 
@@ -341,7 +344,7 @@ def cmd_label(ctx: CliContext) -> int:
         rows = [(k, v) for k, v in rows if v is not None]
         if ctx.is_terminal:
             console.print(f"[green]Label saved[/] for feature [bold cyan]{args.feature_id}[/]")
-            console.print(_pairs_table("", rows))
+            console.print(_pairs_table("", rows, numeric=False))
             return
         lines = [f"Label saved for Feature {args.feature_id}:"]
         lines += [f"- {key}: {_fmt(value)}" for key, value in rows]
@@ -429,7 +432,7 @@ def cmd_status(ctx: CliContext) -> int:
         lines.append(f"- Total labeled: {labels['total']}")
         lines += [f"- {_source_label(src)}: {n}" for src, n in by_source]
         lines += ["", "### Categories"]
-        lines += [f"- {cat}: {n}" for cat, n in by_category]
+        lines += [f"- {cat}: {n}" for cat, n in by_category] or ["- (none yet)"]
         lines += ["", "### Queue"]
         lines += [f"- {key}: {n}" for key, n in queue_rows]
         _plain(console, lines)
