@@ -108,3 +108,22 @@ def test_undo_clear_restores_record_dashboard_and_research(service: LabelingServ
     assert json.loads(path.read_text())["feature_label"] == "Kept"
     service.undo()
     assert json.loads(path.read_text())["feature_label"] is None
+
+
+def test_complete_without_label_is_an_undoable_queue_change(service: LabelingService) -> None:
+    service.add([3], priority=0.9)
+    service.add([4], priority=0.5)
+    assert service.complete(3, label="My Label") is True
+    assert service.complete(3) is False  # no longer pending
+    assert service.complete(9) is False
+    state = service.queue()
+    assert [e.feature_id for e in state.entries] == [4] and state.completed == [3]
+    event = service.history()[-1]
+    assert (event["action"], event["label"], event["after"]) == (
+        "complete",
+        "My Label",
+        {"status": "completed"},
+    )
+    service.undo()
+    assert [e.feature_id for e in service.queue().entries] == [3, 4]
+    assert service.label(3) is None

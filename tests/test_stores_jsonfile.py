@@ -101,3 +101,34 @@ def test_lock_is_reentrant_in_a_thread_and_times_out_across_descriptions(tmp_pat
         os.close(fd)
     with workspace_lock(lock, timeout=0.05):
         pass
+
+
+def test_history_backward_reads_match_forward_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import labeler_tui.core.stores.history as history
+
+    monkeypatch.setattr(history, "_BLOCK", 64)  # many block boundaries, lines longer than a block
+    path = tmp_path / "history.jsonl"
+    log = HistoryLog(path)
+    events = [
+        {"id": str(i), "feature_id": i % 7 * 11, "pad": "x" * (i * 13 % 150)} for i in range(120)
+    ]
+    log.append(events)
+    with open(path, "ab") as handle:
+        handle.write(b'{"id": "torn"')
+    assert list(log.reverse()) == events[::-1]
+    assert log.tail(5) == events[-5:]
+    assert log.tail(1000) == events
+    assert log.for_feature(11) == [e for e in events if e["feature_id"] == 11]
+    assert log.for_feature(1) == []  # "feature_id":11 contains the bytes of 1: pre-filter only
+    assert log.for_feature(22, limit=2) == [e for e in events if e["feature_id"] == 22][-2:]
+
+
+def test_history_backward_read_names_the_corrupt_line(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_text('{"id": "a"}\n[1, 2]\n{"id": "b"}\n')
+    log = HistoryLog(path)
+    assert log.tail(1) == [{"id": "b"}]
+    with pytest.raises(StoreError, match=r"history\.jsonl: line 2: expected a JSON object"):
+        log.tail(2)

@@ -8,8 +8,8 @@ ValidationError and nothing is written.
 History events (``labels/history_{model}.jsonl``) carry ``before``/``after`` of what the action
 is about: the consolidated record for ``label``, ``clear``, ``sync`` (and their undos); the
 feature's queue state (``{"status": "pending", "entry": {...}}``, ``{"status": "completed"}``,
-``{"status": "skipped", "reason", "skipped_at"}`` or null) for ``add``, ``skip``, ``claim`` and
-``release``. Side effects on other stores are in ``queue_before``/``queue_after``,
+``{"status": "skipped", "reason", "skipped_at"}`` or null) for ``add``, ``skip``, ``complete``,
+``claim`` and ``release``. Side effects on other stores are in ``queue_before``/``queue_after``,
 ``dashboard_before``/``dashboard_after`` and ``research_before``/``research_after``.
 
 ``undo`` reverts the newest change not yet undone by appending one ``undo`` event per reverted
@@ -30,7 +30,7 @@ from typing import Any
 
 from labeler_tui.core.errors import StoreError, ValidationError
 from labeler_tui.core.stores.dashboard import dashboard_entry, read_dashboard
-from labeler_tui.core.stores.history import UNDOABLE, HistoryLog, new_id
+from labeler_tui.core.stores.history import QUEUE_ACTIONS, UNDOABLE, HistoryLog, new_id
 from labeler_tui.core.stores.jsonfile import JsonCache
 from labeler_tui.core.stores.labels import build_record, read_labels, record_feature_id
 from labeler_tui.core.stores.lock import DEFAULT_TIMEOUT, workspace_lock
@@ -253,14 +253,13 @@ class LabelingService:
         self, feature_id: int | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Events, oldest first (the newest ``limit`` of them)."""
-        events = self._history.read()
+        if limit is not None and limit < 0:
+            raise ValidationError(f"limit: must be >= 0, got {limit}")
         if feature_id is not None:
-            events = [e for e in events if e.get("feature_id") == feature_id]
+            return self._history.for_feature(feature_id, limit)
         if limit is not None:
-            if limit < 0:
-                raise ValidationError(f"limit: must be >= 0, got {limit}")
-            events = events[-limit:] if limit else []
-        return [dict(e) for e in events]
+            return self._history.tail(limit)
+        return self._history.read()
 
     def stores_signature(self) -> tuple[Any, ...]:
         """Cheap fingerprint (mtime_ns, size of each store file); changes when any store does.
@@ -403,6 +402,19 @@ class LabelingService:
             tx.event("skip", feature_id, before, tx.queue.feature_state(feature_id))
         return feature_id
 
+    def complete(self, feature_id: int, label: str | None = None) -> bool:
+        """Mark a pending feature completed without saving a label (SplatNLP's
+        ``mark_complete``); False when it is not pending. ``label`` is kept in the event."""
+        with self._transaction() as tx:
+            before = tx.queue.feature_state(feature_id)
+            if before is None or before.get("status") != "pending":
+                return False
+            tx.queue.complete(feature_id)
+            tx.touch_queue()
+            extra = {"label": label} if label is not None else {}
+            tx.event("complete", feature_id, before, tx.queue.feature_state(feature_id), **extra)
+        return True
+
     def add(
         self, feature_ids: list[int], priority: float = 0.5, reason: str | None = None
     ) -> list[int]:
@@ -515,30 +527,24 @@ class LabelingService:
         there is nothing to undo). A change written as a batch (one ``add`` of several ids, one
         ``sync``) is undone whole; the newest of its compensating events is returned."""
         with self._transaction() as tx:
-            events = self._history.read()
-            undone = {e.get("undoes") for e in events if e.get("action") == "undo"}
-            target = next(
-                (
-                    e
-                    for e in reversed(events)
-                    if e.get("action") in UNDOABLE and e.get("id") not in undone
-                ),
-                None,
-            )
-            if target is None:
+            undone: set[str] = set()
+            targets: list[dict[str, Any]] = []
+            for event in self._history.reverse():
+                if event.get("action") == "undo":
+                    undone.add(str(event.get("undoes")))
+                    continue
+                if targets:  # collecting the rest of the target's batch (written together)
+                    if event.get("batch") != targets[0]["batch"]:
+                        break
+                    if event.get("action") in UNDOABLE and event.get("id") not in undone:
+                        targets.append(event)
+                    continue
+                if event.get("action") in UNDOABLE and event.get("id") not in undone:
+                    targets.append(event)
+                    if not event.get("batch"):
+                        break
+            if not targets:
                 return None
-            batch = target.get("batch")
-            targets = (
-                [
-                    e
-                    for e in reversed(events)
-                    if e.get("batch") == batch
-                    and e.get("action") in UNDOABLE
-                    and e.get("id") not in undone
-                ]
-                if batch
-                else [target]
-            )
             for event in targets:
                 self._revert(tx, event)
         return dict(tx.events[-1]) if tx.events else None
@@ -548,7 +554,7 @@ class LabelingService:
         key = str(fid)
         action = event["action"]
         extra: dict[str, Any] = {"undoes": event.get("id"), "undone_action": action}
-        if action in ("add", "skip"):
+        if action in QUEUE_ACTIONS:
             before = tx.queue.feature_state(fid)
             tx.queue.set_feature_state(fid, event.get("before"))
             tx.touch_queue()

@@ -6,75 +6,141 @@ undo reverts) and the before/after of the other stores the change touched (``que
 ``queue_after``, ``dashboard_before`` / ``dashboard_after``, ``research_before`` /
 ``research_after``). Nothing is ever removed from the log.
 
-Appends are fsynced. A final line cut short by a crash is ignored when reading and trimmed before
-the next append; any other unreadable line is a StoreError naming the line.
+The log grows without bound (full records before and after each change), so nothing keeps it in
+memory: undo and ``history --limit`` read it backwards from the end and stop early, and a
+per-feature query parses only the lines that mention the feature. Appends are fsynced. A final
+line cut short by a crash is ignored when reading and trimmed before the next append; any other
+unreadable line is a StoreError naming its line number.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from labeler_tui.core.errors import StoreError
 from labeler_tui.core.stores.jsonfile import dumps_line, parse
 
-ACTIONS = ("label", "clear", "skip", "add", "claim", "release", "sync", "undo")
-UNDOABLE = frozenset({"label", "clear", "skip", "add", "sync"})
+ACTIONS = ("label", "clear", "skip", "add", "complete", "claim", "release", "sync", "undo")
+QUEUE_ACTIONS = frozenset({"add", "skip", "complete"})
+"""Changes of the queue alone: their before/after is the feature's queue state."""
+UNDOABLE = frozenset({"label", "clear", "sync"}) | QUEUE_ACTIONS
 """Claims and releases are leases, not changes of content: undo walks past them."""
+
+_BLOCK = 1 << 16
 
 
 def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def _complete_end(handle: BinaryIO, size: int) -> int:
+    """Offset just after the last newline (a torn final line lies beyond it)."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - _BLOCK)
+        handle.seek(start)
+        chunk = handle.read(pos - start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        pos = start
+    return 0
+
+
 class HistoryLog:
-    """Reads (incrementally, it only grows) and appends the history file of one model."""
+    """Reads and appends the history file of one model."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._inode: int | None = None
-        self._offset = 0  # bytes parsed so far (always just after a newline)
-        self._lines = 0
-        self._events: list[dict[str, Any]] = []
+
+    def _open(self) -> BinaryIO | None:
+        try:
+            return open(self.path, "rb")  # noqa: SIM115 - closed by the callers' with
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror}") from None
+
+    def _event(self, raw: bytes, line: int) -> dict[str, Any]:
+        event = parse(raw, self.path, line_offset=line - 1)
+        if not isinstance(event, dict):
+            raise StoreError(
+                f"{self.path}: line {line}: expected a JSON object; the file was left unchanged"
+            )
+        return event
 
     def read(self) -> list[dict[str, Any]]:
-        """Every complete event, oldest first (shared list: do not mutate)."""
-        with self._lock:
-            try:
-                st = os.stat(self.path)
-            except FileNotFoundError:
-                self._reset(None)
-                return []
-            if st.st_ino != self._inode or st.st_size < self._offset:
-                self._reset(st.st_ino)
-            if st.st_size > self._offset:
-                with open(self.path, "rb") as handle:
-                    handle.seek(self._offset)
-                    chunk = handle.read()
-                end = chunk.rfind(b"\n") + 1  # a torn last line (no newline yet) waits
-                for raw in chunk[:end].split(b"\n")[:-1]:
-                    self._lines += 1
-                    if not raw.strip():
-                        continue
-                    event = parse(raw, self.path, line_offset=self._lines - 1)
-                    if not isinstance(event, dict):
-                        raise StoreError(
-                            f"{self.path}: line {self._lines}: expected a JSON object; "
-                            "the file was left unchanged"
-                        )
-                    self._events.append(event)
-                self._offset += end
-            return self._events
+        """Every complete event, oldest first."""
+        handle = self._open()
+        if handle is None:
+            return []
+        with handle:
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        events = []
+        for number, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
+            if raw.strip():
+                events.append(self._event(raw, number))
+        return events
 
-    def _reset(self, inode: int | None) -> None:
-        self._inode = inode
-        self._offset = 0
-        self._lines = 0
-        self._events = []
+    def reverse(self, contains: bytes | None = None) -> Iterator[dict[str, Any]]:
+        """Events newest first, read backwards block by block; with ``contains``, only lines
+        holding those bytes are parsed (a cheap pre-filter; callers still check the event)."""
+        handle = self._open()
+        if handle is None:
+            return
+        with handle:
+            pos = _complete_end(handle, handle.seek(0, os.SEEK_END))
+            carry = b""
+            while pos > 0:
+                start = max(0, pos - _BLOCK)
+                handle.seek(start)
+                parts = (handle.read(pos - start) + carry).split(b"\n")
+                pos = start
+                carry = parts[0]
+                for raw in reversed(parts[1:]):
+                    if raw.strip() and (contains is None or contains in raw):
+                        yield self._parse_reverse(raw)
+            if carry.strip() and (contains is None or contains in carry):
+                yield self._parse_reverse(carry)
+
+    def _parse_reverse(self, raw: bytes) -> dict[str, Any]:
+        try:
+            event = parse(raw, self.path)
+        except StoreError:
+            event = None
+        if isinstance(event, dict):
+            return event
+        self.read()  # reading forwards raises the error with its line number
+        raise StoreError(f"{self.path}: an unreadable event; the file was left unchanged")
+
+    def for_feature(self, feature_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """The feature's events, oldest first (the newest ``limit``)."""
+        found: list[dict[str, Any]] = []
+        if limit == 0:
+            return found
+        needle = f'"feature_id":{feature_id}'.encode()
+        for event in self.reverse(contains=needle):
+            if event.get("feature_id") == feature_id:
+                found.append(event)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found[::-1]
+
+    def tail(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` events, oldest first."""
+        found: list[dict[str, Any]] = []
+        if limit <= 0:
+            return found
+        for event in self.reverse():
+            found.append(event)
+            if len(found) >= limit:
+                break
+        return found[::-1]
 
     def append(self, events: list[dict[str, Any]]) -> None:
         """Append events durably (caller holds the workspace lock)."""
@@ -99,7 +165,6 @@ class HistoryLog:
 
     def _trim_torn_tail(self, fd: int, size: int) -> None:
         """Cut a final line a crash left without its newline (it never completed)."""
-        start = max(0, size - (1 << 20))
-        tail = os.pread(fd, size - start, start)
-        keep = start + tail.rfind(b"\n") + 1 if b"\n" in tail else start
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            keep = _complete_end(handle, size)
         os.ftruncate(fd, keep)

@@ -46,7 +46,9 @@ def dumps_line(value: Any) -> bytes:
     """One compact JSON line (for JSONL logs), keys sorted, newline-terminated."""
     if orjson is not None:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-    return (json.dumps(value, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (
+        json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode()
 
 
 def parse(raw: bytes, path: Path, line_offset: int = 0) -> Any:
