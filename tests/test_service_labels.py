@@ -130,17 +130,21 @@ def test_splatnlp_file_loads_and_unknown_fields_survive(service: LabelingService
             "legacy_field": {"keep": [1, 2]},
         },
         "4": {"feature_id": 4, "dashboard_name": "Sparse", "source": "research"},
+        "6": {"dashboard_name": "No id, no source"},
     }
     service.labels_path.parent.mkdir(parents=True, exist_ok=True)
     service.labels_path.write_text(json.dumps(old))
     assert service.labels()[10]["legacy_field"] == {"keep": [1, 2]}
-    assert service.status()["labels"]["by_source"] == {"dashboard": 1, "research": 1}
+    assert service.labels()[6]["feature_id"] == 6
+    assert service.label(6)["feature_id"] == 6
+    assert service.status()["labels"]["by_source"] == {"dashboard": 1, "research": 1, "unknown": 1}
     record = service.set_label(10, "Renamed", notes=None)
     assert record["legacy_field"] == {"keep": [1, 2]}
     assert record["dashboard_notes"] == "from splatnlp"
     assert record["dashboard_category"] == "strategic"
     stored = json.loads(service.labels_path.read_text())
-    assert stored["4"] == old["4"]  # untouched records stay byte-for-byte equal in content
+    assert stored["4"] == old["4"]  # untouched records keep their content
+    assert stored["6"] == old["6"]
     assert stored["10"]["legacy_field"] == {"keep": [1, 2]}
 
 

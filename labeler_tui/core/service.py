@@ -218,11 +218,14 @@ class LabelingService:
     def labels(self) -> dict[int, dict[str, Any]]:
         """Consolidated records by feature id (copies: changing them changes nothing)."""
         raw = read_labels(self._cache, self.labels_path)
-        return {int(k): dict(v) for k, v in raw.items()}
+        return {
+            int(k): dict(v) if "feature_id" in v else {**v, "feature_id": int(k)}
+            for k, v in raw.items()
+        }
 
     def label(self, feature_id: int) -> dict[str, Any] | None:
         record = read_labels(self._cache, self.labels_path).get(str(feature_id))
-        return dict(record) if record is not None else None
+        return None if record is None else {"feature_id": feature_id, **record}
 
     def queue(self) -> QueueState:
         return self._read_queue().state()
