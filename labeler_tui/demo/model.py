@@ -1,0 +1,292 @@
+"""One demo model: which feature plays which planted role, its activation rows and truth.
+
+The feature ids quoted in the original tool's docs keep their roles in ``ultra``: 9971 is a
+super-stimulus (special_charge_up core, bloblobber/glooga_dualies at 90%+), 13934 a tail marker
+(respawn_punisher at ~12% of an ink_saver_main core), 18712/18890/19042 a special-charge cluster
+and 10938 a general swim_speed_up feature at the 9th importance percentile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labeler_tui.demo import roles
+from labeler_tui.demo.builds import WEAPON_NAMES, Builds
+from labeler_tui.demo.catalog import FAMILIES, MAIN_ONLY, MODES
+from labeler_tui.demo.regions import PlantedRows
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to plant in one model; ``None`` ids are drawn at random (seeded)."""
+
+    name: str
+    n_features: int
+    d_model: int
+    activation_files: int
+    general: list[tuple[int | None, str]]
+    super_stimulus: list[tuple[int | None, str, list[str]]]
+    tail_marker: list[tuple[int | None, str, str]]
+    clusters: list[tuple[list[int] | None, tuple[str, str]]]
+    n_dead: int
+    n_weak: int
+    n_concepts: int
+    background_median: float
+    """Median nonzero count of an unplanted feature (before ``scale``)."""
+    norm_quantiles: dict[int, float] = field(default_factory=dict)
+
+
+ULTRA = ModelSpec(
+    name="ultra",
+    n_features=24_576,
+    d_model=128,
+    activation_files=3,
+    general=[
+        (10938, "swim_speed_up"),
+        (None, "ink_saver_main"),
+        (None, "run_speed_up"),
+        (None, "quick_respawn"),
+        (None, "ink_recovery_up"),
+        (None, "intensify_action"),
+    ],
+    super_stimulus=[
+        (9971, "special_charge_up", ["bloblobber", "glooga_dualies"]),
+        (None, "run_speed_up", ["heavy_splatling", "ballpoint_splatling"]),
+        (None, "ink_recovery_up", ["e_liter_4k", "splat_charger"]),
+        (None, "sub_power_up", ["tri_stringer", "squeezer", "explosher"]),
+    ],
+    tail_marker=[
+        (13934, "respawn_punisher", "ink_saver_main"),
+        (None, "stealth_jump", "quick_super_jump"),
+        (None, "ninja_squid", "swim_speed_up"),
+        (None, "comeback", "special_charge_up"),
+    ],
+    clusters=[
+        ([18712, 18890, 19042], ("special_charge_up", "special_power_up")),
+        (None, ("ink_saver_main", "ink_recovery_up")),
+        (None, ("swim_speed_up", "quick_respawn")),
+        (None, ("run_speed_up", "ink_resistance_up")),
+        (None, ("sub_power_up", "ink_saver_sub")),
+    ],
+    n_dead=40,
+    n_weak=30,
+    n_concepts=300,
+    background_median=55.0,
+    norm_quantiles={10938: 0.093},
+)
+
+FULL = ModelSpec(
+    name="full",
+    n_features=2_048,
+    d_model=128,
+    activation_files=2,
+    general=[
+        (None, "swim_speed_up"),
+        (None, "ink_saver_main"),
+        (None, "quick_respawn"),
+        (None, "special_saver"),
+    ],
+    super_stimulus=[
+        (None, "special_charge_up", ["bloblobber", "glooga_dualies"]),
+        (None, "run_speed_up", ["heavy_splatling", "ballpoint_splatling"]),
+        (None, "ink_recovery_up", ["e_liter_4k", "splat_charger", "dynamo_roller"]),
+    ],
+    tail_marker=[
+        (None, "respawn_punisher", "ink_saver_main"),
+        (None, "comeback", "swim_speed_up"),
+        (None, "stealth_jump", "quick_super_jump"),
+    ],
+    clusters=[
+        (None, ("special_charge_up", "special_power_up")),
+        (None, ("ink_saver_main", "ink_recovery_up")),
+        (None, ("swim_speed_up", "quick_respawn")),
+        (None, ("sub_power_up", "ink_saver_sub")),
+    ],
+    n_dead=12,
+    n_weak=12,
+    n_concepts=60,
+    background_median=150.0,
+)
+
+BACKGROUND_DRIVER_SHARE = 0.7
+NONPOSITIVE_SHARE = 0.05
+
+
+@dataclass
+class ModelRows:
+    """A model's activation rows (example rows, not ids) and its truth.json entry."""
+
+    feature_ids: np.ndarray  # int32
+    rows: np.ndarray  # int64 example rows
+    activations: np.ndarray  # float32
+    truth: dict[str, Any]
+    clusters: list[list[int]]
+
+
+class _Ids:
+    """Hands out feature ids: the fixed ones, then a seeded shuffle of the rest."""
+
+    def __init__(self, rng: np.random.Generator, spec: ModelSpec) -> None:
+        fixed = [
+            f for f, *_ in spec.general + spec.super_stimulus + spec.tail_marker if f is not None
+        ]
+        fixed += [f for ids, _ in spec.clusters if ids is not None for f in ids]
+        self.taken = np.zeros(spec.n_features, dtype=bool)
+        self.taken[fixed] = True
+        self.free = list(rng.permutation(np.flatnonzero(~self.taken)))
+
+    def get(self, fixed: int | None = None) -> int:
+        if fixed is not None:
+            return fixed
+        feature_id = int(self.free.pop())
+        self.taken[feature_id] = True
+        return feature_id
+
+    def rest(self) -> np.ndarray:
+        return np.flatnonzero(~self.taken)
+
+
+def _planted_count(rng: np.random.Generator, scale: float, lo: int = 2500, hi: int = 4500) -> int:
+    return max(60, int(rng.integers(lo, hi) * scale))
+
+
+def _concept_drivers(builds: Builds) -> list[tuple[str, str, np.ndarray]]:
+    drivers: list[tuple[str, str, np.ndarray]] = []
+    for family in FAMILIES:
+        drivers.append(("family_high_ap", family, builds.has_family(family, roles.HIGH_AP)))
+        drivers.append(("family", family, builds.has_family(family)))
+    drivers += [("token", name, builds.has_ability(name)) for name in MAIN_ONLY]
+    drivers += [("weapon", w, roles.weapon_mask(builds, w)) for w in WEAPON_NAMES]
+    drivers += [("mode", m, builds.in_mode(m)) for m in MODES]
+    return drivers
+
+
+def _background(
+    rng: np.random.Generator,
+    builds: Builds,
+    feature_ids: np.ndarray,
+    median: float,
+    n_tokens: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small features (>= 10 nonzeros), each leaning on one random token, all at once."""
+    counts = np.clip(rng.lognormal(np.log(median), 0.9, size=len(feature_ids)), 10, 30 * median)
+    counts = counts.astype(np.int64)
+    offsets, pool_rows = builds.token_pools(n_tokens)
+    sizes = np.diff(offsets)
+    usable = np.flatnonzero(sizes >= 20)
+    driver = rng.choice(usable, size=len(feature_ids))
+    feats = np.repeat(feature_ids, counts)
+    tok = np.repeat(driver, counts)
+    from_pool = pool_rows[offsets[tok] + (rng.random(len(tok)) * sizes[tok]).astype(np.int64)]
+    anywhere = rng.integers(0, builds.n, size=len(tok))
+    rows = np.where(rng.random(len(tok)) < BACKGROUND_DRIVER_SHARE, from_pool, anywhere)
+    _, first = np.unique(feats.astype(np.int64) * builds.n + rows, return_index=True)
+    feats, rows = feats[first], rows[first]
+    have = np.bincount(feats, minlength=int(feature_ids.max()) + 1)[feature_ids]
+    top_feats, top_rows = [], []
+    for feature_id, n in zip(feature_ids[have < 10], have[have < 10], strict=True):
+        taken = np.zeros(builds.n, dtype=bool)
+        taken[rows[feats == feature_id]] = True
+        extra = rng.choice(np.flatnonzero(~taken), size=10 - int(n), replace=False)
+        top_feats.append(np.full(len(extra), feature_id))
+        top_rows.append(extra)
+    feats = np.concatenate([feats, *top_feats])
+    rows = np.concatenate([rows, *top_rows])
+    scales = rng.lognormal(0.0, 0.5, size=int(feature_ids.max()) + 1)
+    acts = (rng.gamma(2.0, 1.0, size=len(feats)) * scales[feats] / 4).astype(np.float32)
+    acts = np.maximum(acts, np.float32(1e-4))
+    return feats.astype(np.int32), rows.astype(np.int64), acts
+
+
+def build_model(
+    rng: np.random.Generator, spec: ModelSpec, builds: Builds, n_tokens: int, scale: float
+) -> ModelRows:
+    """Plant every role of ``spec`` over ``builds``; returns rows with unique (feature, example)."""
+    ids = _Ids(rng, spec)
+    planted: list[tuple[int, PlantedRows]] = []
+    truth: dict[str, Any] = {key: [] for key in ("general", "super_stimulus", "tail_marker")}
+
+    def feature_scale() -> float:
+        return float(rng.lognormal(1.0, 0.4))
+
+    for fixed, family in spec.general:
+        fid = ids.get(fixed)
+        planted.append(
+            (fid, roles.general(rng, builds, _planted_count(rng, scale), feature_scale(), family))
+        )
+        truth["general"].append({"feature_id": fid, "family": family})
+    for fixed, family, weapons in spec.super_stimulus:
+        fid = ids.get(fixed)
+        rows = roles.super_stimulus(
+            rng, builds, _planted_count(rng, scale), feature_scale(), family, weapons
+        )
+        planted.append((fid, rows))
+        truth["super_stimulus"].append(
+            {"feature_id": fid, "family": family, "weapons": list(weapons)}
+        )
+    for fixed, token, family in spec.tail_marker:
+        fid = ids.get(fixed)
+        rows = roles.tail_marker(
+            rng, builds, _planted_count(rng, scale), feature_scale(), token, family
+        )
+        planted.append((fid, rows))
+        truth["tail_marker"].append({"feature_id": fid, "token": token, "family": family})
+    clusters: list[list[int]] = []
+    concepts: list[dict[str, Any]] = []
+    for fixed_ids, families in spec.clusters:
+        members = fixed_ids or [ids.get() for _ in range(3)]
+        n = _planted_count(rng, scale, 1800, 2600)
+        for fid, rows in zip(
+            members, roles.cluster(rng, builds, n, feature_scale(), families), strict=True
+        ):
+            planted.append((fid, rows))
+        clusters.append(list(members))
+        value = "+".join(families)
+        concepts += [{"feature_id": fid, "kind": "cluster", "value": value} for fid in members]
+    truth["clusters"] = clusters
+
+    drivers = _concept_drivers(builds)
+    for pick in rng.integers(0, len(drivers), size=spec.n_concepts):
+        kind, value, mask = drivers[int(pick)]
+        fid = ids.get()
+        n = max(40, int(np.clip(rng.lognormal(np.log(2000), 0.5), 800, 6000) * scale))
+        planted.append((fid, roles.concept(rng, builds, n, feature_scale(), mask)))
+        concepts.append({"feature_id": fid, "kind": kind, "value": value})
+
+    dead = sorted(ids.get() for _ in range(spec.n_dead))
+    weak = sorted(ids.get() for _ in range(spec.n_weak))
+    weak_feats, weak_rows = [], []
+    for fid in weak:
+        k = int(rng.integers(1, 10))
+        weak_feats.append(np.full(k, fid))
+        weak_rows.append(rng.choice(builds.n, size=k, replace=False))
+    weak_f = np.concatenate(weak_feats).astype(np.int32)
+    weak_a = rng.gamma(2.0, 0.5, size=len(weak_f)).astype(np.float32) + np.float32(0.01)
+
+    bg_f, bg_r, bg_a = _background(
+        rng, builds, ids.rest(), spec.background_median * scale, n_tokens
+    )
+
+    feats = [np.full(len(p.rows), fid, dtype=np.int32) for fid, p in planted]
+    positive_f = np.concatenate([*feats, weak_f, bg_f])
+    positive_r = np.concatenate([*(p.rows for _, p in planted), *weak_rows, bg_r])
+    positive_a = np.concatenate([*(p.activations for _, p in planted), weak_a, bg_a])
+
+    # rows with activation <= 0, as real dumps have; half the dead features get some too
+    n_neg = int(len(positive_f) * NONPOSITIVE_SHARE)
+    neg_f = rng.integers(0, spec.n_features, size=n_neg).astype(np.int32)
+    neg_f[: len(dead) // 2 * 3] = np.repeat(dead[: len(dead) // 2], 3)
+    neg_r = rng.integers(0, builds.n, size=n_neg)
+    neg_a = -np.abs(rng.normal(0.0, 0.05, size=n_neg)).astype(np.float32)
+    neg_a[rng.random(n_neg) < 0.3] = 0.0
+
+    all_f = np.concatenate([positive_f, neg_f])
+    all_r = np.concatenate([positive_r, neg_r])
+    all_a = np.concatenate([positive_a, neg_a])
+    _, first = np.unique(all_f.astype(np.int64) * builds.n + all_r, return_index=True)
+    first.sort()
+    truth.update(dead=dead, weak=weak, concepts=concepts)
+    return ModelRows(all_f[first], all_r[first], all_a[first], truth, clusters)
