@@ -430,18 +430,20 @@ class LabelingService:
             self._check_feature(fid)
         if not ids:
             return []
-        return self._add(ids, lambda _fid: (checked, reason), source=None)
+        return self._add(ids, lambda _fid: (checked, reason), source=None, blocked=None)
 
     def _add(
         self,
         ids: list[int],
         priority_reason: Callable[[int], tuple[float, str | None]],
         source: str | None,
-        skip_known: bool = False,
+        blocked: Callable[[_Transaction], set[int]] | None,
     ) -> list[int]:
+        """Queue ``ids`` in one transaction, leaving out those ``blocked(tx)`` names (checked
+        under the lock, after the fresh read)."""
         added: list[int] = []
         with self._transaction() as tx:
-            known = self._excluded(tx) if skip_known else set()
+            known = blocked(tx) if blocked is not None else set()
             for fid in ids:
                 if fid in known:
                     continue
@@ -634,21 +636,29 @@ class LabelingService:
         labeled = {record_feature_id(k, v) for k, v in tx.labels.items()}
         return labeled | tx.queue.ids()
 
+    @staticmethod
+    def _pending(tx: _Transaction) -> set[int]:
+        return {int(e["feature_id"]) for e in tx.queue.entries}
+
     def build_queue(
         self, method: str, seed: int | None = None, top_k: int | None = None
     ) -> list[int]:
         """Add the builder's candidates (``labeler_tui.core.analysis.queue_builders``) to the
-        queue, skipping features already labeled or queued; returns the ids added. The
-        candidates are computed outside the lock; the exclusions are checked again under it."""
+        queue; returns the ids added (``top_k`` defaults to 50). Features already labeled or
+        queued (pending, completed, skipped) are not proposed, except by ``mysterious``, whose
+        point is to re-queue labeled features for relabeling (it only skips pending ones).
+        The candidates are computed outside the lock; the exclusions are checked again under
+        it, so concurrent builders never queue a feature twice."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
 
-        if top_k is not None and top_k <= 0:
+        if top_k is not None and (isinstance(top_k, bool) or top_k <= 0):
             raise ValidationError(f"top-k: must be a positive integer, got {top_k}")
         if seed is not None:
             self._check_feature(seed)
         data = self.workspace.data(self.model)
         labels = self.labels()
-        excluded = set(labels) | self._read_queue().ids()
+        doc = self._read_queue()
+        excluded = set(labels) | doc.ids()
         candidates = build_candidates(
             data,
             method,
@@ -657,13 +667,16 @@ class LabelingService:
             seed=seed,
             top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
         )
+        requeue = method == "mysterious"
+        blocked = self._pending if requeue else self._excluded
+        skip_now = {int(e["feature_id"]) for e in doc.entries} if requeue else excluded
         chosen: dict[int, tuple[float, str | None]] = {}
         for c in candidates:
             fid = int(c.feature_id)
-            if fid not in chosen and fid not in excluded:
+            if fid not in chosen and fid not in skip_now:
                 chosen[fid] = (min(1.0, max(0.0, float(c.priority))), c.reason)
         if not chosen:
             return []
         return self._add(
-            list(chosen), chosen.__getitem__, source=f"build-queue:{method}", skip_known=True
+            list(chosen), chosen.__getitem__, source=f"build-queue:{method}", blocked=blocked
         )
