@@ -1,0 +1,242 @@
+"""Analysis commands: ``overview``, ``coverage`` and ``similar``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from labeler_tui.cli.context import CliContext
+from labeler_tui.core.analysis.similarity import METHODS
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "overview",
+        parents=[common],
+        help="one feature's activation regions, red flags and statistics",
+        description="Effective max, the six activation regions with their top tokens, families "
+        "and metadata values, red flags (tail markers, flanderized values, super-stimuli), "
+        "importance, stability and the feature's label.",
+    )
+    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.set_defaults(handler=cmd_overview)
+
+    p = sub.add_parser(
+        "coverage",
+        parents=[common],
+        help="core coverage of a token, family or metadata value",
+        description="Percent of the feature's core examples (25-75%% of effective max) "
+        "containing the subject; verdict headline (> 50), mention (30-50), tail_marker (< 30).",
+    )
+    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument(
+        "--token",
+        required=True,
+        metavar="T",
+        help="a token name, a token family name, or COLUMN=VALUE for a metadata value",
+    )
+    p.set_defaults(handler=cmd_coverage)
+
+    p = sub.add_parser(
+        "similar",
+        parents=[common],
+        help="features most similar to one feature",
+        description="Nearest features by decoder cosine, token-family profile cosine or "
+        "coactivation (Jaccard of active examples), with their labels.",
+    )
+    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument("--method", choices=METHODS, default="decoder", help="default: decoder")
+    p.add_argument("--top-k", type=int, default=10, metavar="K", help="default: 10")
+    p.set_defaults(handler=cmd_similar)
+
+
+def _labels(ctx: CliContext) -> dict[int, dict[str, Any]]:
+    from labeler_tui.core.service import LabelingService
+
+    return LabelingService(ctx.workspace, ctx.model).labels()
+
+
+# --- overview ---------------------------------------------------------------------------------
+def cmd_overview(ctx: CliContext) -> int:
+    from labeler_tui.core.analysis.overview import feature_overview
+
+    data = ctx.data()
+    feature_id = ctx.args.feature_id
+    data.feature(feature_id)  # a bad id fails before the label store is read
+    overview = feature_overview(data, feature_id, _labels(ctx).get(feature_id))
+    ctx.emit(overview, lambda console: print_overview(console, overview))
+    return 0
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_overview(console: Console, o: dict[str, Any]) -> None:
+    label = o["label"]
+    name = label.get("dashboard_name") if label else None
+    console.print(
+        Text.assemble(
+            (f"Feature {o['feature_id']}", "bold"),
+            f" ({o['model']})",
+            ("  " + name, "bold green") if name else ("  (unlabeled)", "dim"),
+        )
+    )
+    console.print(
+        f"nonzero {o['n_nonzero']}   effective max {_fmt(o['effective_max'])}   "
+        f"max {_fmt(o['max'])}   mean {_fmt(o['mean'])}   importance "
+        f"{_fmt(o['importance_percentile'], 1)}   stability {_fmt(o['stability_score'], 2)}   "
+        f"quadrant {o['quadrant'] or '-'}"
+    )
+    if not o["regions"]:
+        console.print("[dim]No nonzero activations: this feature is dead.[/dim]")
+        return
+    _print_histogram(console, o["histogram"])
+    console.print(_regions_table(o))
+    if o["flags"]:
+        console.print(Text("Red flags", style="bold red"))
+        for flag in o["flags"]:
+            console.print(Text(f"  ! {_describe_flag(flag)}", style="red"))
+    else:
+        console.print(Text("No red flags.", style="green"))
+    if o["general"]:
+        general = ", ".join(
+            f"{g['subject']} ({_fmt(g['core_coverage'], 0)}% of core)" for g in o["general"]
+        )
+        console.print(Text.assemble(("General (in every region): ", "bold"), general))
+
+
+def _regions_table(o: dict[str, Any]) -> Table:
+    table = Table(title="Activation regions (fraction of effective max)", expand=False)
+    for column in ("region", "count", "share", "top tokens", "top families"):
+        table.add_column(column, justify="right" if column in ("count", "share") else "left")
+    metadata_columns = list(o["regions"][0]["metadata"]) if o["regions"] else []
+    for column in metadata_columns:
+        table.add_column(f"top {column}")
+    flagged = {flag["subject"] for flag in o["flags"]}
+
+    def cell(items: list[dict[str, Any]], key: str, prefix: str = "") -> Text:
+        text = Text()
+        for i, item in enumerate(items[:3]):
+            if i:
+                text.append("\n")
+            subject = f"{prefix}{item[key]}"
+            style = "bold red" if subject in flagged else ""
+            text.append(f"{item[key]} {100 * item['share']:.0f}%", style=style)
+            text.append(f" x{item['enrichment']:.1f}", style="dim")
+        return text
+
+    for region in o["regions"]:
+        hi = "inf" if region["hi"] is None else f"{region['hi']:g}"
+        row = [
+            f"{region['name']}\n({region['lo']:g}, {hi}]",
+            str(region["count"]),
+            f"{100 * region['share']:.1f}%",
+            cell(region["top_tokens"], "token"),
+            cell(region["top_families"], "family"),
+        ]
+        row += [cell(region["metadata"][c], "value", f"{c}=") for c in metadata_columns]
+        table.add_row(*row, style="bold" if region["name"] == "core" else None)
+    return table
+
+
+def _describe_flag(flag: dict[str, Any]) -> str:
+    core = _fmt(flag.get("core_coverage"), 0)
+    if flag["kind"] == "tail_marker":
+        return (
+            f"tail marker {flag['subject']}: {flag['enrichment']:.1f}x enriched at 90%+, "
+            f"{core}% of core"
+        )
+    if flag["kind"] == "flanderized":
+        return (
+            f"flanderized {flag['subject']}: {100 * flag['top_share']:.0f}% of the top 100, "
+            f"{core}% of core"
+        )
+    return (
+        f"super-stimulus {flag['subject']}: {100 * flag['zone_share']:.0f}% of the 90%+ zone, "
+        f"{core}% of core"
+    )
+
+
+def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:
+    import plotext as plt
+
+    edges, counts = histogram["edges"], histogram["counts"]
+    if not counts:
+        return
+    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    plt.clear_figure()
+    plt.bar(centres, counts, width=0.9 * (edges[1] - edges[0]))
+    for boundary in (0.25, 0.75, 0.9):
+        plt.vline(boundary, "red")
+    plt.title("activation / effective max (red: core 0.25-0.75, flanderization > 0.9)")
+    top = edges[-1]
+    ticks = [t for t in (0.0, 0.25, 0.5, 0.75, 0.9, 1.0) if t <= top] + ([top] if top > 1 else [])
+    plt.xticks(ticks, [f"{t:g}" if t <= 1 else f"{t:.2f}" for t in ticks])
+    plt.plotsize(max(40, min(console.width, 120)), 15)
+    plt.theme("clear")
+    console.print(Text.from_ansi(plt.build()))
+    plt.clear_figure()
+
+
+# --- coverage ---------------------------------------------------------------------------------
+def cmd_coverage(ctx: CliContext) -> int:
+    from labeler_tui.core.analysis.coverage import core_coverage
+
+    result = core_coverage(ctx.data(), ctx.args.feature_id, ctx.args.token)
+
+    def human(console: Console) -> None:
+        if result["core_coverage"] is None:
+            console.print(f"Feature {result['feature_id']} has no core examples.")
+            return
+        style = {"headline": "green", "mention": "yellow", "tail_marker": "red"}[result["verdict"]]
+        console.print(
+            Text.assemble(
+                f"{result['subject']}: in {result['core_with']} of {result['core_count']} core "
+                f"examples of feature {result['feature_id']} ({result['core_coverage']:.1f}%) -> ",
+                (result["verdict"], f"bold {style}"),
+            )
+        )
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- similar ----------------------------------------------------------------------------------
+def cmd_similar(ctx: CliContext) -> int:
+    from labeler_tui.core.analysis.similarity import similar_features
+
+    data = ctx.data()
+    with ctx.progress() as progress:
+        neighbours = similar_features(
+            data, ctx.args.feature_id, ctx.args.method, ctx.args.top_k, progress=progress
+        )
+    labels = _labels(ctx)
+    result = [
+        {
+            "feature_id": f,
+            "similarity": similarity,
+            "label": (labels.get(f) or {}).get("dashboard_name") or None,
+        }
+        for f, similarity in neighbours
+    ]
+
+    def human(console: Console) -> None:
+        table = Table(title=f"Features similar to {ctx.args.feature_id} ({ctx.args.method})")
+        table.add_column("feature", justify="right")
+        table.add_column("similarity", justify="right")
+        table.add_column("label")
+        for row in result:
+            table.add_row(
+                str(row["feature_id"]),
+                f"{row['similarity']:.3f}",
+                row["label"] or Text("-", style="dim"),
+            )
+        console.print(table if result else "No similar features found.")
+
+    ctx.emit(result, human)
+    return 0

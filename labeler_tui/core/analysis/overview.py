@@ -1,0 +1,136 @@
+"""Everything a labeler reads before naming a feature, as one JSON-ready dict (issue 4 part 7).
+
+Cost is linear in the feature's own nonzero count: the regions are slices of its sorted
+activations, token and family counts are one ``np.bincount`` per region over the example sets
+gathered through the cached CSR tables, metadata one ``bincount`` per column and region.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from labeler_tui.core.analysis import flags as F
+from labeler_tui.core.analysis import regions as R
+from labeler_tui.core.analysis.feature_view import FeatureView, codes_by_region, counts_by_region
+from labeler_tui.core.analysis.importance import importance_percentile
+from labeler_tui.core.analysis.quadrant import quadrant
+from labeler_tui.core.analysis.stability import stability_of
+from labeler_tui.core.data import ModelData
+
+TOP_K = 10  # tokens, families and values per metadata column listed per region
+HISTOGRAM_BINS = 40
+
+
+def feature_overview(
+    data: ModelData, feature_id: int, label: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The overview of one feature (JSON of issue 4 part 7).
+
+    Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents.
+    ``quadrant`` needs both the importance (a decoder) and the label's
+    ``interpretability_confidence``; otherwise it is null. A dead feature gives ``n_nonzero`` 0,
+    null statistics, an empty histogram and no regions, flags or general values.
+    """
+    view = FeatureView(data, feature_id)
+    importance = importance_percentile(data.decoder_norms, view.feature_id)
+    confidence = label.get("interpretability_confidence") if label else None
+    result: dict[str, Any] = {
+        "feature_id": view.feature_id,
+        "model": data.name,
+        "n_nonzero": view.n,
+        "effective_max": view.effective_max,
+        "max": float(view.activations[0]) if view.n else None,
+        "mean": float(np.mean(view.activations, dtype=np.float64)) if view.n else None,
+        "importance_percentile": importance,
+        "stability_score": None,
+        "quadrant": quadrant(importance, confidence),
+        "histogram": {"edges": [], "counts": []},
+        "regions": [],
+        "flags": [],
+        "general": [],
+        "label": label,
+    }
+    if view.n == 0:
+        return result
+    edges, counts = R.histogram(view.fractions, HISTOGRAM_BINS)
+    result["histogram"] = {"edges": edges, "counts": counts}
+    result["stability_score"] = stability_of(view)
+
+    region_counts = view.bounds[:, 1] - view.bounds[:, 0]
+    token_offsets, token_values = view.tokens
+    family_offsets, family_values = view.families
+    token_counts = counts_by_region(token_offsets, token_values, view.bounds, len(data.token_names))
+    family_counts = counts_by_region(
+        family_offsets, family_values, view.bounds, len(data.family_names)
+    )
+    metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
+    for column in data.metadata_columns:
+        values = data.metadata_values(column)
+        codes = view.metadata_codes(column)
+        metadata[column] = (values, codes, codes_by_region(codes, view.bounds, len(values)))
+
+    result["regions"] = [
+        _region(i, region_counts, token_counts, family_counts, metadata, data, view.n)
+        for i in range(len(R.REGIONS))
+    ]
+    flags = F.tail_markers(token_counts, region_counts, data.token_names)
+    general = F.general_values("family", data.family_names, family_counts, region_counts)
+    for column, (values, codes, counts) in metadata.items():
+        flags += F.flanderized(column, values, codes[: F.FLANDERIZED_TOP_N], counts, region_counts)
+        flags += F.super_stimuli(column, values, counts, region_counts)
+        known = counts.copy()
+        known[:, [i for i, v in enumerate(values) if v is None]] = 0
+        names = [f"{column}={v}" for v in values]
+        general += F.general_values("metadata", names, known, region_counts)
+    result["flags"] = flags
+    result["general"] = general
+    return result
+
+
+def _region(
+    i: int,
+    region_counts: np.ndarray,
+    token_counts: np.ndarray,
+    family_counts: np.ndarray,
+    metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]],
+    data: ModelData,
+    n: int,
+) -> dict[str, Any]:
+    region = R.REGIONS[i]
+    count = int(region_counts[i])
+    return {
+        "name": region.name,
+        "lo": region.lo,
+        "hi": None if math.isinf(region.hi) else region.hi,
+        "count": count,
+        "share": count / n,
+        "top_tokens": _top(token_counts, i, count, n, data.token_names, "token"),
+        "top_families": _top(family_counts, i, count, n, data.family_names, "family"),
+        "metadata": {
+            column: _top(counts, i, count, n, values, "value")
+            for column, (values, _codes, counts) in metadata.items()
+        },
+    }
+
+
+def _top(
+    counts: np.ndarray, region: int, region_count: int, n: int, names: list[Any], key: str
+) -> list[dict[str, Any]]:
+    """The region's TOP_K most common values: share of the region, enrichment over nonzero."""
+    row = counts[region]
+    present = np.flatnonzero(row)
+    if len(present) > TOP_K:  # keep ties at the cut so the id tie-break below is exact
+        threshold = np.partition(row[present], len(present) - TOP_K)[len(present) - TOP_K]
+        present = present[row[present] >= threshold]
+    present = present[np.lexsort((present, -row[present]))][:TOP_K]
+    totals = counts.sum(axis=0)
+    out = []
+    for v in present:
+        share = row[v] / region_count
+        out.append(
+            {key: names[v], "share": float(share), "enrichment": float(share / (totals[v] / n))}
+        )
+    return out

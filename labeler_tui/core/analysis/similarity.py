@@ -1,0 +1,148 @@
+"""Similar features by three methods (DESIGN.md): decoder, tokens, coactivation.
+
+- ``decoder``: exact cosine of decoder rows, streamed in row chunks (a 1M x 2304 float32 decoder
+  is never loaded whole); the norms come from the index.
+- ``tokens``: cosine of activation-weighted token-family profiles, precomputed once per
+  workspace (``similarity_index.token_profiles``); one mat-vec per query.
+- ``coactivation``: Jaccard index of active-example sets. Candidates come from MinHash
+  signatures (``similarity_index.minhash_signatures``, an estimate); the best
+  ``max(RERANK_MIN, RERANK_FACTOR x top_k)`` of them are re-ranked by their exact Jaccard, which
+  is the similarity returned. A true neighbour the estimate ranks below that cut can be missed.
+
+``tokens`` and ``coactivation`` return only neighbours with similarity > 0 (a dead feature has
+none); ``decoder`` returns the top_k by cosine whatever its sign. Ties: lower feature id first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeler_tui.core.analysis.similarity_index import EMPTY, minhash_signatures, token_profiles
+from labeler_tui.core.data import ModelData, ProgressCallback
+from labeler_tui.core.errors import ValidationError
+
+METHODS = ("decoder", "tokens", "coactivation")
+DECODER_CHUNK_BYTES = 64 * 1024 * 1024
+RERANK_MIN = 64
+RERANK_FACTOR = 4
+
+
+def similar_features(
+    data: ModelData,
+    feature_id: int,
+    method: str = "decoder",
+    top_k: int = 10,
+    progress: ProgressCallback | None = None,
+) -> list[tuple[int, float]]:
+    """The ``top_k`` features most similar to ``feature_id`` (itself excluded), best first.
+
+    ``progress`` reports the one-time precompute of the tokens/coactivation tables.
+    """
+    if method not in METHODS:
+        raise ValidationError(
+            f"--method {method!r}: unknown method (choose from {', '.join(METHODS)})"
+        )
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise ValidationError(f"--top-k {top_k!r}: must be a positive integer")
+    f = _feature_index(data, feature_id)
+    if method == "decoder":
+        return _top(decoder_similarities(data, f), f, int(top_k), positive_only=False)
+    if method == "tokens":
+        profiles = token_profiles(data, progress)
+        sims = np.asarray(profiles @ profiles[f], dtype=np.float64)
+        return _top(sims, f, int(top_k), positive_only=True)
+    return _coactivation(data, f, int(top_k), progress)
+
+
+def _feature_index(data: ModelData, feature_id: int) -> int:
+    if isinstance(feature_id, bool) or not isinstance(feature_id, int | np.integer):
+        raise ValidationError(f"feature id must be an integer, got {feature_id!r}")
+    if not 0 <= int(feature_id) < data.n_features:
+        raise ValidationError(
+            f"feature {int(feature_id)} is out of range for model {data.name!r} "
+            f"(features 0..{data.n_features - 1})"
+        )
+    return int(feature_id)
+
+
+def decoder_similarities(data: ModelData, feature_id: int) -> np.ndarray:
+    """float64[n_features]: cosine of every decoder row with row ``feature_id`` (0 for zero rows)."""
+    decoder = data.decoder
+    norms = data.decoder_norms
+    if decoder is None or norms is None:
+        raise ValidationError(
+            f"--method decoder: model {data.name!r} has no decoder configured; "
+            "use --method tokens or --method coactivation"
+        )
+    query = np.asarray(decoder[feature_id], dtype=np.float32)
+    query_norm = float(np.linalg.norm(query.astype(np.float64)))
+    out = np.zeros(data.n_features, dtype=np.float64)
+    if query_norm == 0.0:
+        return out
+    chunk = max(1, DECODER_CHUNK_BYTES // max(1, decoder.shape[1] * 4))
+    for start in range(0, data.n_features, chunk):
+        stop = min(start + chunk, data.n_features)
+        dots = np.asarray(decoder[start:stop], dtype=np.float32) @ query
+        out[start:stop] = dots
+    denominators = np.asarray(norms, dtype=np.float64) * query_norm
+    np.divide(out, denominators, out=out, where=denominators > 0)
+    out[denominators <= 0] = 0.0
+    return np.clip(out, -1.0, 1.0)
+
+
+def _top(
+    sims: np.ndarray, feature_id: int, top_k: int, positive_only: bool
+) -> list[tuple[int, float]]:
+    sims = sims.astype(np.float64, copy=True)
+    sims[feature_id] = -np.inf
+    candidates = np.flatnonzero(sims > 0) if positive_only else np.flatnonzero(np.isfinite(sims))
+    if len(candidates) > top_k:  # keep ties at the cut so the id tie-break is exact
+        values = sims[candidates]
+        cut = np.partition(values, len(values) - top_k)[len(values) - top_k]
+        candidates = candidates[values >= cut]
+    order = np.lexsort((candidates, -sims[candidates]))[:top_k]
+    return [(int(candidates[i]), float(sims[candidates[i]])) for i in order]
+
+
+def minhash_estimates(signatures: np.ndarray, feature_id: int) -> np.ndarray:
+    """float64[n_features]: one-permutation MinHash estimate of Jaccard with ``feature_id``."""
+    query = np.asarray(signatures[feature_id])
+    filled = query != EMPTY
+    table = np.asarray(signatures)
+    matches = (table[:, filled] == query[filled]).sum(axis=1)
+    both_empty = (table[:, ~filled] == EMPTY).sum(axis=1)
+    denominators = signatures.shape[1] - both_empty
+    out = np.zeros(len(table), dtype=np.float64)
+    np.divide(matches, denominators, out=out, where=denominators > 0)
+    return out
+
+
+def exact_jaccard(data: ModelData, feature_id: int, others: np.ndarray) -> np.ndarray:
+    """float64[len(others)]: exact Jaccard of active-example sets (one mask, one gather each)."""
+    rows = data.feature(feature_id).rows
+    mask = np.zeros(data.n_examples, dtype=bool)
+    mask[rows] = True
+    out = np.zeros(len(others), dtype=np.float64)
+    for i, g in enumerate(others):
+        other_rows = data.feature(int(g)).rows
+        inter = int(np.count_nonzero(mask[other_rows]))
+        union = len(rows) + len(other_rows) - inter
+        out[i] = inter / union if union else 0.0
+    return out
+
+
+def _coactivation(
+    data: ModelData, feature_id: int, top_k: int, progress: ProgressCallback | None
+) -> list[tuple[int, float]]:
+    if data.nonzero_counts[feature_id] == 0:
+        return []
+    estimates = minhash_estimates(minhash_signatures(data, progress), feature_id)
+    shortlist = [
+        g for g, _ in _top(estimates, feature_id, max(RERANK_MIN, RERANK_FACTOR * top_k), True)
+    ]
+    if not shortlist:
+        return []
+    candidates = np.asarray(shortlist, dtype=np.int64)
+    exact = np.zeros(data.n_features, dtype=np.float64)
+    exact[candidates] = exact_jaccard(data, feature_id, candidates)
+    return _top(exact, feature_id, top_k, positive_only=True)

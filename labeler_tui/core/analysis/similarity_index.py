@@ -1,0 +1,102 @@
+"""Per-workspace tables behind the ``tokens`` and ``coactivation`` similarity methods.
+
+Both are built in one pass over every feature's nonzero activations (features in batches, one
+gather of family sets and one ``bincount`` / ``np.minimum.at`` per batch), saved next to the
+index (see ``derived``) and reused by every later query and process.
+
+- token profiles: float32[n_features, n_families], row f = sum over f's nonzero examples of
+  activation x (families the example contains), L2-normalised (dead features: zero rows). A
+  ``tokens`` query is then one mat-vec.
+- MinHash signatures (one-permutation hashing, Li, Owen & Zhang 2012): a fixed seeded permutation
+  ``pi`` of the example rows splits into ``MINHASH_BINS`` equal ranges; signature[f, b] is the
+  smallest ``pi(row)`` of f's rows inside range b, or ``EMPTY``. The share of bins where two
+  features agree (among bins not empty for both) estimates the Jaccard index of their
+  active-example sets; candidates are then re-ranked by the exact Jaccard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from labeler_tui.core.analysis.derived import cached_arrays, memoized
+from labeler_tui.core.analysis.example_sets import family_sets
+from labeler_tui.core.data import ModelData, ProgressCallback
+
+BATCH_NONZEROS = 2_000_000
+MINHASH_BINS = 128
+MINHASH_SEED = 20_240_601
+EMPTY = np.iinfo(np.int32).max
+
+
+def _batches(
+    data: ModelData, progress: ProgressCallback | None, stage: str
+) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
+    """(first feature id, rows per feature, activations per feature) in batches."""
+    start, rows, acts, size = 0, [], [], 0
+    for f in range(data.n_features):
+        activations = data.feature(f)
+        rows.append(activations.rows)
+        acts.append(activations.activations)
+        size += len(activations)
+        if size >= BATCH_NONZEROS or f == data.n_features - 1:
+            yield start, rows, acts
+            if progress is not None:
+                progress(stage, f + 1, data.n_features)
+            start, rows, acts, size = f + 1, [], [], 0
+
+
+def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
+    sets = family_sets(data)
+    n_families = max(sets.n_values, 1)
+    profiles = np.zeros((data.n_features, n_families), dtype=np.float32)
+    for start, rows, acts in _batches(data, progress, "token profiles"):
+        counts = np.array([len(r) for r in rows], dtype=np.int64)
+        all_rows = np.concatenate(rows)
+        weights_per_row = np.concatenate(acts).astype(np.float64)
+        offsets, families = sets.gather(all_rows)
+        lengths = np.diff(offsets)
+        owner = np.repeat(np.repeat(np.arange(len(rows), dtype=np.int64), counts), lengths)
+        sums = np.bincount(
+            owner * n_families + families,
+            weights=np.repeat(weights_per_row, lengths),
+            minlength=len(rows) * n_families,
+        )
+        profiles[start : start + len(rows)] = sums.reshape(len(rows), n_families)
+    norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+    np.divide(profiles, norms, out=profiles, where=norms > 0)
+    return (profiles,)
+
+
+def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
+    n = max(data.n_examples, 1)
+    permutation = np.random.default_rng(MINHASH_SEED).permutation(n).astype(np.int64)
+    signatures = np.full((data.n_features, MINHASH_BINS), EMPTY, dtype=np.int32)
+    for start, rows, _acts in _batches(data, progress, "coactivation signatures"):
+        counts = np.array([len(r) for r in rows], dtype=np.int64)
+        hashed = permutation[np.concatenate(rows)]
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        keys = owner * MINHASH_BINS + hashed * MINHASH_BINS // n
+        block = signatures[start : start + len(rows)].reshape(-1)
+        np.minimum.at(block, keys, hashed.astype(np.int32))
+        signatures[start : start + len(rows)] = block.reshape(len(rows), MINHASH_BINS)
+    return (signatures,)
+
+
+def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
+    """float32[n_features, n_families], unit rows (zero rows for dead features)."""
+
+    def load() -> np.ndarray:
+        return cached_arrays(data, ("token_profiles",), lambda: _build_profiles(data, progress))[0]
+
+    return memoized(data, "token_profiles", load)
+
+
+def minhash_signatures(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
+    """int32[n_features, MINHASH_BINS] one-permutation MinHash signatures (EMPTY = no row)."""
+
+    def load() -> np.ndarray:
+        return cached_arrays(data, ("minhash",), lambda: _build_minhash(data, progress))[0]
+
+    return memoized(data, "minhash", load)

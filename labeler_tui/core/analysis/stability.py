@@ -1,0 +1,42 @@
+"""Stability score: does the core's token profile hold up on two random halves of the core?
+
+Seeded split-half agreement (DESIGN.md): the core examples are split into two halves by a
+permutation from ``numpy.random.default_rng(seed)``; each half's profile is the share of its
+examples containing each token; the score is the cosine of the two profiles, in 0..1 (1 = the
+halves agree exactly). None when the core has fewer than ``MIN_CORE_EXAMPLES`` examples or no
+tokens, since a split of a handful of examples says nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeler_tui.core.analysis import regions as R
+from labeler_tui.core.analysis.feature_view import FeatureView
+from labeler_tui.core.data import ModelData
+
+MIN_CORE_EXAMPLES = 10
+
+
+def stability_of(view: FeatureView, seed: int = 0) -> float | None:
+    core = view.region_slice(R.CORE)
+    n_core = core.stop - core.start
+    if n_core < MIN_CORE_EXAMPLES:
+        return None
+    first_half = np.random.default_rng(seed).permutation(n_core) < n_core // 2
+    offsets, values = view.tokens
+    lengths = np.diff(offsets[core.start : core.stop + 1])
+    core_values = values[offsets[core.start] : offsets[core.stop]]
+    in_first = np.repeat(first_half, lengths)
+    n_tokens = len(view.data.token_names)
+    a = np.bincount(core_values[in_first], minlength=n_tokens) / int(first_half.sum())
+    b = np.bincount(core_values[~in_first], minlength=n_tokens) / int((~first_half).sum())
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    if norm == 0.0:
+        return None
+    return float(np.clip(np.dot(a, b) / norm, 0.0, 1.0))
+
+
+def stability_score(data: ModelData, feature_id: int, seed: int = 0) -> float | None:
+    """Split-half agreement of the core token profile, 0..1, or None for a tiny core."""
+    return stability_of(FeatureView(data, feature_id), seed)
