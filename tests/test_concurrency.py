@@ -136,3 +136,32 @@ def test_lock_held_by_another_process_times_out_clearly(tiny_workspace: Path) ->
         proc.join(10)
     service.set_label(2, "now")
     assert service.label(2)["dashboard_name"] == "now"
+
+
+def test_threads_sharing_one_service_lose_nothing(make_tiny_workspace) -> None:
+    import threading
+
+    root = make_tiny_workspace("threads", n_features=40)
+    shared = LabelingService(Workspace.open(root))
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for fid in range(index * 10, index * 10 + 10):
+                if fid % 2:
+                    shared.set_label(fid, f"t{index}")
+                else:
+                    shared.add([fid], priority=0.5)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    fresh = LabelingService(Workspace.open(root))
+    assert set(fresh.labels()) == {f for f in range(40) if f % 2}
+    assert {e.feature_id for e in fresh.queue().entries} == {f for f in range(40) if f % 2 == 0}
+    assert len(fresh.history()) == 40

@@ -21,6 +21,7 @@ are undone together.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -172,6 +173,8 @@ class LabelingService:
         self._history = HistoryLog(self.history_path)
         self._n_features: int | None = None
         self._percentiles: Any = None
+        self._facts_lock = threading.Lock()
+        self._data_lock = threading.Lock()
 
     # --- helpers -------------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -199,9 +202,18 @@ class LabelingService:
             return
         from labeler_tui.core.analysis.importance import importance_percentiles
 
-        data = self.workspace.data(self.model)
-        self._percentiles = importance_percentiles(data.decoder_norms)
-        self._n_features = int(data.n_features)
+        with self._facts_lock:
+            if self._n_features is not None:
+                return
+            data = self._data()
+            self._percentiles = importance_percentiles(data.decoder_norms)
+            self._n_features = int(data.n_features)
+
+    def _data(self) -> Any:
+        """The model's data; opened under a lock because threads of one app must not open
+        (and so build) the index twice at once."""
+        with self._data_lock:
+            return self.workspace.data(self.model)
 
     def _check_feature(self, feature_id: int) -> int:
         self._load_model_facts()
@@ -655,7 +667,7 @@ class LabelingService:
             raise ValidationError(f"top-k: must be a positive integer, got {top_k}")
         if seed is not None:
             self._check_feature(seed)
-        data = self.workspace.data(self.model)
+        data = self._data()
         labels = self.labels()
         doc = self._read_queue()
         excluded = set(labels) | doc.ids()
