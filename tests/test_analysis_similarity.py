@@ -1,0 +1,149 @@
+"""Similar features by decoder, tokens and coactivation, checked against brute force computed
+here from the input files; the per-workspace tables are cached and reused."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import write_tiny_workspace
+
+from labeler_tui.core.analysis import similarity_index
+from labeler_tui.core.analysis.derived import cache_folder
+from labeler_tui.core.analysis.similarity import minhash_estimates, similar_features
+from labeler_tui.core.analysis.similarity_index import minhash_signatures
+from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.workspace import Workspace
+
+N_FEATURES = 16
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("similarity") / "ws"
+    write_tiny_workspace(root, n_features=N_FEATURES, n_examples=500, seed=11)
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(workspace: Path):
+    return Workspace.open(workspace).data()
+
+
+@pytest.fixture(scope="module")
+def active(workspace: Path) -> dict[int, dict[int, float]]:
+    """feature -> {example_id: activation} of its nonzero rows."""
+    acts = pl.read_parquet(workspace / "data" / "activations" / "*.parquet")
+    out: dict[int, dict[int, float]] = {f: {} for f in range(N_FEATURES)}
+    for f, e, a in acts.filter(pl.col("activation") > 0).iter_rows():
+        out[f][e] = a
+    return out
+
+
+def _expected(sims: dict[int, float], f: int, k: int, positive_only: bool) -> list[int]:
+    ranked = sorted(
+        ((g, s) for g, s in sims.items() if g != f and (s > 0 or not positive_only)),
+        key=lambda gs: (-gs[1], gs[0]),
+    )
+    return [g for g, _ in ranked[:k]]
+
+
+@pytest.mark.parametrize("f", [0, 4, 9])
+def test_decoder_cosine_is_exact(data, workspace: Path, f: int) -> None:
+    decoder = np.load(workspace / "data" / "decoder.npy").astype(np.float64)
+    unit = decoder / np.linalg.norm(decoder, axis=1, keepdims=True)
+    cosines = {g: float(unit[g] @ unit[f]) for g in range(N_FEATURES)}
+    result = similar_features(data, f, "decoder", top_k=5)
+    assert [g for g, _ in result] == _expected(cosines, f, 5, positive_only=False)
+    for g, s in result:
+        assert s == pytest.approx(cosines[g], abs=1e-6)
+
+
+@pytest.mark.parametrize("f", [1, 7])
+def test_tokens_cosine_of_activation_weighted_family_profiles(
+    data, workspace: Path, active, f: int
+) -> None:
+    vocab = json.loads((workspace / "data" / "vocab.json").read_text())
+    examples = pl.read_parquet(workspace / "data" / "examples.parquet")
+    fam_re = re.compile(r"^(.*?)_\d+$")
+    families = {
+        e: {(m.group(1) if (m := fam_re.match(vocab[t])) else vocab[t]) for t in toks}
+        for e, toks in zip(examples["example_id"], examples["tokens"], strict=True)
+    }
+    names = sorted({x for fams in families.values() for x in fams})
+    profiles = np.zeros((N_FEATURES, len(names)))
+    for g, acts in active.items():
+        for e, a in acts.items():
+            for fam in families[e]:
+                profiles[g, names.index(fam)] += a
+    norms = np.linalg.norm(profiles, axis=1)
+    cosines = {
+        g: float(profiles[g] @ profiles[f] / norms[g] / norms[f]) if norms[g] else 0.0
+        for g in range(N_FEATURES)
+    }
+    result = similar_features(data, f, "tokens", top_k=6)
+    assert [g for g, _ in result] == _expected(cosines, f, 6, positive_only=True)
+    for g, s in result:
+        assert s == pytest.approx(cosines[g], abs=1e-5)
+
+
+@pytest.mark.parametrize("f", [2, 8, 14])
+def test_coactivation_returns_exact_jaccard(data, active, f: int) -> None:
+    mine = set(active[f])
+    jaccard = {g: len(mine & set(s)) / len(mine | set(s)) for g, s in active.items() if s}
+    result = similar_features(data, f, "coactivation", top_k=4)
+    assert [g for g, _ in result] == _expected(jaccard, f, 4, positive_only=True)
+    for g, s in result:
+        assert s == pytest.approx(jaccard[g])
+
+
+def test_minhash_estimate_tracks_jaccard(data, active) -> None:
+    signatures = minhash_signatures(data)
+    f = 5
+    estimates = minhash_estimates(signatures, f)
+    assert estimates[f] == 1.0
+    assert estimates[N_FEATURES - 1] == 0.0  # dead feature: empty signature
+    mine = set(active[f])
+    for g in range(N_FEATURES - 1):
+        exact = len(mine & set(active[g])) / len(mine | set(active[g]))
+        assert abs(estimates[g] - exact) < 0.2
+
+
+def test_dead_feature_has_no_tokens_or_coactivation_neighbours(data) -> None:
+    dead = N_FEATURES - 1
+    assert similar_features(data, dead, "tokens") == []
+    assert similar_features(data, dead, "coactivation") == []
+    assert len(similar_features(data, dead, "decoder", top_k=3)) == 3
+
+
+def test_bad_requests_are_validation_errors(data, make_tiny_workspace) -> None:
+    with pytest.raises(ValidationError, match="unknown method"):
+        similar_features(data, 0, "jaccard")
+    with pytest.raises(ValidationError, match="--top-k"):
+        similar_features(data, 0, "decoder", top_k=0)
+    with pytest.raises(ValidationError, match="out of range"):
+        similar_features(data, N_FEATURES, "tokens")
+    no_decoder = Workspace.open(make_tiny_workspace("nodec", with_decoder=False)).data()
+    with pytest.raises(ValidationError, match="no decoder"):
+        similar_features(no_decoder, 0, "decoder")
+    assert similar_features(no_decoder, 0, "tokens", top_k=2)
+
+
+def test_tables_are_cached_once_per_workspace(data, workspace: Path, monkeypatch) -> None:
+    similar_features(data, 0, "tokens")
+    similar_features(data, 0, "coactivation")
+    folder = cache_folder(data)
+    assert (folder / "token_profiles.npy").is_file() and (folder / "minhash.npy").is_file()
+
+    def fail(*_args):
+        raise AssertionError("rebuilt a cached table")
+
+    monkeypatch.setattr(similarity_index, "_build_profiles", fail)
+    monkeypatch.setattr(similarity_index, "_build_minhash", fail)
+    fresh = Workspace.open(workspace).data()  # a new process would see the same files
+    assert similar_features(fresh, 3, "tokens") == similar_features(data, 3, "tokens")
+    assert similar_features(fresh, 3, "coactivation") == similar_features(data, 3, "coactivation")
