@@ -165,3 +165,35 @@ def test_threads_sharing_one_service_lose_nothing(make_tiny_workspace) -> None:
     assert set(fresh.labels()) == {f for f in range(40) if f % 2}
     assert {e.feature_id for e in fresh.queue().entries} == {f for f in range(40) if f % 2 == 0}
     assert len(fresh.history()) == 40
+
+
+def _writer_stalled_before_rename(root: str, stalled: multiprocessing.Event) -> None:
+    """Label once, with os.replace stalled: the temp file is written and fsynced, not renamed."""
+    import labeler_tui.core.stores.jsonfile as jsonfile
+
+    def stall(src: str, dst: str) -> None:
+        stalled.set()
+        time.sleep(60)
+
+    jsonfile.os.replace = stall  # this child only
+    LabelingService(Workspace.open(root)).set_label(4, "never lands")
+
+
+def test_sigkill_between_temp_write_and_rename(tiny_workspace: Path) -> None:
+    root = str(tiny_workspace)
+    service = LabelingService(Workspace.open(root))
+    service.set_label(4, "kept")
+    before = service.labels_path.read_bytes()
+    stalled = SPAWN.Event()
+    proc = SPAWN.Process(target=_writer_stalled_before_rename, args=(root, stalled))
+    proc.start()
+    assert stalled.wait(60)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(10)
+    temps = list(service.labels_path.parent.glob(".consolidated_tiny.json.*.tmp"))
+    assert len(temps) == 1 and b"never lands" in temps[0].read_bytes()
+    assert service.labels_path.read_bytes() == before
+    assert [e["action"] for e in service.history()] == ["label"]
+    service.set_label(5, "next writer")  # gets the lock the dead process held
+    assert not temps[0].exists()
+    assert service.label(4)["dashboard_name"] == "kept"
