@@ -1,15 +1,15 @@
 """Placing a planted feature's examples in chosen activation regions.
 
 A planted feature is built region by region: each region gets a count of examples drawn from
-chosen pools (e.g. "special_charge_up on bloblobber" for the 90%+ zone) and activations drawn
-inside a band of that region. The bands leave margins around DESIGN.md's region bounds, so the
-region an example lands in does not depend on where the 99.5th percentile (effective max) falls:
-the zone holds >= 0.5% of the nonzeros and its band is [0.95, 1.05] x scale, so the effective max
-is within that band and every band below stays inside its region.
+chosen pools (e.g. "special_charge_up on bloblobber" for the 90%+ zone) and activations spread
+over that region's whole range of DESIGN.md fractions. The 99.5th percentile is pinned: a few
+activations around that rank are exactly ``scale``, so the effective max is ``scale`` under any
+quantile interpolation and every example lands in the region it was drawn for.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,16 +17,19 @@ import numpy as np
 
 REGIONS: tuple[str, ...] = ("floor", "low", "below_core", "core", "high", "flanderization")
 
-BANDS: dict[str, tuple[float, float]] = {
-    "floor": (0.002, 0.009),
-    "low": (0.012, 0.09),
-    "below_core": (0.11, 0.23),
-    "core": (0.27, 0.71),
-    "high": (0.79, 0.85),
-    "flanderization": (0.95, 1.05),
+BOUNDS: dict[str, tuple[float, float]] = {
+    "floor": (0.0005, 0.01),
+    "low": (0.01, 0.10),
+    "below_core": (0.10, 0.25),
+    "core": (0.25, 0.75),
+    "high": (0.75, 0.90),
+    "flanderization": (0.90, 1.0),
 }
-"""Activation bands (x the feature's scale) that fall inside each region for any effective max
-in [0.95, 1.05] x scale."""
+"""Fractions of the effective max drawn for each region (DESIGN.md's half-open (lo, hi])."""
+ABOVE_MAX = 1.3
+"""Largest fraction of the effective max (the top 0.5% lies in (1, ABOVE_MAX])."""
+PIN_WIDTH = 2
+"""Ranks on either side of the 99.5th percentile's rank that are pinned at the effective max."""
 
 DEFAULT_SHARES: dict[str, float] = {
     "floor": 0.04,
@@ -41,8 +44,32 @@ DEFAULT_SHARES: dict[str, float] = {
 def region_counts(n: int, shares: dict[str, float] = DEFAULT_SHARES) -> dict[str, int]:
     """Split ``n`` examples over the regions; rounding leftovers go to the core."""
     counts = {region: int(shares[region] * n) for region in REGIONS}
+    counts["flanderization"] = max(counts["flanderization"], n - _pinned_ranks(n)[0] + 1)
     counts["core"] += n - sum(counts.values())
     return counts
+
+
+def _pinned_ranks(n: int) -> tuple[int, int]:
+    """(first, last) ascending ranks set to exactly the effective max among ``n`` nonzeros."""
+    position = 0.995 * (n - 1)
+    return max(0, math.floor(position) - PIN_WIDTH), min(n - 1, math.ceil(position) + PIN_WIDTH)
+
+
+def _fractions(rng: np.random.Generator, region: str, count: int, n: int) -> np.ndarray:
+    """``count`` fractions inside ``region``; the zone's include the pinned ranks."""
+    lo, hi = BOUNDS[region]
+    if region != "flanderization":
+        return hi - rng.random(count) * (hi - lo)  # in (lo, hi]
+    first, last = _pinned_ranks(n)
+    n_above, n_pinned = n - 1 - last, last - first + 1
+    values = np.concatenate(
+        [
+            hi - rng.random(count - n_above - n_pinned) * (hi - lo),
+            np.ones(n_pinned),
+            ABOVE_MAX - rng.random(n_above) * (ABOVE_MAX - 1.0) * 0.999,
+        ]
+    )
+    return rng.permutation(values)
 
 
 Part = tuple[np.ndarray, float]
@@ -104,7 +131,7 @@ def plant(
     rows, acts = [], []
     for region, count in region_counts(n, shares).items():
         chosen = picker.compose(count, parts[region], fallbacks.get(region, ()))
-        lo, hi = BANDS[region]
         rows.append(chosen)
-        acts.append(rng.uniform(lo, hi, size=len(chosen)) * scale)
-    return PlantedRows(np.concatenate(rows), np.concatenate(acts).astype(np.float32))
+        acts.append(_fractions(rng, region, len(chosen), n))
+    activations = (np.concatenate(acts) * scale).astype(np.float32)
+    return PlantedRows(np.concatenate(rows), activations)

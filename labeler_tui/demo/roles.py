@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeler_tui.demo.builds import WEAPON_NAMES, Builds
-from labeler_tui.demo.regions import REGIONS, Picker, PlantedRows, plant
+from labeler_tui.demo.regions import BOUNDS, REGIONS, Picker, PlantedRows, plant
 
 HIGH_AP = 21
 ZONE_AP = 29
@@ -124,7 +124,7 @@ def cluster(
         picker.used[base.rows] = True
         new_rows = picker.take(combo, int(len(base.rows) - keep.sum()))
         noise = rng.lognormal(0.0, 0.04, size=int(keep.sum()))
-        new_acts = rng.uniform(0.27, 0.71, size=len(new_rows)) * scale
+        new_acts = rng.uniform(*BOUNDS["core"], size=len(new_rows)) * scale
         members.append(
             PlantedRows(
                 np.concatenate([base.rows[keep], new_rows]),
