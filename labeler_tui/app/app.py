@@ -1,26 +1,85 @@
-"""The Textual app (placeholder until the workbench lands: shows the workspace summary)."""
+"""The labeling app: one workbench screen over one model of a workspace."""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+import contextlib
+from pathlib import Path
 
+from textual.app import App
+
+from labeler_tui.app.actions import action_spec, unknown_keymap_ids
+from labeler_tui.app.backend import Backend
+from labeler_tui.app.screens.workbench import WorkbenchScreen
 from labeler_tui.core.workspace import Workspace
 
 
 class LabelerApp(App[None]):
-    TITLE = "labeler-tui"
-    BINDINGS = [("q", "quit", "Quit")]
+    """``LabelerApp(workspace, model)``; tests run it with ``app.run_test(size=(120, 40))``."""
 
-    def __init__(self, workspace: Workspace, model: str) -> None:
+    TITLE = "labeler-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, workspace: Workspace, model: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.model_name = model
+        self.model_name = workspace.model_name(model)
+        self.backend = Backend(workspace, self.model_name)
+        self.similar_method = workspace.config.app.similar_method
+        self._install_commands()
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        cfg = self.workspace.config
-        lines = [f"Workspace: {cfg.root}", f"Model: {self.model_name}", "Models:"]
-        lines += [f"  {name}" for name in cfg.models]
-        yield Static("\n".join(lines), id="summary")
-        yield Footer()
+    def _install_commands(self) -> None:
+        try:
+            from labeler_tui.app.commands import LabelerCommands
+        except ImportError:
+            return
+        self.COMMANDS = self.COMMANDS | {LabelerCommands}
+
+    def on_mount(self) -> None:
+        config = self.workspace.config
+        try:
+            self.theme = config.app.theme
+        except Exception:
+            self.notify(
+                f"{config.path}: [app] theme: unknown theme {config.app.theme!r}",
+                severity="warning",
+            )
+        if config.keymap:
+            self.set_keymap(config.keymap)
+            unknown = unknown_keymap_ids(config.keymap)
+            if unknown:
+                self.notify(
+                    f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}",
+                    severity="warning",
+                )
+        self.push_screen(WorkbenchScreen())
+
+    @property
+    def workbench(self) -> WorkbenchScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, WorkbenchScreen):
+                return screen
+        raise LookupError("the workbench screen is not open")
+
+    async def perform(self, action_id: str) -> None:
+        """Run an action of :data:`~labeler_tui.app.actions.ACTIONS` by its id (the palette
+        and the help screen use this, so they do exactly what the key does)."""
+        spec = action_spec(action_id)
+        if spec.action.startswith("app."):
+            await self.run_action(spec.action.removeprefix("app."))
+        else:
+            await self.workbench.run_action(spec.action)
+
+    def switch_model(self, name: str) -> None:
+        """Leave the current model (releasing its claim) and open another of the workspace."""
+        workbench = self.workbench
+        workbench.release_claim_now()
+        self.model_name = self.workspace.model_name(name)
+        self.backend = Backend(self.workspace, self.model_name)
+        workbench.start()
+        self.notify(f"Model {self.model_name}", timeout=2)
+
+    async def action_quit(self) -> None:
+        with contextlib.suppress(LookupError):
+            self.workbench.release_claim_now()
+        self.exit()

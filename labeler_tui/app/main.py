@@ -1,4 +1,7 @@
-"""``labeler-tui [--workspace DIR] [--model NAME]``: open the labeling app."""
+"""``labeler-tui [--workspace DIR] [--model NAME]``: open the labeling app.
+
+The workspace is found as the CLI finds it (the demo is created on first use); a bad workspace
+or model is one line on stderr and exit 1, before the terminal is taken over."""
 
 from __future__ import annotations
 
@@ -10,9 +13,13 @@ from labeler_tui.core.errors import LabelerError
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="labeler-tui", description="Keyboard-driven SAE feature labeling app.")
+    parser = argparse.ArgumentParser(
+        prog="labeler-tui", description="Keyboard-driven SAE feature labeling app."
+    )
     parser.add_argument("--workspace", metavar="DIR", help="workspace folder (or its labeler.toml)")
-    parser.add_argument("--model", metavar="NAME", help="model to open (default: the workspace's default_model)")
+    parser.add_argument(
+        "--model", metavar="NAME", help="model to open (default: the workspace's default_model)"
+    )
     return parser.parse_args(argv)
 
 

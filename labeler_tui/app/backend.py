@@ -1,0 +1,79 @@
+"""The one door from the app to the core for one model: the labeling service plus the analysis.
+
+The workbench calls only this (from worker threads), so the UI holds no store or analysis logic
+and tests can hand the app a fake with the same methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from labeler_tui.core.data import ModelData
+from labeler_tui.core.service import LabelingService
+from labeler_tui.core.workspace import Workspace
+
+
+class Backend:
+    """The service, the data and the analysis of one model of one workspace."""
+
+    def __init__(self, workspace: Workspace, model: str) -> None:
+        cfg = workspace.config
+        self.workspace = workspace
+        self.model = model
+        self.owner = cfg.labeler.owner
+        self.source = cfg.labeler.source
+        self.categories = tuple(cfg.labeler.categories)
+        self.service = LabelingService(workspace, model, source=self.source, owner=self.owner)
+        self._data_lock = threading.Lock()
+
+    @property
+    def data(self) -> ModelData:
+        """The model's data; the first call may build the index (run it in a worker).
+
+        Serialised: Workspace.data is not thread-safe and two workers must not build twice."""
+        with self._data_lock:
+            return self.workspace.data(self.model)
+
+    # --- reads -----------------------------------------------------------------------------------
+    def overview(self, feature_id: int) -> dict[str, Any]:
+        """The overview JSON of issue 4 (regions, histogram, flags, label)."""
+        from labeler_tui.core.analysis.overview import feature_overview
+
+        return feature_overview(self.data, feature_id, self.service.label(feature_id))
+
+    def similar(
+        self, feature_id: int, method: str, top_k: int
+    ) -> list[tuple[int, float, str | None]]:
+        """Neighbours as (feature id, similarity, label name or None)."""
+        from labeler_tui.core.analysis.similarity import similar_features
+
+        labels = self.service.labels()
+        rows: list[tuple[int, float, str | None]] = []
+        for item in similar_features(self.data, feature_id, method, top_k):
+            if isinstance(item, dict):
+                fid, sim = int(item["feature_id"]), float(item["similarity"])
+            else:
+                fid, sim = int(item[0]), float(item[1])
+            record = labels.get(fid)
+            rows.append((fid, sim, label_name(record)))
+        return rows
+
+    def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
+        from labeler_tui.core.analysis.coverage import core_coverage
+
+        return core_coverage(self.data, feature_id, subject)
+
+    def vocabulary_subjects(self) -> tuple[list[str], list[str]]:
+        """Token names and family names, for matching the label name against."""
+        data = self.data
+        return list(data.token_names), list(data.family_names)
+
+
+def label_name(record: dict[str, Any] | None) -> str | None:
+    """The name a label record shows (dashboard name first, as the seed did)."""
+    if not record:
+        return None
+    return (
+        record.get("dashboard_name") or record.get("display_name") or record.get("research_label")
+    )

@@ -1,0 +1,888 @@
+"""The one main screen: queue, feature detail, label form and similar features.
+
+Every slow call (index, overview, similarity, stores) runs in a thread worker that posts a
+message from :mod:`labeler_tui.app.messages`; the handlers here only update widgets. Feature
+loads are ``exclusive`` so moving quickly cancels stale ones, and the reply for a feature that is
+no longer wanted is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.worker import get_current_worker
+
+from labeler_tui.app.actions import bindings
+from labeler_tui.app.backend import label_name
+from labeler_tui.app.messages import (
+    CoverageLoaded,
+    DataReady,
+    FeatureLoaded,
+    OperationDone,
+    OperationFailed,
+    QueueLoaded,
+    QueueSnapshot,
+    SimilarLoaded,
+)
+from labeler_tui.app.widgets.feature_detail import FeatureDetail
+from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hint
+from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
+from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
+from labeler_tui.app.widgets.status_line import StatusLine, status_text
+from labeler_tui.core.errors import LabelerError
+
+if TYPE_CHECKING:
+    from labeler_tui.app.app import LabelerApp
+    from labeler_tui.app.backend import Backend
+
+QUEUE_VIEWS = ("pending", "completed", "skipped")
+NARROW_WIDTH = 110
+"""Below this many columns the similar list stacks under the queue."""
+SIMILAR_TOP_K = 12
+CLAIM_DWELL_SECONDS = 1.5
+"""A feature merely browsed to is claimed once it stayed on screen this long (n/enter claim at
+once), so holding j does not write a claim per keypress."""
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, LabelerError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def build_rows(
+    view: str, snapshot: QueueSnapshot, owner: str, now: datetime | None = None
+) -> list[QueueRow]:
+    """The rows of one queue view (pending entries, completed or skipped features)."""
+    moment = now or datetime.now(UTC)
+    if view == "pending":
+        rows = []
+        for e in snapshot.entries:
+            live = e.claim_live(moment) if hasattr(e, "claim_live") else bool(e.claimed_by)
+            claimed = e.claimed_by if live else None
+            rows.append(
+                QueueRow(e.feature_id, e.priority, e.reason, claimed, mine=claimed == owner)
+            )
+        return rows
+    if view == "completed":
+        return [
+            QueueRow(fid, None, label_name(snapshot.labels.get(fid)))
+            for fid in reversed(snapshot.completed)
+        ]
+    return [
+        QueueRow(s.feature_id, None, s.reason or "(no reason)") for s in reversed(snapshot.skipped)
+    ]
+
+
+def mentioned_subject(name: str, tokens: list[str], families: list[str]) -> str | None:
+    """The longest token or family name the label name mentions (``swim speed`` matches
+    ``swim_speed_up``'s family only if written out), for the core-coverage hint."""
+    words = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if len(words) < 3:
+        return None
+    best: str | None = None
+    for candidate in (*families, *tokens):
+        key = candidate.lower()
+        if len(key) >= 3 and key in words and (best is None or len(key) > len(best)):
+            best = candidate
+    return best
+
+
+class WorkbenchScreen(Screen[None]):
+    """Queue | detail + form | similar; the status line on top, the footer below."""
+
+    BINDINGS = bindings()
+    AUTO_FOCUS = "#queue-list"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: QueueSnapshot | None = None
+        self.view = "pending"
+        self.n_features: int | None = None
+        self.data_ready = False
+        self.current: int | None = None
+        """The feature on screen (its detail, its form)."""
+        self.claimed: int | None = None
+        """The feature this app holds a lease on (at most one)."""
+        self.claim_note = ""
+        self.error: str | None = None
+        self.drafts: dict[int, dict[str, Any]] = {}
+        self._claim_timer: Timer | None = None
+        self._last_subject: str | None = None
+        self._subjects: tuple[list[str], list[str]] | None = None
+
+    @property
+    def labeler_app(self) -> LabelerApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def backend(self) -> Backend:
+        return self.labeler_app.backend
+
+    # --- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        backend = self.backend
+        yield StatusLine(id="status")
+        with Grid(id="body"):
+            with Vertical(id="queue-pane", classes="pane"):
+                yield Static("Queue", id="queue-title", classes="pane-title")
+                yield Input(
+                    placeholder="filter: id, reason, owner", id="queue-filter", compact=True
+                )
+                yield QueueList(id="queue-list")
+            yield FeatureDetail(id="detail", classes="pane")
+            yield SimilarSidebar(self.labeler_app.similar_method, id="similar")
+            yield LabelForm(backend.categories, backend.source, backend.owner, id="form")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#queue-filter").display = False
+        self.query_one("#detail").border_title = "Feature"
+        self._update_layout(self.app.size.width, self.app.size.height)
+        self.refresh_status()
+        self.start()
+
+    def start(self) -> None:
+        """(Re)load everything for the app's current model."""
+        self.data_ready = False
+        self.snapshot = None
+        self.current = None
+        self.claimed = None
+        self._subjects = None
+        self.drafts.clear()
+        self.query_one(QueueList).set_rows([])
+        self.query_one(QueueList).empty_text = "loading…"
+        self.query_one(FeatureDetail).show_error(f"Opening model {self.backend.model}…")
+        self.query_one(LabelForm).fill(None, None)
+        self._open_data()
+        self._load_queue()
+        interval = self.workspace_poll_interval()
+        if getattr(self, "_poll_timer", None) is None:
+            self._poll_timer = self.set_interval(interval, self._poll)
+
+    def workspace_poll_interval(self) -> float:
+        return float(self.backend.workspace.config.app.poll_interval_seconds)
+
+    def on_resize(self, event: Resize) -> None:
+        self._update_layout(event.size.width, event.size.height)
+
+    def _update_layout(self, width: int, height: int) -> None:
+        self.set_class(width < NARROW_WIDTH, "narrow")
+        self.set_class(height < 30, "short")
+
+    # --- status ----------------------------------------------------------------------------------
+    def refresh_status(self) -> None:
+        status = self.snapshot.status if self.snapshot else None
+        self.query_one(StatusLine).update(
+            status_text(
+                self.backend.model,
+                status,
+                self.n_features,
+                self.current,
+                self.claim_note,
+                self.error,
+            )
+        )
+        title = Text("Queue · ", style="bold")
+        title.append(self.view)
+        queue_list = self.query_one(QueueList)
+        shown, total = queue_list.row_count, queue_list.total_count
+        title.append(f" {shown:,}" if shown == total else f" {shown:,}/{total:,}")
+        if queue_list.filter_text:
+            title.append(f" /{queue_list.filter_text}", style="italic")
+        self.query_one("#queue-title", Static).update(title)
+
+    def report_error(self, what: str, error: str) -> None:
+        self.error = f"{what} failed"
+        self.notify(error, title=f"{what} failed", severity="error", timeout=10)
+        self.refresh_status()
+
+    # --- workers ---------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="data")
+    def _open_data(self) -> None:
+        backend = self.backend
+        try:
+            data = backend.data
+            n = int(data.n_features)
+        except Exception as exc:  # shown to the user, never a traceback
+            self.post_message(OperationFailed("Opening the data", _error_text(exc)))
+            return
+        self.post_message(DataReady(backend.model, n))
+
+    def _read_snapshot(self, backend: Backend) -> QueueSnapshot:
+        signature = backend.service.stores_signature()
+        state = backend.service.queue()
+        labels = backend.service.labels()
+        status = backend.service.status()
+        return QueueSnapshot(
+            entries=state.entries,
+            completed=state.completed,
+            skipped=state.skipped,
+            labels=labels,
+            status=status,
+            signature=signature,
+            n_features=None,
+        )
+
+    @work(thread=True, exclusive=True, group="queue")
+    def _load_queue(self) -> None:
+        backend = self.backend
+        try:
+            snapshot = self._read_snapshot(backend)
+        except Exception as exc:
+            self.post_message(OperationFailed("Reading the labels and queue", _error_text(exc)))
+            return
+        if backend is self.backend:
+            self.post_message(QueueLoaded(snapshot))
+
+    def _poll(self) -> None:
+        self._poll_worker()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _poll_worker(self) -> None:
+        """Reload when another process changed a store (cheap stat calls otherwise)."""
+        backend = self.backend
+        try:
+            signature = backend.service.stores_signature()
+        except Exception:
+            return
+        known = self.snapshot.signature if self.snapshot else None
+        if signature == known and self.error is None:
+            return
+        try:
+            snapshot = self._read_snapshot(backend)
+        except Exception as exc:
+            if self.snapshot is not None and self.error is None:
+                self.post_message(OperationFailed("Reading the labels and queue", _error_text(exc)))
+            return
+        self.post_message(QueueLoaded(snapshot))
+
+    @work(thread=True, exclusive=True, group="feature")
+    def _load_feature(self, feature_id: int, claim: bool) -> None:
+        worker = get_current_worker()
+        backend = self.backend
+        try:
+            overview = backend.overview(feature_id)
+        except Exception as exc:
+            if not worker.is_cancelled:
+                self.post_message(
+                    OperationFailed(f"Loading feature {feature_id}", _error_text(exc), feature_id)
+                )
+            return
+        if worker.is_cancelled:
+            return
+        claimed = self._claim_in_thread(backend, feature_id) if claim else None
+        self.post_message(FeatureLoaded(feature_id, overview, claimed))
+
+    def _claim_in_thread(self, backend: Backend, feature_id: int) -> bool | None:
+        """Release our previous lease and lease this feature (only if it is pending)."""
+        previous = self.claimed
+        try:
+            if previous is not None and previous != feature_id:
+                backend.service.release(previous)
+                self.claimed = None
+            if not self._is_pending(feature_id):
+                return None
+            ok = backend.service.claim(feature_id)
+        except LabelerError:
+            return None
+        if ok:
+            self.claimed = feature_id
+        return ok
+
+    def _is_pending(self, feature_id: int) -> bool:
+        snapshot = self.snapshot
+        return snapshot is not None and any(e.feature_id == feature_id for e in snapshot.entries)
+
+    @work(thread=True, exclusive=True, group="claim")
+    def _claim_worker(self, feature_id: int) -> None:
+        if self.current != feature_id:
+            return
+        claimed = self._claim_in_thread(self.backend, feature_id)
+        self.app.call_from_thread(self._show_claim, feature_id, claimed)
+
+    @work(thread=True, exclusive=True, group="similar")
+    def _load_similar(self, feature_id: int, method: str) -> None:
+        worker = get_current_worker()
+        try:
+            rows = self.backend.similar(feature_id, method, SIMILAR_TOP_K)
+        except Exception as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(
+                    self.query_one(SimilarSidebar).show_error, _error_text(exc)
+                )
+            return
+        if not worker.is_cancelled:
+            self.post_message(SimilarLoaded(feature_id, method, rows))
+
+    @work(thread=True, exclusive=True, group="coverage")
+    def _load_coverage(self, feature_id: int, name: str) -> None:
+        backend = self.backend
+        try:
+            if self._subjects is None:
+                self._subjects = backend.vocabulary_subjects()
+            subject = mentioned_subject(name, *self._subjects)
+            coverage = backend.coverage(feature_id, subject) if subject else None
+        except Exception:
+            subject, coverage = None, None
+        if not get_current_worker().is_cancelled:
+            self.post_message(CoverageLoaded(feature_id, subject or "", coverage))
+
+    @work(thread=True, group="write")
+    def _write(self, what: str, call: Callable[[], str | None], next_feature: bool = False) -> None:
+        """Run one store change; its message is said, then everything reloads."""
+        try:
+            self.backend.data  # noqa: B018 - the service validates ids against the data
+            text = call()
+        except Exception as exc:
+            self.post_message(OperationFailed(what, _error_text(exc)))
+            return
+        self.post_message(OperationDone(text or f"{what}: done", next_feature))
+
+    @work(thread=True, exclusive=True, group="next")
+    def _take_next(self) -> None:
+        """Lease the top pending feature other than the one on screen (builds an empty queue)."""
+        backend = self.backend
+        service = backend.service
+        current = self.current
+        try:
+            backend.data  # noqa: B018
+            if self.claimed is not None:
+                service.release(self.claimed)
+                self.claimed = None
+            entry = service.next(claim=True)
+            if entry is not None and entry.feature_id == current:
+                now = datetime.now(UTC)
+                others = [
+                    e
+                    for e in service.queue().entries
+                    if e.feature_id != current and not e.held_by_other(backend.owner, now)
+                ]
+                service.release(current)
+                entry = None
+                for candidate in others:
+                    if service.claim(candidate.feature_id):
+                        entry = candidate
+                        break
+        except Exception as exc:
+            self.post_message(OperationFailed("Next", _error_text(exc)))
+            return
+        if entry is None:
+            self.post_message(OperationDone("The queue is empty: press b to build it."))
+            return
+        self.claimed = entry.feature_id
+        self.app.call_from_thread(self._opened_next, entry.feature_id)
+
+    # --- message handlers ------------------------------------------------------------------------
+    def on_data_ready(self, message: DataReady) -> None:
+        if message.model != self.backend.model:
+            return
+        self.data_ready = True
+        self.n_features = message.n_features
+        self.refresh_status()
+        row = self.query_one(QueueList).highlighted
+        if self.current is None and row is not None:
+            self.open_feature(row.feature_id, claim=False)
+
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        first = self.snapshot is None
+        self.snapshot = message.snapshot
+        self.error = None
+        queue_list = self.query_one(QueueList)
+        queue_list.empty_text = {
+            "pending": "The queue is empty: n builds it, b picks a method.",
+            "completed": "Nothing completed yet.",
+            "skipped": "Nothing skipped.",
+        }[self.view]
+        queue_list.set_rows(build_rows(self.view, message.snapshot, self.backend.owner))
+        if self.current is not None:
+            record = message.snapshot.labels.get(self.current)
+            detail = self.query_one(FeatureDetail)
+            if detail.overview is not None and detail.overview.get("label") != record:
+                detail.show_label(record)
+                form = self.query_one(LabelForm)
+                if not form.dirty:
+                    form.fill(self.current, record)
+        self.refresh_status()
+        if first and self.data_ready and self.current is None and queue_list.highlighted:
+            self.open_feature(queue_list.highlighted.feature_id, claim=False)
+
+    def on_feature_loaded(self, message: FeatureLoaded) -> None:
+        if message.feature_id != self.current:
+            return
+        self.query_one(FeatureDetail).show(message.overview)
+        form = self.query_one(LabelForm)
+        draft = self.drafts.pop(message.feature_id, None)
+        form.fill(message.feature_id, message.overview.get("label"))
+        if draft:
+            self._restore_draft(draft)
+        self._show_claim(message.feature_id, message.claimed)
+        if message.claimed is None and self._claim_timer is None:
+            fid = message.feature_id
+            self._claim_timer = self.set_timer(CLAIM_DWELL_SECONDS, lambda: self._dwell_claim(fid))
+        name = self.query_one("#form-name", Input).value
+        if name:
+            self._load_coverage(message.feature_id, name)
+
+    def _dwell_claim(self, feature_id: int) -> None:
+        self._claim_timer = None
+        if (
+            self.current == feature_id
+            and self.claimed != feature_id
+            and self._is_pending(feature_id)
+        ):
+            self._claim_worker(feature_id)
+
+    def _show_claim(self, feature_id: int, claimed: bool | None) -> None:
+        if feature_id != self.current:
+            return
+        if claimed is True:
+            self.claim_note = "claimed"
+        elif claimed is False:
+            holder = ""
+            for e in self.snapshot.entries if self.snapshot else []:
+                if e.feature_id == feature_id:
+                    holder = e.claimed_by or ""
+            self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
+            self.notify(f"Feature {feature_id} is {self.claim_note}.", severity="warning")
+        else:
+            self.claim_note = ""
+        self.refresh_status()
+
+    def on_similar_loaded(self, message: SimilarLoaded) -> None:
+        if message.feature_id == self.current:
+            self.query_one(SimilarSidebar).show(message.feature_id, message.method, message.rows)
+
+    def on_coverage_loaded(self, message: CoverageLoaded) -> None:
+        if message.feature_id != self.current:
+            return
+        form = self.query_one(LabelForm)
+        if message.coverage:
+            form.set_hint(coverage_hint(message.coverage))
+        else:
+            form.set_hint("")
+
+    def on_operation_done(self, message: OperationDone) -> None:
+        self.notify(message.text, severity=message.severity)  # type: ignore[arg-type]
+        self._load_queue()
+        if message.next_feature:
+            self.action_next_feature()
+        elif self.current is not None:
+            self._refresh_current()
+
+    def on_operation_failed(self, message: OperationFailed) -> None:
+        if message.feature_id is not None:
+            if message.feature_id != self.current:
+                return
+            self.query_one(FeatureDetail).show_error(message.error)
+        self.report_error(message.what, message.error)
+
+    # --- opening features ------------------------------------------------------------------------
+    def open_feature(self, feature_id: int, claim: bool = True) -> None:
+        """Show a feature (a new request cancels the stale load)."""
+        if self.current is not None and self.current != feature_id:
+            self._keep_draft()
+        if self._claim_timer is not None:
+            self._claim_timer.stop()
+            self._claim_timer = None
+        self.current = feature_id
+        self.claim_note = "claimed" if self.claimed == feature_id else ""
+        self.query_one(FeatureDetail).show_loading(feature_id)
+        sidebar = self.query_one(SimilarSidebar)
+        sidebar.show_loading(feature_id)
+        self.refresh_status()
+        self._load_feature(feature_id, claim)
+        self._load_similar(feature_id, sidebar.method)
+
+    def _refresh_current(self) -> None:
+        if self.current is not None:
+            self._load_feature(self.current, False)
+
+    def _opened_next(self, feature_id: int) -> None:
+        self._load_queue()
+        queue_list = self.query_one(QueueList)
+        if self.view != "pending":
+            self.view = "pending"
+        queue_list.select_feature(feature_id)
+        self.open_feature(feature_id, claim=False)
+        self.claim_note = "claimed"
+        self.query_one(LabelForm).focus_name()
+
+    def _keep_draft(self) -> None:
+        form = self.query_one(LabelForm)
+        if not form.dirty or form.feature_id is None:
+            return
+        self.drafts[form.feature_id] = {
+            "#form-name": self.query_one("#form-name", Input).value,
+            "#form-interp": self.query_one("#form-interp", Input).value,
+            "#form-hyp": self.query_one("#form-hyp", Input).value,
+            "#form-notes": self.query_one("#form-notes", TextArea).text,
+        }
+        self.notify(f"Unsaved edits of feature {form.feature_id} kept as a draft.", timeout=3)
+
+    def _restore_draft(self, draft: dict[str, Any]) -> None:
+        form = self.query_one(LabelForm)
+        for wid, value in draft.items():
+            widget = self.query_one(wid)
+            if isinstance(widget, TextArea):
+                widget.text = value
+            elif isinstance(widget, Input):
+                widget.value = value
+        form.dirty = True
+
+    @on(QueueList.Highlighted)
+    def _queue_highlighted(self, event: QueueList.Highlighted) -> None:
+        if event.feature_id is not None and self.data_ready and event.feature_id != self.current:
+            self.open_feature(event.feature_id, claim=False)
+
+    @on(QueueList.Selected)
+    def _queue_selected(self, event: QueueList.Selected) -> None:
+        self._open_and_claim(event.feature_id)
+
+    @on(OptionList.OptionSelected, "#similar-list")
+    def _similar_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self._open_and_claim(int(event.option.id))
+
+    def _open_and_claim(self, feature_id: int) -> None:
+        if feature_id == self.current:
+            if self.claimed != feature_id and self._is_pending(feature_id):
+                self._claim_worker(feature_id)
+            self.query_one(LabelForm).focus_name()
+            return
+        self.query_one(QueueList).select_feature(feature_id)
+        self.open_feature(feature_id, claim=True)
+
+    @on(LabelForm.NameChanged)
+    def _name_changed(self, event: LabelForm.NameChanged) -> None:
+        if self.current is not None and self.data_ready:
+            self._load_coverage(self.current, event.name)
+        if (
+            self.current is not None
+            and self.claimed != self.current
+            and self._is_pending(self.current)
+        ):
+            self._claim_worker(self.current)
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one(QueueList).set_filter(event.value)
+        self.refresh_status()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._leave_filter()
+
+    @on(Input.Submitted, "#form-name, #form-interp, #form-hyp")
+    def _form_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save_label()
+
+    def _leave_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        if not box.value:
+            box.display = False
+        self.query_one(QueueList).focus()
+
+    # --- focus helpers ---------------------------------------------------------------------------
+    def _focus_in(self, widget: Widget) -> bool:
+        focused = self.focused
+        return focused is not None and (focused is widget or widget in focused.ancestors)
+
+    def _panes(self) -> list[Widget]:
+        return [
+            self.query_one(QueueList),
+            self.query_one(FeatureDetail),
+            self.query_one("#form-name"),
+            self.query_one("#similar-list"),
+        ]
+
+    # --- actions (declared in actions.py) --------------------------------------------------------
+    def action_next_feature(self) -> None:
+        if self._focus_in(self.query_one(LabelForm)) and self.query_one(LabelForm).dirty:
+            self._keep_draft()
+        self._take_next()
+
+    def action_open_entry(self) -> None:
+        if self._focus_in(self.query_one(SimilarSidebar)):
+            fid = self.query_one(SimilarSidebar).highlighted_feature
+        else:
+            row = self.query_one(QueueList).highlighted
+            fid = row.feature_id if row else None
+        if fid is not None:
+            self._open_and_claim(fid)
+
+    def _move(self, down: bool) -> None:
+        focused = self.focused
+        if focused is None or self._focus_in(self.query_one(LabelForm)):
+            return
+        if isinstance(focused, FeatureDetail):
+            (focused.scroll_down if down else focused.scroll_up)(animate=False)
+            return
+        target = (
+            focused if isinstance(focused, QueueList | OptionList) else self.query_one(QueueList)
+        )
+        (target.action_cursor_down if down else target.action_cursor_up)()
+
+    def action_cursor_down(self) -> None:
+        self._move(True)
+
+    def action_cursor_up(self) -> None:
+        self._move(False)
+
+    def action_filter_queue(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_cycle_queue_view(self) -> None:
+        self.view = QUEUE_VIEWS[(QUEUE_VIEWS.index(self.view) + 1) % len(QUEUE_VIEWS)]
+        if self.snapshot is not None:
+            self.post_message(QueueLoaded(self.snapshot))
+        self.refresh_status()
+
+    def action_go_to_feature(self) -> None:
+        try:
+            from labeler_tui.app.screens.modals import GoToFeatureScreen
+        except ImportError:
+            self.notify("Go to feature is not available in this build.", severity="warning")
+            return
+
+        def done(feature_id: int | None) -> None:
+            if feature_id is not None:
+                self._go_to(feature_id)
+
+        self.app.push_screen(GoToFeatureScreen(self.n_features), done)
+
+    def _go_to(self, feature_id: int) -> None:
+        if self.n_features is not None and not 0 <= feature_id < self.n_features:
+            self.report_error(
+                "Go to", f"feature {feature_id} is out of range (features 0..{self.n_features - 1})"
+            )
+            return
+        self._open_and_claim(feature_id)
+
+    def action_build_queue(self) -> None:
+        try:
+            from labeler_tui.app.screens.modals import BuildQueueScreen
+        except ImportError:
+            self.notify("The build picker is not available in this build.", severity="warning")
+            return
+
+        def done(choice: dict[str, Any] | None) -> None:
+            if not choice:
+                return
+            method = choice["method"]
+            seed, top_k = choice.get("seed"), choice.get("top_k")
+
+            def call() -> str:
+                added = self.backend.service.build_queue(method, seed=seed, top_k=top_k)
+                return f"Build {method}: {len(added)} features added to the queue."
+
+            self.notify(f"Building the queue ({method})…", timeout=2)
+            self._write("Build queue", call)
+
+        self.app.push_screen(BuildQueueScreen(self.n_features, seed=self.current), done)
+
+    def action_edit_label(self) -> None:
+        if self.current is None:
+            self.notify("Open a feature first (n or enter).", severity="warning")
+            return
+        self.query_one(LabelForm).focus_name()
+
+    def action_save_label(self) -> None:
+        form = self.query_one(LabelForm)
+        feature_id = self.current
+        if feature_id is None or form.feature_id != feature_id:
+            self.notify("No feature on screen to label.", severity="warning")
+            return
+        try:
+            values = form.values()
+        except FormError as exc:
+            self.report_error("Save", str(exc))
+            return
+        service = self.backend.service
+
+        def call() -> str:
+            service.set_label(
+                feature_id,
+                values.name,
+                values.category,
+                values.notes or None,
+                interpretability_confidence=values.interpretability_confidence,
+                hypothesis_confidence=values.hypothesis_confidence,
+            )
+            return f"Saved feature {feature_id}: {values.name}"
+
+        form.dirty = False
+        if self.claimed == feature_id:
+            self.claimed = None  # set_label releases it
+        self._write("Save", call)
+
+    def action_skip_feature(self) -> None:
+        feature_id = self.current
+        if feature_id is None:
+            self.notify("No feature on screen to skip.", severity="warning")
+            return
+        try:
+            from labeler_tui.app.screens.modals import SkipReasonScreen
+        except ImportError:
+            self.notify("The skip prompt is not available in this build.", severity="warning")
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.skip_feature(feature_id, reason)
+
+        self.app.push_screen(SkipReasonScreen(feature_id), done)
+
+    def skip_feature(self, feature_id: int, reason: str) -> None:
+        """Skip (with the reason, possibly empty), release our lease and go on to the next."""
+        service = self.backend.service
+
+        def call() -> str:
+            service.skip(feature_id, reason or None)
+            if self.claimed == feature_id:
+                service.release(feature_id)
+                self.claimed = None
+            return f"Skipped feature {feature_id}" + (f": {reason}" if reason else "")
+
+        self.query_one(LabelForm).dirty = False
+        self._write("Skip", call, next_feature=True)
+
+    def action_undo(self) -> None:
+        service = self.backend.service
+
+        def call() -> str:
+            event = service.undo()
+            if event is None:
+                return "Nothing to undo."
+            reverted = event.get("reverted_action") or event.get("undone_action") or "change"
+            return f"Undid the {reverted} of feature {event.get('feature_id')}"
+
+        self._write("Undo", call)
+
+    def _add_to_queue(self, ids: list[int], what: str) -> None:
+        if not ids:
+            self.notify("No similar feature to add.", severity="warning")
+            return
+        service = self.backend.service
+        reason = f"similar to {self.current}"
+
+        def call() -> str:
+            added = service.add(ids, priority=0.5, reason=reason)
+            return f"Queued {len(added)} feature(s): {', '.join(map(str, added[:8]))}"
+
+        self._write(what, call)
+
+    def action_add_similar(self) -> None:
+        fid = self.query_one(SimilarSidebar).highlighted_feature
+        self._add_to_queue([fid] if fid is not None else [], "Add")
+
+    def action_add_all_similar(self) -> None:
+        self._add_to_queue(self.query_one(SimilarSidebar).shown_features, "Add all")
+
+    def action_cycle_similar_method(self) -> None:
+        method = self.query_one(SimilarSidebar).next_method()
+        self.labeler_app.similar_method = method
+        if self.current is not None:
+            self._load_similar(self.current, method)
+
+    def _step_pane(self, step: int) -> None:
+        panes = self._panes()
+        index = 0
+        for i, pane in enumerate(panes):
+            if self._focus_in(pane) or (i == 2 and self._focus_in(self.query_one(LabelForm))):
+                index = i
+                break
+        panes[(index + step) % len(panes)].focus()
+
+    def action_next_pane(self) -> None:
+        if self._focus_in(self.query_one(LabelForm)):
+            self.focus_next()  # inside the form, tab walks its fields
+            if not self._focus_in(self.query_one(LabelForm)):
+                self.query_one("#similar-list").focus()
+            return
+        self._step_pane(1)
+
+    def action_previous_pane(self) -> None:
+        if self._focus_in(self.query_one(LabelForm)):
+            self.focus_previous()
+            if not self._focus_in(self.query_one(LabelForm)):
+                self.query_one(FeatureDetail).focus()
+            return
+        self._step_pane(-1)
+
+    def action_switch_model(self) -> None:
+        models = list(self.backend.workspace.config.models)
+        if len(models) < 2:
+            self.notify(f"This workspace has one model ({models[0]}).", timeout=3)
+            return
+        try:
+            from labeler_tui.app.screens.modals import ModelPickerScreen
+        except ImportError:
+            self.notify("The model picker is not available in this build.", severity="warning")
+            return
+
+        def done(name: str | None) -> None:
+            if name and name != self.backend.model:
+                self.labeler_app.switch_model(name)
+
+        self.app.push_screen(ModelPickerScreen(models, self.backend.model), done)
+
+    def action_show_progress(self) -> None:
+        if not self.data_ready:
+            self.notify("The model's data is still opening.", severity="warning")
+            return
+        try:
+            from labeler_tui.app.screens.progress import ProgressScreen
+        except ImportError:
+            self.notify("The progress screen is not available in this build.", severity="warning")
+            return
+        self.app.push_screen(ProgressScreen(self.backend.service, self.backend.data))
+
+    def action_reload(self) -> None:
+        self._load_queue()
+        self._refresh_current()
+
+    def action_help(self) -> None:
+        try:
+            from labeler_tui.app.screens.help import HelpScreen
+        except ImportError:
+            self.notify("Help is not available in this build.", severity="warning")
+            return
+        self.app.push_screen(HelpScreen(self.backend.workspace.config.keymap))
+
+    def action_leave_form(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        if box.has_focus:
+            self._leave_filter()
+            return
+        if self._focus_in(self.query_one(LabelForm)) or self._focus_in(
+            self.query_one(SimilarSidebar)
+        ):
+            self.query_one(QueueList).focus()
+
+    def release_claim_now(self) -> None:
+        """Give back our lease (on quit or model switch); failures only get logged."""
+        if self.claimed is None:
+            return
+        try:
+            self.backend.service.release(self.claimed)
+        except Exception as exc:  # quitting must not fail
+            self.log.warning(f"release failed: {exc}")
+        self.claimed = None

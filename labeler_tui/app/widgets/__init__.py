@@ -1,0 +1,1 @@
+"""The workbench's widgets: queue list, feature detail, histogram, label form, similar sidebar."""

@@ -1,0 +1,188 @@
+"""The feature-detail pane: summary figures, histogram, region table, red flags, current label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from labeler_tui.app.widgets.histogram import RegionHistogram
+
+
+def _fmt(value: Any, spec: str = ".2f", missing: str = "-") -> str:
+    if value is None:
+        return missing
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def summary_text(overview: dict[str, Any]) -> Text:
+    """Id, nonzero count, effective max, importance percentile, stability, quadrant."""
+    text = Text()
+    text.append(f"Feature {overview.get('feature_id')}", style="bold")
+    text.append(f" · {int(overview.get('n_nonzero') or 0):,} nonzero")
+    text.append(f" · eff. max {_fmt(overview.get('effective_max'), '.3g')}")
+    text.append(f" · importance {_fmt(overview.get('importance_percentile'), '.1f')} pct")
+    text.append(f" · stability {_fmt(overview.get('stability_score'))}")
+    quadrant = overview.get("quadrant")
+    if quadrant:
+        text.append(" · ")
+        text.append(str(quadrant), style="italic")
+    return text
+
+
+def _items(items: list[dict[str, Any]] | None, key: str, limit: int = 3) -> str:
+    out = []
+    for item in (items or [])[:limit]:
+        share = item.get("share")
+        enr = item.get("enrichment")
+        piece = f"{item.get(key)}"
+        if share is not None:
+            piece += f" {100 * float(share):.0f}%"
+        if enr is not None:
+            piece += f" x{float(enr):.1f}"
+        out.append(piece)
+    return ", ".join(out)
+
+
+def regions_table(overview: dict[str, Any]) -> Table | Text:
+    """One row per region: range, count, share, top tokens, families and metadata values."""
+    regions = overview.get("regions") or []
+    if not regions:
+        return Text("No nonzero activations: no regions.", style="dim")
+    table = Table(
+        expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold"
+    )
+    table.add_column("region", no_wrap=True, max_width=14)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("%", justify="right", no_wrap=True)
+    table.add_column("top: tokens, families, metadata", ratio=1)
+    for region in regions:
+        name = str(region.get("name"))
+        style = "bold" if name == "core" else ("magenta" if name == "flanderization" else "")
+        tops = Text()
+        tops.append(_items(region.get("top_tokens"), "token") or "-")
+        families = _items(region.get("top_families"), "family")
+        if families:
+            tops.append("\nfam: ", style="dim")
+            tops.append(families)
+        for column, values in (region.get("metadata") or {}).items():
+            if values:
+                tops.append(f"\n{column}: ", style="dim")
+                tops.append(_items(values, "value", 3))
+        table.add_row(
+            Text(name, style=style),
+            f"{int(region.get('count') or 0):,}",
+            f"{100 * float(region.get('share') or 0):.0f}",
+            tops,
+        )
+    return table
+
+
+def flags_text(overview: dict[str, Any]) -> Text:
+    """Red flags highlighted; general (every-region) values after them."""
+    text = Text()
+    for flag in overview.get("flags") or []:
+        kind = flag.get("kind", "flag")
+        extra = ", ".join(
+            f"{k.replace('_', ' ')} {_fmt(v, '.3g') if isinstance(v, float) else v}"
+            for k, v in flag.items()
+            if k not in ("kind", "subject") and not isinstance(v, dict | list)
+        )
+        text.append(f"⚠ {kind}: ", style="bold red")
+        text.append(str(flag.get("subject")), style="red")
+        if extra:
+            text.append(f"  ({extra})", style="red dim")
+        text.append("\n")
+    general = overview.get("general") or []
+    if general:
+        names = [str(g.get("subject", g)) if isinstance(g, dict) else str(g) for g in general]
+        text.append("general (every region): ", style="bold")
+        text.append(", ".join(names[:8]))
+        text.append("\n")
+    if not text.plain:
+        text.append("no red flags", style="green")
+    text.rstrip()
+    return text
+
+
+def label_text(record: dict[str, Any] | None) -> Text:
+    if not record:
+        return Text("Not labeled yet.", style="dim")
+    text = Text()
+    name = record.get("dashboard_name") or record.get("display_name") or ""
+    text.append("Label: ", style="bold")
+    text.append(str(name), style="bold cyan")
+    if record.get("dashboard_category"):
+        text.append(f"  [{record['dashboard_category']}]")
+    text.append(f"  source {record.get('source', '-')}")
+    text.append(
+        f"  interp {_fmt(record.get('interpretability_confidence'))}"
+        f"  hyp {_fmt(record.get('hypothesis_confidence'))}"
+    )
+    if record.get("last_updated"):
+        text.append(f"  {record['last_updated']}", style="dim")
+    if record.get("dashboard_notes"):
+        text.append(f"\n{record['dashboard_notes']}", style="italic")
+    return text
+
+
+class FeatureDetail(VerticalScroll, can_focus=True):
+    """Everything known about the feature on screen, from one overview dict."""
+
+    DEFAULT_CSS = """
+    FeatureDetail { height: 1fr; padding: 0 1; }
+    FeatureDetail > Static { height: auto; }
+    FeatureDetail #detail-flags { margin: 0 0 1 0; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.overview: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Press n for the next feature, or enter on a queue entry.", id="detail-summary"
+        )
+        yield Static("", id="detail-label")
+        yield Static("", id="detail-flags")
+        yield RegionHistogram(id="detail-histogram")
+        yield Static("", id="detail-regions")
+
+    def show_loading(self, feature_id: int) -> None:
+        self.query_one("#detail-summary", Static).update(Text(f"Feature {feature_id}: loading…"))
+        self.loading = False
+
+    def show_error(self, message: str) -> None:
+        self.overview = None
+        self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
+        for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
+            self.query_one(wid, Static).update("")
+        self.query_one(RegionHistogram).clear()
+
+    def show(self, overview: dict[str, Any]) -> None:
+        self.overview = overview
+        self.query_one("#detail-summary", Static).update(summary_text(overview))
+        self.query_one("#detail-label", Static).update(label_text(overview.get("label")))
+        self.query_one("#detail-flags", Static).update(flags_text(overview))
+        self.query_one("#detail-regions", Static).update(regions_table(overview))
+        hist = overview.get("histogram") or {}
+        edges, counts = hist.get("edges") or [], hist.get("counts") or []
+        histogram = self.query_one(RegionHistogram)
+        if counts:
+            histogram.show(edges, counts)
+        else:
+            histogram.clear("no nonzero activations")
+
+    def show_label(self, record: dict[str, Any] | None) -> None:
+        """Refresh only the label line (another process changed it)."""
+        if self.overview is not None:
+            self.overview = {**self.overview, "label": record}
+        self.query_one("#detail-label", Static).update(label_text(record))

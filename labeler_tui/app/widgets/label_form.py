@@ -1,0 +1,192 @@
+"""The label form: name, category, notes, two confidences, the source, a core-coverage hint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.validation import Number
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+
+@dataclass(frozen=True)
+class FormValues:
+    name: str
+    category: str | None
+    notes: str
+    interpretability_confidence: float | None
+    hypothesis_confidence: float | None
+
+
+class FormError(ValueError):
+    """A field holds a value that cannot be saved; the message names the field."""
+
+
+def _confidence(raw: str, field: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FormError(f"{field}: expected a number from 0 to 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise FormError(f"{field}: expected a number from 0 to 1, got {raw}")
+    return value
+
+
+class LabelForm(Vertical):
+    """Edits one feature's label; the workbench reads :meth:`values` on save."""
+
+    DEFAULT_CSS = """
+    LabelForm { height: auto; padding: 0 1; }
+    LabelForm Horizontal { height: auto; }
+    LabelForm Label { padding: 0 1 0 0; color: $text-muted; }
+    LabelForm #form-name { width: 1fr; }
+    LabelForm #form-category { width: 22; }
+    LabelForm .confidence { width: 8; }
+    LabelForm #form-notes { height: 3; }
+    LabelForm #form-source { width: 1fr; color: $text-muted; padding: 0 0 0 2; }
+    LabelForm #form-hint { height: auto; color: $text-muted; }
+    LabelForm Input.-invalid { color: $error; }
+    """
+
+    class NameChanged(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(
+        self, categories: tuple[str, ...], source: str, owner: str, *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.categories = categories
+        self.source = source
+        self.owner = owner
+        self.feature_id: int | None = None
+        self._filling = False
+        self.dirty = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label("Name")
+            yield Input(placeholder="what the feature means", id="form-name", compact=True)
+            yield Select(
+                [(c, c) for c in self.categories],
+                prompt="category",
+                id="form-category",
+                compact=True,
+            )
+        with Horizontal():
+            yield Label("Interp.")
+            yield Input(
+                placeholder="0..1",
+                id="form-interp",
+                classes="confidence",
+                validators=[Number(minimum=0, maximum=1)],
+                compact=True,
+            )
+            yield Label(" Hyp.")
+            yield Input(
+                placeholder="0..1",
+                id="form-hyp",
+                classes="confidence",
+                validators=[Number(minimum=0, maximum=1)],
+                compact=True,
+            )
+            yield Static(f"as {self.source}", id="form-source")
+        yield TextArea(
+            id="form-notes",
+            compact=True,
+            soft_wrap=True,
+            show_line_numbers=False,
+            placeholder="notes (escape leaves the form, ctrl+s saves)",
+        )
+        yield Static("", id="form-hint")
+
+    # --- filling and reading ---------------------------------------------------------------------
+    def fill(self, feature_id: int | None, record: dict[str, Any] | None) -> None:
+        """Show a feature's current label (empty fields when it has none)."""
+        record = record or {}
+        self._filling = True
+        try:
+            self.feature_id = feature_id
+            self.query_one("#form-name", Input).value = str(record.get("dashboard_name") or "")
+            category = record.get("dashboard_category")
+            select = self.query_one("#form-category", Select)
+            if category in self.categories:
+                select.value = category
+            else:
+                select.clear()
+            for wid, key in (
+                ("#form-interp", "interpretability_confidence"),
+                ("#form-hyp", "hypothesis_confidence"),
+            ):
+                value = record.get(key)
+                self.query_one(wid, Input).value = "" if value is None else f"{float(value):g}"
+            self.query_one("#form-notes", TextArea).text = str(record.get("dashboard_notes") or "")
+            source = record.get("source")
+            where = f"was {source}, " if source else ""
+            self.query_one("#form-source", Static).update(f"{where}saves as {self.source}")
+            self.set_hint("")
+        finally:
+            self._filling = False
+        self.dirty = False
+
+    def values(self) -> FormValues:
+        """The form's values; FormError names the first bad field."""
+        name = self.query_one("#form-name", Input).value.strip()
+        if not name:
+            raise FormError("name: a label needs a name")
+        select = self.query_one("#form-category", Select)
+        category = None if select.is_blank() else str(select.value)
+        return FormValues(
+            name=name,
+            category=category,
+            notes=self.query_one("#form-notes", TextArea).text.strip(),
+            interpretability_confidence=_confidence(
+                self.query_one("#form-interp", Input).value, "interpretability confidence"
+            ),
+            hypothesis_confidence=_confidence(
+                self.query_one("#form-hyp", Input).value, "hypothesis confidence"
+            ),
+        )
+
+    def set_hint(self, hint: str | Text) -> None:
+        self.query_one("#form-hint", Static).update(hint)
+
+    def focus_name(self) -> None:
+        self.query_one("#form-name", Input).focus()
+
+    # --- change tracking -------------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self._filling:
+            return
+        self.dirty = True
+        if event.input.id == "form-name":
+            self.post_message(self.NameChanged(event.value))
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if not self._filling:
+            self.dirty = True
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not self._filling:
+            self.dirty = True
+
+
+def coverage_hint(coverage: dict[str, Any]) -> Text:
+    """``"swim_speed_up" is in 72% of core examples: headline``, coloured by verdict."""
+    verdict = str(coverage.get("verdict", ""))
+    colour = {"headline": "green", "mention": "yellow", "tail_marker": "red"}.get(verdict, "")
+    text = Text("core coverage: ")
+    text.append(f"{coverage.get('subject')} ", style="bold")
+    pct = coverage.get("core_coverage")
+    text.append(f"in {float(pct or 0):.0f}% of core examples " if pct is not None else "")
+    text.append(f"({coverage.get('core_with', '?')}/{coverage.get('core_count', '?')}) ")
+    text.append(verdict, style=f"bold {colour}".strip())
+    return text
