@@ -209,13 +209,17 @@ def test_flags_follow_the_definitions(data, ref: Reference, f: int) -> None:
         core_pct = 100 * ref.share(core, "token", token) if core else 0.0
         if enrichment >= 5 and core_pct < 20 and in_zone / len(zone) >= 0.05:
             expected.add(("tail_marker", token))
+    zone_weapons = sorted(
+        (sum(ref.weapon[e] == w for e in zone), w) for w in set(ref.weapon.values())
+    )
+    concentrated = zone and sum(c for c, _ in zone_weapons[-4:]) >= 0.9 * len(zone)
     for weapon in set(ref.weapon.values()):
         core_share = ref.share(core, "value", weapon) if core else 0.0
         in_top = sum(ref.weapon[e] == weapon for e in top100)
         if 100 * in_top / len(top100) > 40 and 100 * core_share < 15 and in_top >= 2:
             expected.add(("flanderized", f"weapon={weapon}"))
         in_zone = sum(ref.weapon[e] == weapon for e in zone)
-        if zone and in_zone >= 2:
+        if concentrated and in_zone >= 2 and (in_zone, weapon) in zone_weapons[-4:]:
             zone_share = in_zone / len(zone)
             if zone_share > 0.1 and 100 * core_share < 15 and zone_share >= 2 * core_share:
                 expected.add(("super_stimulus", f"weapon={weapon}"))

@@ -7,8 +7,11 @@ comparisons. Thresholds follow the seed; the two the seed leaves open are fixed 
   and in < 20% of core examples. Noise floor: the token must also be in >= 5% of the zone's
   examples (else a token seen once in a small zone is "5x enriched").
 - flanderized: a metadata value in > 40% of the top-100 examples and < 15% of core examples.
-- super-stimulus ("values concentrated at 90%+"): a metadata value in > 10% of the zone's
-  examples, < 15% of core examples, and at least twice as common in the zone as in core.
+- super-stimulus ("values concentrated at 90%+"; SKILL.md: the zone "concentrated on 3-4
+  special-dependent weapons"): only when the column's 4 most common values in the zone cover
+  >= 90% of its examples; then each of those values in > 10% of the zone's examples, < 15% of
+  core examples and at least twice as common in the zone as in core. A zone spread over many
+  values (a general concept pushed high) has no super-stimuli.
 - general: a token family or metadata value present in every non-empty region (a feature needs
   two or more non-empty regions to have general values), best core coverage first, 10 per kind.
 A flagged value must also be held by at least ``MIN_FLAG_EXAMPLES`` examples of the zone (or of
@@ -33,6 +36,8 @@ FLANDERIZED_MAX_CORE_PERCENT = 15.0
 SUPER_MIN_ZONE_SHARE = 0.10
 SUPER_MAX_CORE_PERCENT = 15.0
 SUPER_MIN_ZONE_OVER_CORE = 2.0
+SUPER_TOP_VALUES = 4
+SUPER_MIN_CONCENTRATION = 0.90
 GENERAL_LIMIT = 10
 MIN_FLAG_EXAMPLES = 2
 
@@ -114,10 +119,15 @@ def super_stimuli(
     if zone_count == 0:
         return []
     zone = code_counts[R.FLANDERIZATION] / zone_count
+    if np.sort(zone)[::-1][:SUPER_TOP_VALUES].sum() < SUPER_MIN_CONCENTRATION:
+        return []
+    top_values = np.zeros(len(zone), dtype=bool)
+    top_values[np.lexsort((np.arange(len(zone)), -zone))[:SUPER_TOP_VALUES]] = True
     core_count = int(region_counts[R.CORE])
     core = code_counts[R.CORE] / max(core_count, 1)
     hits = np.flatnonzero(
-        (zone > SUPER_MIN_ZONE_SHARE)
+        top_values
+        & (zone > SUPER_MIN_ZONE_SHARE)
         & (100.0 * core < SUPER_MAX_CORE_PERCENT)
         & (zone >= SUPER_MIN_ZONE_OVER_CORE * core)
         & (code_counts[R.FLANDERIZATION] >= MIN_FLAG_EXAMPLES)

@@ -1,0 +1,145 @@
+"""The analysis recovers the structure the demo planted (truth.json), for both models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from labeler_tui.core.analysis.coverage import core_coverage
+from labeler_tui.core.analysis.overview import feature_overview
+from labeler_tui.core.analysis.queue_builders import build_candidates
+from labeler_tui.core.analysis.similarity import METHODS, similar_features
+from labeler_tui.core.workspace import Workspace
+from labeler_tui.demo import write_demo
+
+MODELS = ["ultra", "full"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], Workspace]:
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    write_demo(root)
+    truth = json.loads((root / "truth.json").read_text())["models"]
+    return root, truth, Workspace.open(root)
+
+
+def _core_coverage_by_polars(root: Path, model: str, f: int, token: str) -> float:
+    """Percent of core examples holding ``token``, straight from the input parquet files."""
+    vocab = json.loads((root / "data" / "vocab.json").read_text())
+    token_id = vocab.index(token) if isinstance(vocab, list) else vocab[token]
+    acts = (
+        pl.scan_parquet(root / "data" / model / "activations" / "*.parquet")
+        .filter((pl.col("feature_id") == f) & (pl.col("activation") > 0))
+        .collect()
+    )
+    eff = np.percentile(acts["activation"].to_numpy().astype(np.float64), 99.5)
+    core = acts.filter(
+        (pl.col("activation").cast(pl.Float64) / eff > 0.25)
+        & (pl.col("activation").cast(pl.Float64) / eff <= 0.75)
+    )
+    examples = pl.read_parquet(root / "data" / "examples.parquet")
+    joined = core.join(examples, on="example_id")
+    return 100.0 * joined["tokens"].list.contains(token_id).sum() / joined.height
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_super_stimuli_are_flagged_with_their_weapons(demo, model: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    for planted in truth[model]["super_stimulus"]:
+        o = feature_overview(data, planted["feature_id"])
+        flagged = {f["value"] for f in o["flags"] if f["kind"] == "super_stimulus"}
+        assert flagged == set(planted["weapons"]), planted
+        coverage = core_coverage(data, planted["feature_id"], planted["family"])
+        assert coverage["verdict"] == "headline"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_tail_markers_are_judged_and_flagged(demo, model: str) -> None:
+    root, truth, ws = demo
+    data = ws.data(model)
+    for planted in truth[model]["tail_marker"]:
+        f = planted["feature_id"]
+        coverage = core_coverage(data, f, planted["token"])
+        assert coverage["verdict"] == "tail_marker", planted
+        assert coverage["core_coverage"] == pytest.approx(
+            _core_coverage_by_polars(root, model, f, planted["token"])
+        )
+        assert core_coverage(data, f, planted["family"])["verdict"] == "headline"
+        o = feature_overview(data, f)
+        tails = {flag["subject"] for flag in o["flags"] if flag["kind"] == "tail_marker"}
+        assert planted["token"] in tails
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_general_concepts_headline_and_span_every_region(demo, model: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    for planted in truth[model]["general"]:
+        o = feature_overview(data, planted["feature_id"])
+        assert (
+            core_coverage(data, planted["feature_id"], planted["family"])["verdict"] == "headline"
+        )
+        general = [g["subject"] for g in o["general"] if g["kind"] == "family"]
+        assert general[0] == planted["family"]  # present everywhere, best core coverage
+        assert not [flag for flag in o["flags"] if flag["kind"] == "super_stimulus"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("method", METHODS)
+def test_planted_clusters_are_nearest_neighbours(demo, model: str, method: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    for cluster in truth[model]["clusters"]:
+        for f in cluster:
+            nearest = [g for g, _ in similar_features(data, f, method, top_k=len(cluster) - 1)]
+            assert set(nearest) == set(cluster) - {f}, (method, f, cluster)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_cluster_builder_queues_the_seed_cluster_first(demo, model: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    cluster = truth[model]["clusters"][0]
+    result = build_candidates(data, "cluster", labels={}, excluded=set(), seed=cluster[0], top_k=2)
+    assert {c.feature_id for c in result} == set(cluster[1:])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_importance_percentiles_are_exact(demo, model: str) -> None:
+    root, truth, ws = demo
+    data = ws.data(model)
+    norms = np.linalg.norm(
+        np.load(root / "data" / model / "decoder.npy").astype(np.float64), axis=1
+    )
+    rng = np.random.default_rng(0)
+    sample = {*rng.choice(len(norms), 40, replace=False).tolist(), int(np.argmax(norms))}
+    sample |= {p["feature_id"] for p in truth[model]["general"]}
+    for f in sorted(sample):
+        expected = 100.0 * np.count_nonzero(norms < norms[f]) / len(norms)
+        assert feature_overview(data, f)["importance_percentile"] == pytest.approx(expected)
+    assert feature_overview(data, int(np.argmin(norms)))["importance_percentile"] == 0.0
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_dead_and_weak_features_give_valid_overviews(demo, model: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    for f in truth[model]["dead"][:5]:
+        o = feature_overview(data, f)
+        assert o["n_nonzero"] == 0 and o["regions"] == [] and o["flags"] == []
+        assert json.loads(json.dumps(o)) == o
+        assert similar_features(data, f, "coactivation") == []
+    for f in truth[model]["weak"][:5]:
+        o = feature_overview(data, f)
+        assert 1 <= o["n_nonzero"] <= 9
+        assert sum(r["count"] for r in o["regions"]) == o["n_nonzero"]
+    queued = {
+        c.feature_id for c in build_candidates(data, "activation_count", labels={}, excluded=set())
+    }
+    assert not queued & set(truth[model]["dead"])
