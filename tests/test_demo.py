@@ -144,12 +144,12 @@ def _regions(model: Model, f: int) -> dict[str, np.ndarray]:
     rows, acts = model.feature_rows(f)
     effective_max = np.percentile(acts, 99.5)
     frac = acts / effective_max
-    return {
-        region: rows[(frac > lo) & (frac <= hi)] for region, (lo, hi) in REGION_BOUNDS.items()
-    }
+    return {region: rows[(frac > lo) & (frac <= hi)] for region, (lo, hi) in REGION_BOUNDS.items()}
 
 
-def _share_with(examples: Examples, rows: np.ndarray, family: str | None = None, token: str | None = None) -> float:
+def _share_with(
+    examples: Examples, rows: np.ndarray, family: str | None = None, token: str | None = None
+) -> float:
     if family is not None:
         hits = [family in examples.families[r] for r in rows]
     else:
@@ -181,9 +181,27 @@ def test_feature_counts_and_decoder_shapes(demo: Demo) -> None:
 
 def test_vocab_has_ability_families_and_main_only_abilities(demo: Demo) -> None:
     names = set(demo.examples.token_names)
-    for token in ("swim_speed_up_3", "swim_speed_up_57", "special_charge_up_57", "ink_saver_main_12", "quick_respawn_21"):
+    for token in (
+        "swim_speed_up_3",
+        "swim_speed_up_57",
+        "special_charge_up_57",
+        "ink_saver_main_12",
+        "quick_respawn_21",
+    ):
         assert token in names
-    for token in ("comeback", "stealth_jump", "ninja_squid", "respawn_punisher", "last_ditch_effort", "opening_gambit", "haunt", "tenacity", "thermal_ink", "drop_roller", "object_shredder"):
+    for token in (
+        "comeback",
+        "stealth_jump",
+        "ninja_squid",
+        "respawn_punisher",
+        "last_ditch_effort",
+        "opening_gambit",
+        "haunt",
+        "tenacity",
+        "thermal_ink",
+        "drop_roller",
+        "object_shredder",
+    ):
         assert token in names
         assert _family(token) == token
     assert _family("special_charge_up_57") == "special_charge_up"
@@ -217,8 +235,14 @@ def test_truth_schema(demo: Demo) -> None:
     assert demo.truth["seed"] == 0
     ultra = demo.truth["models"]["ultra"]
     assert {"feature_id": 10938, "family": "swim_speed_up"} in ultra["general"]
-    assert {"feature_id": 9971, "family": "special_charge_up", "weapons": ["bloblobber", "glooga_dualies"]} in ultra["super_stimulus"]
-    assert {"feature_id": 13934, "token": "respawn_punisher", "family": "ink_saver_main"} in ultra["tail_marker"]
+    assert {
+        "feature_id": 9971,
+        "family": "special_charge_up",
+        "weapons": ["bloblobber", "glooga_dualies"],
+    } in ultra["super_stimulus"]
+    assert {"feature_id": 13934, "token": "respawn_punisher", "family": "ink_saver_main"} in ultra[
+        "tail_marker"
+    ]
     assert [18712, 18890, 19042] in ultra["clusters"]
     for name in MODELS:
         truth = demo.truth["models"][name]
@@ -228,7 +252,9 @@ def test_truth_schema(demo: Demo) -> None:
         assert 4 <= len(truth["clusters"]) <= 6
         assert all(len(c) == 3 for c in truth["clusters"])
         assert len(truth["dead"]) >= 10 and len(truth["weak"]) >= 10
-        planted = [e["feature_id"] for k in ("general", "super_stimulus", "tail_marker") for e in truth[k]]
+        planted = [
+            e["feature_id"] for k in ("general", "super_stimulus", "tail_marker") for e in truth[k]
+        ]
         planted += [f for c in truth["clusters"] for f in c] + truth["dead"] + truth["weak"]
         assert len(planted) == len(set(planted)), "a feature plays one role"
 
@@ -282,7 +308,9 @@ def _token_profiles(demo: Demo, model: Model) -> np.ndarray:
     present = demo.examples.family_matrix[model.row]
     return np.stack(
         [
-            np.bincount(model.feature, weights=model.act * present[:, j], minlength=model.n_features)
+            np.bincount(
+                model.feature, weights=model.act * present[:, j], minlength=model.n_features
+            )
             for j in range(present.shape[1])
         ],
         axis=1,
@@ -340,7 +368,9 @@ def test_decoder_norms_spread_out(demo: Demo, name: str) -> None:
 
 # --- determinism, atomicity, progress -----------------------------------------------------
 def _file_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
@@ -381,7 +411,12 @@ def test_overwrite_replaces_data_and_keeps_other_files(tmp_path: Path) -> None:
     write_demo(root, scale=0.05, seed=2)
     assert json.loads((root / "truth.json").read_text())["seed"] == 2
     assert (root / "labels" / "consolidated_ultra.json").read_text() == "{}"
-    assert sorted(p.name for p in root.iterdir()) == ["data", "labeler.toml", "labels", "truth.json"]
+    assert sorted(p.name for p in root.iterdir()) == [
+        "data",
+        "labeler.toml",
+        "labels",
+        "truth.json",
+    ]
     assert not list(tmp_path.glob(".*"))
     load_config(root / "labeler.toml")
 
@@ -390,3 +425,25 @@ def test_refuses_a_file_as_root(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValidationError, match="not a directory"):
         write_demo(tmp_path / "file")
+
+
+def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labeler_tui.demo as demo_module
+    from labeler_tui.core.workspace import demo_workspace_dir, find_config
+
+    writes: list[Path] = []
+
+    def small_demo(root: Path, progress=None, seed: int = 0) -> Path:
+        writes.append(root)
+        return write_demo(root, progress=progress, seed=seed, scale=0.05)
+
+    monkeypatch.setattr(demo_module, "write_demo", small_demo)
+    config = find_config()
+    assert config == demo_workspace_dir() / "labeler.toml"
+    assert load_config(config).labeler.default_model == "ultra"
+    assert json.loads((config.parent / "truth.json").read_text())["models"].keys() == {
+        "ultra",
+        "full",
+    }
+    assert find_config() == config
+    assert writes == [demo_workspace_dir()]
