@@ -48,6 +48,10 @@ class Builds:
         """Mask of examples with at least ``min_ap`` AP in ``family``."""
         return self.ap[:, FAMILIES.index(family)] >= min_ap
 
+    def ap_share(self, family: str) -> np.ndarray:
+        """A family's AP as a share of a full build (0..1), the driver of AP-level features."""
+        return self.ap[:, FAMILIES.index(family)] / 57.0
+
     def has_ability(self, name: str) -> np.ndarray:
         """Mask of examples holding the main-only ability ``name``."""
         return self.main_only[:, MAIN_ONLY.index(name)]

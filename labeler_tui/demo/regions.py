@@ -28,6 +28,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
 """Fractions of the effective max drawn for each region (DESIGN.md's half-open (lo, hi])."""
 ABOVE_MAX = 1.3
 """Largest fraction of the effective max (the top 0.5% lies in (1, ABOVE_MAX])."""
+SCORE_NOISE = 0.25
+"""Noise added to a driver score before it orders activations inside a region."""
 PIN_WIDTH = 2
 """Ranks on either side of the 99.5th percentile's rank that are pinned at the effective max."""
 
@@ -126,12 +128,21 @@ def plant(
     parts: dict[str, Sequence[Part]],
     fallbacks: dict[str, Sequence[np.ndarray]],
     shares: dict[str, float] = DEFAULT_SHARES,
+    score: np.ndarray | None = None,
 ) -> PlantedRows:
-    """A feature with ``n`` nonzeros placed region by region from the given pools."""
+    """A feature with ``n`` nonzeros placed region by region from the given pools.
+
+    With ``score`` (a value per example, e.g. a family's AP / 57), the activations inside each
+    region rise with the score, with noise, as a real feature's would with its driver.
+    """
     rows, acts = [], []
     for region, count in region_counts(n, shares).items():
         chosen = picker.compose(count, parts[region], fallbacks.get(region, ()))
+        fractions = _fractions(rng, region, len(chosen), n)
+        if score is not None:
+            noisy = score[chosen] + rng.normal(0.0, SCORE_NOISE, size=len(chosen))
+            fractions = np.sort(fractions)[np.argsort(np.argsort(noisy, kind="stable"))]
         rows.append(chosen)
-        acts.append(_fractions(rng, region, len(chosen), n))
+        acts.append(fractions)
     activations = (np.concatenate(acts) * scale).astype(np.float32)
     return PlantedRows(np.concatenate(rows), activations)

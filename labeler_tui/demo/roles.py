@@ -38,7 +38,8 @@ def general(
         pool = fam_hi if region in ("high", "flanderization") else fam
         parts[region] = [(pool, share[region]), (~fam, 1 - share[region])]
     fallbacks = dict.fromkeys(REGIONS, [fam])
-    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks)
+    score = builds.ap_share(family)
+    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks, score=score)
 
 
 def super_stimulus(
@@ -67,7 +68,8 @@ def super_stimulus(
         "flanderization": zone,
     }
     fallbacks = {"flanderization": [fam & niche, niche], "core": [fam & ~niche, ~niche]}
-    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks)
+    score = builds.ap_share(family)
+    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks, score=score)
 
 
 def tail_marker(
@@ -95,7 +97,8 @@ def tail_marker(
     }
     for region in ("floor", "low", "below_core"):
         fallbacks[region] = [~marker]
-    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks)
+    score = builds.ap_share(family) + 0.5 * marker
+    return plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks, score=score)
 
 
 def cluster(
@@ -116,7 +119,9 @@ def cluster(
         region: [(combo_hi if region in ("high", "flanderization") else combo, 1.0)]
         for region in REGIONS
     }
-    base = plant(rng, Picker(rng, builds.n), n, scale, parts, dict.fromkeys(REGIONS, [combo]))
+    score = builds.ap_share(families[0]) + builds.ap_share(families[1])
+    fallbacks = dict.fromkeys(REGIONS, [combo])
+    base = plant(rng, Picker(rng, builds.n), n, scale, parts, fallbacks, score=score)
     members = []
     for _ in range(size):
         keep = rng.random(len(base.rows)) >= swap
@@ -147,7 +152,8 @@ def concept(
         "flanderization": 0.9,
     }
     parts = {region: [(driver, share[region]), (~driver, 1 - share[region])] for region in REGIONS}
-    return plant(rng, Picker(rng, builds.n), n, scale, parts, {})
+    score = driver.astype(np.float64)
+    return plant(rng, Picker(rng, builds.n), n, scale, parts, {}, score=score)
 
 
 def weapon_mask(builds: Builds, weapon: str) -> np.ndarray:
