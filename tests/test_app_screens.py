@@ -25,6 +25,7 @@ from labeler_tui.app.screens.modals import (
     SkipReasonScreen,
 )
 from labeler_tui.app.screens.progress import ProgressScreen
+from labeler_tui.core.analysis.quadrant import IN_BETWEEN, MYSTERIOUS, SKIP, STRONG, WEAK
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -318,13 +319,13 @@ async def test_progress_shows_counts_quadrants_and_weighted_coverage(
         assert report.labeled == 3 and report.n_features == 12
         assert report.weighted_coverage == pytest.approx(norms[labeled].sum() / norms.sum())
         percentile = {f: 100 * np.mean(norms < norms[f]) for f in labeled}
-        expected = {"strong": 0, "mysterious": 0, "weak": 0, "skip": 0, "middle": 0, "unknown": 0}
+        expected = dict.fromkeys((STRONG, MYSTERIOUS, WEAK, SKIP, IN_BETWEEN, "unknown"), 0)
         for f, conf in zip(labeled, (0.9, 0.3, 0.95), strict=True):
             high, low = percentile[f] > 80, percentile[f] < 20
             if conf > 0.8:
-                expected["strong" if high else "weak" if low else "middle"] += 1
+                expected[STRONG if high else WEAK if low else IN_BETWEEN] += 1
             else:
-                expected["mysterious" if high else "skip" if low else "middle"] += 1
+                expected[MYSTERIOUS if high else SKIP if low else IN_BETWEEN] += 1
         assert report.quadrants == expected
         assert [(d.day, d.labeled, d.total) for d in report.days] == [
             ("2026-11-20", 2, 2),

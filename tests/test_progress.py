@@ -5,58 +5,37 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from labeler_tui.core.analysis.quadrant import IN_BETWEEN, MYSTERIOUS, SKIP, STRONG, WEAK
 from labeler_tui.core.progress import (
-    QUADRANTS,
+    QUADRANT_KEYS,
+    UNKNOWN,
     DayProgress,
     labels_over_time,
-    quadrant,
     quadrant_counts,
     weighted_coverage,
 )
 
 
-@pytest.mark.parametrize(
-    ("importance", "interpretability", "expected"),
-    [
-        (95.0, 0.9, "strong"),
-        (95.0, 0.3, "mysterious"),
-        (5.0, 0.85, "weak"),
-        (5.0, 0.1, "skip"),
-        (50.0, 0.9, "middle"),
-        (95.0, 0.6, "middle"),
-        (80.0, 0.9, "middle"),  # thresholds are strict: 80 is not "high"
-        (20.0, 0.2, "middle"),
-        (95.0, 0.8, "middle"),
-        (5.0, 0.5, "middle"),
-        (None, 0.9, "unknown"),
-        (95.0, None, "unknown"),
-        (float("nan"), 0.9, "unknown"),
-    ],
-)
-def test_quadrant_thresholds(
-    importance: float | None, interpretability: float | None, expected: str
-) -> None:
-    assert quadrant(importance, interpretability) == expected
-
-
 def test_quadrant_counts_use_decoder_importance_over_stored_field() -> None:
-    importance = np.array([90.0, 10.0, 85.0, 50.0, 15.0])
+    importance = np.array([90.0, 10.0, 85.0, 50.0, 15.0, 80.0, 95.0])
     labels = {
         0: {"interpretability_confidence": 0.9, "importance_percentile": 1.0},  # decoder wins
         1: {"interpretability_confidence": 0.2},
         2: {"interpretability_confidence": 0.1},
         3: {"interpretability_confidence": 0.95},
         4: {"interpretability_confidence": None},
+        5: {"interpretability_confidence": 0.9},  # 80 is not "high": strict thresholds
+        6: {"interpretability_confidence": float("nan")},
     }
     counts = quadrant_counts(labels, importance)
-    assert list(counts) == [key for key, _ in QUADRANTS]
+    assert list(counts) == list(QUADRANT_KEYS)
     assert counts == {
-        "strong": 1,
-        "mysterious": 1,
-        "weak": 0,
-        "skip": 1,
-        "middle": 1,
-        "unknown": 1,
+        STRONG: 1,
+        MYSTERIOUS: 1,
+        WEAK: 0,
+        SKIP: 1,
+        IN_BETWEEN: 2,
+        UNKNOWN: 2,
     }
 
 
@@ -65,11 +44,13 @@ def test_quadrant_counts_fall_back_to_stored_importance_without_decoder() -> Non
         7: {"interpretability_confidence": 0.85, "importance_percentile": 9.3},
         8: {"interpretability_confidence": 0.85},
         9: {"interpretability_confidence": True, "importance_percentile": 99.0},  # not a number
+        10: {"interpretability_confidence": 0.3, "importance_percentile": 99.0},
     }
     counts = quadrant_counts(labels, None)
-    assert counts["weak"] == 1
-    assert counts["unknown"] == 2
-    assert sum(counts.values()) == 3
+    assert counts[WEAK] == 1
+    assert counts[MYSTERIOUS] == 1
+    assert counts[UNKNOWN] == 2
+    assert sum(counts.values()) == 4
 
 
 def test_weighted_coverage_is_the_labeled_share_of_decoder_mass() -> None:

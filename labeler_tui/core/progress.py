@@ -2,8 +2,9 @@
 and importance-weighted coverage.
 
 Pure functions over label records, history events and decoder norms, so the progress screen only
-renders and the numbers are tested without a terminal. The quadrant thresholds are the original
-tool's table (SKILL.md, "Separating Importance from Interpretability").
+renders and the numbers are tested without a terminal. The quadrants are the analysis engine's
+(:mod:`labeler_tui.core.analysis.quadrant`, the table of SKILL.md), so the progress screen and the
+feature detail name them alike.
 """
 
 from __future__ import annotations
@@ -14,51 +15,22 @@ from typing import Any
 
 import numpy as np
 
-HIGH_IMPORTANCE = 80.0
-"""Importance percentile above which a feature is "high" importance."""
-LOW_IMPORTANCE = 20.0
-HIGH_INTERPRETABILITY = 0.8
-"""Interpretability confidence above which a feature is "well understood"."""
-LOW_INTERPRETABILITY = 0.5
+from labeler_tui.core.analysis.quadrant import QUADRANTS, quadrant
 
-QUADRANTS: tuple[tuple[str, str], ...] = (
-    ("strong", "High importance, high interpretability: strong, well-understood feature"),
-    ("mysterious", "High importance, low interpretability: needs more investigation"),
-    ("weak", "Low importance, high interpretability: understood but weak (noise or redundant)"),
-    ("skip", "Low importance, low interpretability: not worth investigating"),
-    ("middle", "Between the thresholds on either axis"),
-    ("unknown", "No importance (no decoder) or no interpretability confidence recorded"),
-)
-"""Quadrant keys in display order, with the meaning the original docs give them."""
+UNKNOWN = "unknown"
+"""Labeled features without an importance (no decoder) or an interpretability confidence."""
+
+QUADRANT_KEYS: tuple[str, ...] = (*QUADRANTS, UNKNOWN)
+"""The quadrants of :mod:`labeler_tui.core.analysis.quadrant` (the names the detail pane shows),
+then ``unknown``, in display order."""
 
 LABEL_CHANGING_ACTIONS = frozenset({"label", "clear", "sync"})
 """History actions whose before/after are label records (None = no label)."""
 
 
-def quadrant(importance: float | None, interpretability: float | None) -> str:
-    """The quadrant key of one feature (thresholds >80 / <20 and >0.8 / <0.5, strict)."""
-    if importance is None or interpretability is None:
-        return "unknown"
-    if np.isnan(importance) or np.isnan(interpretability):
-        return "unknown"
-    high_imp, low_imp = importance > HIGH_IMPORTANCE, importance < LOW_IMPORTANCE
-    high_int, low_int = (
-        interpretability > HIGH_INTERPRETABILITY,
-        interpretability < LOW_INTERPRETABILITY,
-    )
-    if high_imp and high_int:
-        return "strong"
-    if high_imp and low_int:
-        return "mysterious"
-    if low_imp and high_int:
-        return "weak"
-    if low_imp and low_int:
-        return "skip"
-    return "middle"
-
-
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A finite number from a record field, else None (missing, null, text, bool, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return None
     return float(value)
 
@@ -66,20 +38,22 @@ def _number(value: Any) -> float | None:
 def quadrant_counts(
     labels: Mapping[int, Mapping[str, Any]], importance: np.ndarray | None
 ) -> dict[str, int]:
-    """How many labeled features fall in each quadrant (every key of QUADRANTS, zeros included).
+    """How many labeled features fall in each quadrant (every key of QUADRANT_KEYS, zeros
+    included).
 
     Importance comes from ``importance`` (percentile per feature id, computed from the decoder)
     when given, else from the record's stored ``importance_percentile``; interpretability is the
     record's ``interpretability_confidence``.
     """
-    counts = dict.fromkeys((key for key, _ in QUADRANTS), 0)
+    counts = dict.fromkeys(QUADRANT_KEYS, 0)
     for feature_id, record in labels.items():
         imp: float | None
         if importance is not None and 0 <= feature_id < len(importance):
-            imp = float(importance[feature_id])
+            imp = _number(float(importance[feature_id]))
         else:
             imp = _number(record.get("importance_percentile"))
-        counts[quadrant(imp, _number(record.get("interpretability_confidence")))] += 1
+        name = quadrant(imp, _number(record.get("interpretability_confidence")))
+        counts[name or UNKNOWN] += 1
     return counts
 
 

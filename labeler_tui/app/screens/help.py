@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
 from labeler_tui.app.actions import ACTIONS, ActionSpec, keys_for
-from labeler_tui.core.progress import (
+from labeler_tui.core.analysis.quadrant import (
     HIGH_IMPORTANCE,
     HIGH_INTERPRETABILITY,
     LOW_IMPORTANCE,

@@ -20,26 +20,29 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
-from labeler_tui.core.errors import LabelerError
-from labeler_tui.core.progress import (
+from labeler_tui.core.analysis.quadrant import (
     HIGH_IMPORTANCE,
     HIGH_INTERPRETABILITY,
+    IN_BETWEEN,
     LOW_IMPORTANCE,
     LOW_INTERPRETABILITY,
-    QUADRANTS,
-    ProgressReport,
-    progress_report,
+    MYSTERIOUS,
+    SKIP,
+    STRONG,
+    WEAK,
 )
+from labeler_tui.core.errors import LabelerError
+from labeler_tui.core.progress import QUADRANT_KEYS, UNKNOWN, ProgressReport, progress_report
 
 MAX_DATE_TICKS = 6
 
 _QUADRANT_AXES: dict[str, tuple[str, str]] = {
-    "strong": (f"> {HIGH_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
-    "mysterious": (f"> {HIGH_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
-    "weak": (f"< {LOW_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
-    "skip": (f"< {LOW_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
-    "middle": ("between", "between"),
-    "unknown": ("?", "?"),
+    STRONG: (f"> {HIGH_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
+    MYSTERIOUS: (f"> {HIGH_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
+    WEAK: (f"< {LOW_IMPORTANCE:g}", f"> {HIGH_INTERPRETABILITY:g}"),
+    SKIP: (f"< {LOW_IMPORTANCE:g}", f"< {LOW_INTERPRETABILITY:g}"),
+    IN_BETWEEN: ("", ""),
+    UNKNOWN: ("?", "?"),
 }
 
 
@@ -77,9 +80,9 @@ def quadrant_table(quadrants: Mapping[str, int]) -> Table:
     table.add_column("imp.", no_wrap=True)
     table.add_column("interp.", no_wrap=True)
     table.add_column("count", justify="right", no_wrap=True)
-    for key, _meaning in QUADRANTS:
-        importance, interpretability = _QUADRANT_AXES[key]
-        style = "bold" if key == "mysterious" and quadrants.get(key) else ""
+    for key in QUADRANT_KEYS:
+        importance, interpretability = _QUADRANT_AXES.get(key, ("", ""))
+        style = "bold" if key == MYSTERIOUS and quadrants.get(key) else ""
         table.add_row(
             f"[{style}]{key}[/]" if style else key,
             importance,
