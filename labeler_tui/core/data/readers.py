@@ -168,11 +168,13 @@ def read_examples(path: Path, n_vocab: int, vocab_path: Path) -> ExampleTable:
     ids = frame["example_id"]
     if ids.null_count():
         raise DataError(f"{path}: column 'example_id' has {ids.null_count()} null values")
-    dup = ids.filter(ids.is_duplicated())
-    if len(dup):
-        raise DataError(f"{path}: duplicate example_id {dup.min()} ({len(dup)} duplicated rows)")
-    frame = frame.sort("example_id")
+    if not ids.is_sorted():
+        frame = frame.sort("example_id")
     example_ids = frame["example_id"].to_numpy().astype(np.int64)
+    same = example_ids[1:] == example_ids[:-1]
+    if same.any():
+        first = int(example_ids[1:][same][0])
+        raise DataError(f"{path}: duplicate example_id {first} ({int(same.sum())} duplicates)")
 
     tokens = frame["tokens"]
     if isinstance(tokens.dtype, pl.Array):
@@ -207,8 +209,9 @@ def _metadata_column(column: pl.Series) -> MetadataColumn:
         column = column.cast(pl.String)
     distinct = column.drop_nulls().unique().sort()
     values: list[str | int | bool | None] = distinct.to_list()
-    ranks = (column.cast(pl.UInt8) if column.dtype == pl.Boolean else column).rank("dense")
-    codes = (ranks.fill_null(len(values) + 1) - 1).to_numpy().astype(np.int32)
+    codes = distinct.search_sorted(column.fill_null(distinct[0]) if len(distinct) else column)
+    codes = codes.to_numpy().astype(np.int32)
     if column.null_count():
+        codes[column.is_null().to_numpy()] = len(values)
         values.append(None)
     return MetadataColumn(codes, values)
