@@ -398,3 +398,68 @@ def test_real_processes_exit_codes(ws: Path) -> None:
     status = _labeler(ws, "status", "--json")
     assert status.returncode == 0
     assert json.loads(status.stdout)["labels"]["by_source"] == {"claude code": 1}
+
+
+# --- the original documentation's command lines, on the demo workspace -------------------------
+DOC_COMMANDS = """
+next --model ultra
+next --model ultra --no-build
+label --feature-id 18712 --name "Special Charge Stacker" --model ultra --source "claude code"
+label --feature-id 18712 --name "SCU Detector" --category tactical --notes "Responds to Special Charge Up presence, stronger at high AP" --source "claude code"
+label --feature-id 18712 --name "My Label" --source "manual"
+skip --model ultra
+skip --feature-id 18712 --reason "ReLU floor too high, hard to interpret"
+add 18712 --model ultra
+add 18712,18890,19042 --priority 0.8 --reason "SCU-related cluster"
+similar --feature-id 18712 --top-k 5 --model ultra
+status --model ultra
+sync --model ultra
+export --model ultra --output {out}/labels/export.csv
+build-queue --model ultra --method activation_count --top-k 50
+build-queue --model ultra --method cluster --seed 18712 --top-k 10
+label --feature-id 18712 --name "SCU Detector" --category tactical --notes "Responds to Special Charge Up presence, stronger at high AP" --source "claude code" --model ultra
+"""
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from labeler_tui.demo import write_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    write_demo(root, scale=0.05)
+    return root
+
+
+def test_documented_command_lines_run_on_the_demo(
+    small_demo: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+
+    ws = tmp_path / "demo"
+    shutil.copytree(small_demo, ws)
+    monkeypatch.setenv("LABELER_WORKSPACE", str(ws))
+    outputs = []
+    for line in DOC_COMMANDS.strip().splitlines():
+        code, out, err = run(capsys, *shlex.split(line.format(out=tmp_path)))
+        assert code == 0, f"{line}: {err}"
+        outputs.append(out)
+
+    labels = json.loads((ws / "labels" / "consolidated_ultra.json").read_text())
+    assert list(labels) == ["18712"]
+    scu = labels["18712"]
+    assert (scu["display_name"], scu["source"], scu["dashboard_category"]) == (
+        "SCU Detector",
+        "claude code",
+        "tactical",
+    )
+    assert scu["dashboard_notes"].startswith("Responds to Special Charge Up")
+    first_next = int(outputs[0].splitlines()[0].rsplit(" ", 1)[1])
+    queue = json.loads((ws / "labels" / "queue_ultra.json").read_text())
+    assert first_next in queue["skipped"]  # `skip --model ultra` skipped the served feature
+    assert 18712 in queue["completed"]  # the last label completed it again
+    pending = {e["feature_id"]: e for e in queue["entries"]}
+    assert pending[18890]["priority"] == 0.8 and pending[18890]["reason"] == "SCU-related cluster"
+    assert "- Total labeled: 1" in outputs[10]
+    with (tmp_path / "labels" / "export.csv").open(newline="") as handle:
+        assert [row["feature_id"] for row in csv.DictReader(handle)] == ["18712"]
+    assert "18890" in outputs[9]  # similar: the planted cluster neighbour
