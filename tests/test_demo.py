@@ -14,7 +14,7 @@ import pytest
 
 from labeler_tui.core.config import load_config
 from labeler_tui.core.errors import ValidationError
-from labeler_tui.demo import write_demo
+from labeler_tui.demo import MIN_SCALE, write_demo
 
 REGION_BOUNDS = {
     "floor": (0.0, 0.01),
@@ -50,13 +50,18 @@ class Model:
 
 @dataclass
 class Examples:
-    ids: np.ndarray
+    ids: np.ndarray  # sorted example ids; an example's row is its position here
     token_names: list[str]
-    tokens: list[set[str]]  # per example row
-    families: list[set[str]]
     weapon: np.ndarray
+    token_matrix: np.ndarray  # bool[n_examples, n_tokens]
     family_names: list[str]
     family_matrix: np.ndarray  # bool[n_examples, n_families]
+
+    def has_token(self, token: str) -> np.ndarray:
+        return self.token_matrix[:, self.token_names.index(token)]
+
+    def has_family(self, family: str) -> np.ndarray:
+        return self.family_matrix[:, self.family_names.index(family)]
 
 
 @dataclass
@@ -75,25 +80,26 @@ def _family(token: str) -> str:
 def _read_examples(root: Path) -> Examples:
     config = load_config(root / "labeler.toml")
     vocab = json.loads(config.model("ultra").vocab.read_text())
-    names = [None] * len(vocab)
+    names = [""] * len(vocab)
     for name, i in vocab.items():
         names[i] = name
     frame = pl.read_parquet(config.model("ultra").examples).sort("example_id")
-    tokens = [{names[t] for t in toks} for toks in frame["tokens"].to_list()]
-    families = [{_family(t) for t in toks} for toks in tokens]
-    family_names = sorted({f for fams in families for f in fams})
-    index = {f: i for i, f in enumerate(family_names)}
-    matrix = np.zeros((frame.height, len(family_names)), dtype=bool)
-    for row, fams in enumerate(families):
-        matrix[row, [index[f] for f in fams]] = True
+    lengths = frame["tokens"].list.len().to_numpy()
+    rows = np.repeat(np.arange(frame.height), lengths)
+    tokens = frame["tokens"].explode().to_numpy()
+    token_matrix = np.zeros((frame.height, len(names)), dtype=bool)
+    token_matrix[rows, tokens] = True
+    family_names = sorted({_family(n) for n in names})
+    family_of = np.array([family_names.index(_family(n)) for n in names])
+    family_matrix = np.zeros((frame.height, len(family_names)), dtype=bool)
+    family_matrix[rows, family_of[tokens]] = True
     return Examples(
         ids=frame["example_id"].to_numpy(),
         token_names=names,
-        tokens=tokens,
-        families=families,
         weapon=frame["weapon"].to_numpy(),
+        token_matrix=token_matrix,
         family_names=family_names,
-        family_matrix=matrix,
+        family_matrix=family_matrix,
     )
 
 
@@ -128,12 +134,29 @@ def _load(root: Path) -> Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+def default_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The real default demo, written once for the module."""
     root = tmp_path_factory.mktemp("demo") / "workspace"
     config = write_demo(root)
     assert config == root / "labeler.toml"
     return _load(root)
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, int, int]]]:
+    """A demo at the smallest supported scale (root, progress calls), written once."""
+    root = tmp_path_factory.mktemp("small") / "workspace"
+    calls: list[tuple[str, int, int]] = []
+    write_demo(root, progress=lambda *call: calls.append(call), scale=MIN_SCALE)
+    return root, calls
+
+
+@pytest.fixture(scope="module", params=["default", "small"])
+def demo(request: pytest.FixtureRequest) -> Demo:
+    """The default demo and the smallest supported scale: the truths hold for both."""
+    if request.param == "default":
+        return request.getfixturevalue("default_demo")
+    return _load(request.getfixturevalue("small_demo")[0])
 
 
 MODELS = ("ultra", "full")
@@ -150,11 +173,9 @@ def _regions(model: Model, f: int) -> dict[str, np.ndarray]:
 def _share_with(
     examples: Examples, rows: np.ndarray, family: str | None = None, token: str | None = None
 ) -> float:
-    if family is not None:
-        hits = [family in examples.families[r] for r in rows]
-    else:
-        hits = [token in examples.tokens[r] for r in rows]
-    return float(np.mean(hits)) if len(rows) else 0.0
+    """Share of the examples ``rows`` holding the family (or the token)."""
+    mask = examples.has_family(family) if family is not None else examples.has_token(token)
+    return float(mask[rows].mean()) if len(rows) else 0.0
 
 
 # --- format, budget, config ----------------------------------------------------------------
@@ -169,7 +190,8 @@ def test_config_loads_with_both_models_and_their_inputs(demo: Demo) -> None:
         assert model.token_family_re.match("swim_speed_up_57").group(1) == "swim_speed_up"
 
 
-def test_feature_counts_and_decoder_shapes(demo: Demo) -> None:
+def test_feature_counts_and_decoder_shapes(default_demo: Demo) -> None:
+    demo = default_demo
     assert demo.models["ultra"].decoder.shape[0] == 24_576
     assert demo.models["full"].decoder.shape[0] == 2_048
     for model in demo.models.values():
@@ -224,7 +246,8 @@ def test_input_quirks_of_real_dumps(demo: Demo) -> None:
         assert np.isfinite(rows["activation"].to_numpy()).all()
 
 
-def test_size_within_budget(demo: Demo) -> None:
+def test_size_within_budget(default_demo: Demo) -> None:
+    demo = default_demo
     total = sum(p.stat().st_size for p in demo.root.rglob("*") if p.is_file())
     assert total <= BUDGET_BYTES
     assert not list(demo.root.parent.glob(".*.tmp")), "no temporary folder left behind"
@@ -373,20 +396,8 @@ def _file_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
-    write_demo(tmp_path / "a", scale=0.05)
-    write_demo(tmp_path / "b", scale=0.05)
-    write_demo(tmp_path / "c", scale=0.05, seed=1)
-    a, b, c = (_file_bytes(tmp_path / x) for x in "abc")
-    assert a == b
-    assert a.keys() == c.keys()
-    assert a["data/examples.parquet"] != c["data/examples.parquet"]
-    assert json.loads(c["truth.json"])["seed"] == 1
-
-
-def test_progress_reports_every_stage_in_order(tmp_path: Path) -> None:
-    calls: list[tuple[str, int, int]] = []
-    write_demo(tmp_path / "demo", progress=lambda *call: calls.append(call), scale=0.05)
+def test_progress_reports_every_stage_in_order(small_demo: tuple[Path, list]) -> None:
+    _, calls = small_demo
     done = [d for _, d, _ in calls]
     assert done == list(range(1, len(calls) + 1))
     assert all(total == len(calls) for _, _, total in calls)
@@ -399,32 +410,38 @@ def test_interrupted_write_leaves_nothing(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_demo(tmp_path / "demo", progress=explode, scale=0.05)
+        write_demo(tmp_path / "demo", progress=explode, scale=MIN_SCALE)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_overwrite_replaces_data_and_keeps_other_files(tmp_path: Path) -> None:
+def test_same_seed_same_bytes_and_rewrite_with_other_seed(
+    small_demo: tuple[Path, list], tmp_path: Path
+) -> None:
+    first = _file_bytes(small_demo[0])
     root = tmp_path / "demo"
-    write_demo(root, scale=0.05, seed=1)
+    write_demo(root, scale=MIN_SCALE)
+    assert _file_bytes(root) == first
+
     (root / "labels").mkdir()
     (root / "labels" / "consolidated_ultra.json").write_text("{}")
-    write_demo(root, scale=0.05, seed=2)
-    assert json.loads((root / "truth.json").read_text())["seed"] == 2
-    assert (root / "labels" / "consolidated_ultra.json").read_text() == "{}"
-    assert sorted(p.name for p in root.iterdir()) == [
-        "data",
-        "labeler.toml",
-        "labels",
-        "truth.json",
-    ]
-    assert not list(tmp_path.glob(".*"))
+    write_demo(root, scale=MIN_SCALE, seed=1)
+    other = _file_bytes(root)
+    assert json.loads(other["truth.json"])["seed"] == 1
+    assert other["data/examples.parquet"] != first["data/examples.parquet"]
+    assert other["labels/consolidated_ultra.json"] == b"{}"
+    assert other.keys() == first.keys() | {"labels/consolidated_ultra.json"}
+    assert not list(tmp_path.glob(".*")), "no temporary folder left behind"
     load_config(root / "labeler.toml")
 
 
-def test_refuses_a_file_as_root(tmp_path: Path) -> None:
+def test_refuses_a_file_as_root_and_a_scale_out_of_range(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValidationError, match="not a directory"):
         write_demo(tmp_path / "file")
+    for scale in (0.0, MIN_SCALE / 2, 1.5):
+        with pytest.raises(ValidationError, match="scale"):
+            write_demo(tmp_path / "demo", scale=scale)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
 def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -435,7 +452,7 @@ def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.Monke
 
     def small_demo(root: Path, progress=None, seed: int = 0) -> Path:
         writes.append(root)
-        return write_demo(root, progress=progress, seed=seed, scale=0.05)
+        return write_demo(root, progress=progress, seed=seed, scale=MIN_SCALE)
 
     monkeypatch.setattr(demo_module, "write_demo", small_demo)
     config = find_config()

@@ -4,6 +4,6 @@ It is the embedded default (created in the user's data dir when no workspace is 
 and the ground truth the analysis tests recover: see ``truth.json`` in a written demo.
 """
 
-from labeler_tui.demo.writer import TRUTH_NAME, write_demo
+from labeler_tui.demo.writer import MIN_SCALE, TRUTH_NAME, write_demo
 
-__all__ = ["TRUTH_NAME", "write_demo"]
+__all__ = ["MIN_SCALE", "TRUTH_NAME", "write_demo"]

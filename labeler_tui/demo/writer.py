@@ -27,6 +27,8 @@ from labeler_tui.demo.decoder import decoder_matrix
 from labeler_tui.demo.model import FULL, ULTRA, ModelRows, ModelSpec, build_model
 
 N_EXAMPLES = 32_000
+MIN_SCALE = 0.05
+"""Smallest ``scale`` at which every truth.json guarantee still holds (pools get too small)."""
 TRUTH_NAME = "truth.json"
 MODELS: tuple[ModelSpec, ...] = (ULTRA, FULL)
 
@@ -98,7 +100,7 @@ def _write_all(tmp: Path, seed: int, scale: float, progress: ProgressCallback) -
     (data / "vocab.json").write_text(
         json.dumps({name: i for i, name in enumerate(vocab)}, indent=1) + "\n"
     )
-    builds = generate_builds(np.random.default_rng(builds_seq), max(500, int(N_EXAMPLES * scale)))
+    builds = generate_builds(np.random.default_rng(builds_seq), int(N_EXAMPLES * scale))
     builds.frame().write_parquet(data / "examples.parquet", compression="zstd")
     done("examples")
 
@@ -150,14 +152,15 @@ def write_demo(
 ) -> Path:
     """Write the demo workspace into ``root`` and return its labeler.toml.
 
-    ``scale`` shrinks the example count and per-feature nonzero counts (not the feature
-    counts) for quick tests; the default is the embedded demo.
+    ``scale`` (MIN_SCALE..1) shrinks the example count and per-feature nonzero counts (not the
+    feature counts) for quick tests; every truth.json guarantee holds at any scale in range. The
+    default is the embedded demo.
     """
     root = Path(root).expanduser()
     if root.exists() and not root.is_dir():
         raise ValidationError(f"{root}: exists and is not a directory")
-    if not 0 < scale <= 1:
-        raise ValidationError(f"demo scale must be in (0, 1], got {scale}")
+    if not MIN_SCALE <= scale <= 1:
+        raise ValidationError(f"demo scale must be in [{MIN_SCALE}, 1], got {scale}")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
     try:
