@@ -138,6 +138,7 @@ def main() -> None:
     config = load_config(root / "labeler.toml")
     model = config.model()
 
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     data = ModelData.open(model, config.paths.cache, rebuild=True)
     build = time.perf_counter() - t0
@@ -147,7 +148,12 @@ def main() -> None:
         f"features, {data.n_examples:,} examples) in {build:.2f} s = {rows / build / 1e6:.2f} M rows/s"
     )
 
-    print(f"build stages (s): {data.manifest['stage_seconds']}")
+    cpu = sum(data.manifest["stage_cpu_seconds"].values())
+    print(f"build stages, wall s: {data.manifest['stage_seconds']}")
+    print(f"build stages, CPU s:  {data.manifest['stage_cpu_seconds']}")
+    print(
+        f"build CPU time {cpu:.2f} s (all threads) = {rows / cpu / 1e6:.2f} M rows per CPU-second"
+    )
     counts = data.nonzero_counts
     alive = np.nonzero(counts)[0]
     by_count = alive[np.argsort(counts[alive], kind="stable")]
@@ -182,7 +188,10 @@ def main() -> None:
             f"{f:>9} {label:>8} {len(fa):>8,} {p50 * 1e3:>8.3f}ms {p95 * 1e3:>8.3f}ms "
             f"{n50 * 1e3:>8.1f}ms {n50 / p50:>9.0f}x {n50 / p95:>9.0f}x"
         )
-    print(f"cores: {os.cpu_count()} (shared with other processes while measured)")
+    print(
+        f"cores: {os.cpu_count()}, shared with other processes: load average {load:.2f} before "
+        f"the build, {os.getloadavg()[0]:.2f} at the end"
+    )
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], None], str]] = {
     ),
     "duplicate feature/example row": (
         duplicate_activation_row,
-        r"data/activations: duplicate rows for feature_id \d+ and example row \d+",
+        r"data/activations: more than one row for feature_id \d+ and example_id \d+",
     ),
     "unreadable activations file": (
         lambda ws: (ws / PART).write_bytes(b"PAR1 this is not really parquet"),

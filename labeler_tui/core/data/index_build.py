@@ -1,13 +1,17 @@
 """Building a model's derived index from its input files, streaming the activations.
 
 Pass 1 streams every activation file in record batches, validates each batch (dtypes, nulls,
-NaN/inf, feature and example ids) and counts nonzero rows per feature. Pass 2 streams them again
-and scatters each nonzero (example row, activation) into memory-mapped ``rows``/``acts`` arrays
-at per-feature cursors. Then each feature's slice is sorted by activation descending (ties by
-example row), a chunk of features at a time, with one vectorised sort of packed 64-bit keys;
-the same chunk is checked for duplicate (feature, example) rows and summarised.
+NaN/inf, feature ids against the decoder) and counts nonzero rows per feature (np.bincount).
+Pass 2 streams them again, maps example ids to example rows (a lookup table; unknown ids are an
+error) and scatters each nonzero row, packed into one uint64 (inverted activation bits | row),
+into a memory-mapped array at per-feature cursors (grouped with a 16-bit radix argsort). Then
+each chunk of features is sorted with one sort of 64-bit keys (feature | activation descending
+| row ascending), checked for duplicate (feature, example) rows with a second sort, summarised
+(count, max, mean) and unpacked into the final ``rows``/``acts`` arrays.
 
-The index is written into a temporary folder and renamed into place only when complete.
+The parquet files are read twice rather than spilled to a temporary copy: at 1.8 billion rows a
+spill would need ~22 GB more disk. Everything is written into a temporary folder, renamed into
+place only when complete; any error removes it.
 """
 
 from __future__ import annotations
@@ -140,10 +144,13 @@ class ExampleRows:
 
 def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
     started = time.perf_counter()
+    started_cpu = time.process_time()
     stages: dict[str, float] = {}
+    stages_cpu: dict[str, float] = {}
 
     def lap(name: str) -> None:
         stages[name] = round(time.perf_counter() - started - sum(stages.values()), 3)
+        stages_cpu[name] = round(time.process_time() - started_cpu - sum(stages_cpu.values()), 3)
 
     progress(f"{config.name}: reading vocab and examples", 0, 0)
     token_names = read_vocab(config.vocab)
@@ -159,7 +166,7 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
     sizes = [check_activation_file(path) for path in config.activations]
     total_rows = sum(sizes)
 
-    counts = _count_pass(config, mapper, decoder, total_rows, progress)
+    counts = _count_pass(config, decoder, total_rows, progress)
     lap("count_pass")
     n_features = decoder.n_features if decoder is not None else len(counts)
     counts = np.pad(counts, (0, n_features - len(counts)))
@@ -168,15 +175,21 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
     n_nonzero = int(offsets[-1])
     np.save(out / L.OFFSETS, offsets)
 
+    row_bits = max(1, int(examples.n_examples - 1).bit_length())
+    packed_path = out / "packed.tmp"
+    packed = np.memmap(packed_path, mode="w+", dtype=np.uint64, shape=(max(1, n_nonzero),))
+    _scatter_pass(config, mapper, offsets, packed, row_bits, total_rows, progress)
+    lap("scatter_pass")
     rows = np.lib.format.open_memmap(out / L.ROWS, mode="w+", dtype=np.int32, shape=(n_nonzero,))
     acts = np.lib.format.open_memmap(out / L.ACTS, mode="w+", dtype=np.float32, shape=(n_nonzero,))
-    _scatter_pass(config, mapper, offsets, rows, acts, total_rows, progress)
-    lap("scatter_pass")
-    max_acts, mean_acts = _sort_features(config, offsets, rows, acts, examples.n_examples, progress)
+    max_acts, mean_acts = _sort_features(
+        config, offsets, packed, row_bits, rows, acts, examples.example_ids, progress
+    )
     lap("sort")
     rows.flush()
     acts.flush()
-    del rows, acts
+    del rows, acts, packed
+    packed_path.unlink()
     np.save(out / L.MAX_ACTS, max_acts)
     np.save(out / L.MEAN_ACTS, mean_acts)
 
@@ -201,6 +214,7 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
         "inputs": [str(p) for p in config.input_files],
         "build_seconds": round(time.perf_counter() - started, 3),
         "stage_seconds": stages,
+        "stage_cpu_seconds": stages_cpu,
     }
     L.write_json(out / L.MANIFEST, manifest)
 
@@ -213,10 +227,8 @@ def _write_examples(out: Path, examples: ExampleTable) -> None:
         np.save(out / L.metadata_codes_file(i), column.codes)
 
 
-def _valid_rows(
-    path: Path, batch: ActivationBatch, mapper: ExampleRows, decoder: DecoderSource | None
-) -> np.ndarray:
-    """Example rows of a batch; DataError for unknown example ids or out-of-range features."""
+def _check_features(path: Path, batch: ActivationBatch, decoder: DecoderSource | None) -> None:
+    """DataError for a feature id outside the decoder's rows."""
     if decoder is not None:
         too_big = batch.feature_ids >= decoder.n_features
         if too_big.any():
@@ -225,6 +237,10 @@ def _valid_rows(
                 f"{path}: feature_id {batch.feature_ids[i]} at row {batch.first_row + i} is out of "
                 f"range of the decoder {decoder.path.name} ({decoder.n_features} features)"
             )
+
+
+def _example_rows(path: Path, batch: ActivationBatch, mapper: ExampleRows) -> np.ndarray:
+    """Example rows of a batch; DataError for an example id missing from the examples file."""
     rows = mapper.rows(batch.example_ids)
     missing = rows < 0
     if missing.any():
@@ -238,7 +254,6 @@ def _valid_rows(
 
 def _count_pass(
     config: ModelConfig,
-    mapper: ExampleRows,
     decoder: DecoderSource | None,
     total_rows: int,
     progress: Progress,
@@ -249,7 +264,7 @@ def _count_pass(
     progress(stage, 0, total_rows)
     for path in config.activations:
         for batch in activation_batches(path, BATCH_ROWS):
-            _valid_rows(path, batch, mapper, decoder)
+            _check_features(path, batch, decoder)
             feats = batch.feature_ids[batch.activations > 0]
             if len(feats):
                 batch_counts = np.bincount(feats)
@@ -276,11 +291,16 @@ def _scatter_pass(
     config: ModelConfig,
     mapper: ExampleRows,
     offsets: np.ndarray,
-    rows: np.ndarray,
-    acts: np.ndarray,
+    packed: np.ndarray,
+    row_bits: int,
     total_rows: int,
     progress: Progress,
 ) -> None:
+    """Write every nonzero row, grouped by feature, as ``~activation_bits << row_bits | row``.
+
+    One uint64 per row (instead of a row and an activation array) halves the random memory
+    traffic of the scatter, and it is already the low part of the sort key of the next step.
+    """
     stage = f"{config.name}: writing index (2/3)"
     n_features = len(offsets) - 1
     cursor = offsets[:-1].copy()
@@ -288,24 +308,26 @@ def _scatter_pass(
     changed = DataError(
         f"{config.activations_spec}: activation files changed while the index was being built"
     )
+    shift = np.uint64(row_bits)
     done = 0
     progress(stage, 0, total_rows)
     for path in config.activations:
         for batch in activation_batches(path, BATCH_ROWS):
+            all_rows = _example_rows(path, batch, mapper)
             keep = batch.activations > 0
             feats = batch.feature_ids[keep]
             if len(feats):
-                batch_rows = mapper.rows(batch.example_ids[keep])
+                batch_rows = all_rows[keep]
+                inverted = ~batch.activations[keep].view(np.uint32)
+                values = (inverted.astype(np.uint64) << shift) | batch_rows.astype(np.uint64)
                 order = group_order(feats, n_features)
                 batch_counts = np.bincount(feats, minlength=n_features)
                 if np.any(cursor + batch_counts > ends):
                     raise changed
                 # the k-th row of feature f in this batch goes to cursor[f] + k
                 base = cursor - (np.cumsum(batch_counts) - batch_counts)
-                positions = np.empty(len(feats), dtype=np.int64)
-                positions[order] = base[feats[order]] + np.arange(len(feats))
-                rows[positions] = batch_rows
-                acts[positions] = batch.activations[keep]
+                positions = np.repeat(base, batch_counts) + np.arange(len(feats))
+                packed[positions] = values[order]
                 cursor += batch_counts
             done += len(batch.activations)
             progress(stage, done, total_rows)
@@ -348,19 +370,21 @@ def _feature_chunks(offsets: np.ndarray, max_features: int) -> list[tuple[int, i
 def _sort_features(
     config: ModelConfig,
     offsets: np.ndarray,
+    packed: np.ndarray,
+    row_bits: int,
     rows: np.ndarray,
     acts: np.ndarray,
-    n_examples: int,
+    example_ids: np.ndarray,
     progress: Progress,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sort each feature's slice by activation descending, then example row; check duplicates.
 
     Key (uint64): local feature | inverted float bits (positive floats order like their bits)
-    | row. One np.sort per chunk orders everything; the parts are unpacked again.
+    | row. One sort per chunk of features orders everything; the parts are unpacked into the
+    ``rows`` and ``acts`` arrays. Returns per-feature max and mean activation.
     """
     n_features = len(offsets) - 1
     counts = np.diff(offsets)
-    row_bits = max(1, int(n_examples - 1).bit_length())
     act_shift = np.uint64(row_bits)
     seg_shift = np.uint64(row_bits + 32)
     row_mask = np.uint64((1 << row_bits) - 1)
@@ -373,21 +397,19 @@ def _sort_features(
         if hi > lo:
             chunk_counts = counts[f0:f1]
             seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
-            chunk_rows = rows[lo:hi].astype(np.uint64)
-            pair = _sorted_u64((seg << act_shift) | chunk_rows)
+            values = packed[lo:hi]
+            pair = _sorted_u64((seg << act_shift) | (values & row_mask))
             dup = pair[1:] == pair[:-1]
             if dup.any():
                 i = int(np.argmax(dup))
                 feature = f0 + int(pair[i] >> act_shift)
+                example = int(example_ids[int(pair[i] & row_mask)])
                 raise DataError(
-                    f"{config.activations_spec}: duplicate rows for feature_id {feature} and "
-                    f"example row {int(pair[i] & row_mask)} (one row per feature and example)"
+                    f"{config.activations_spec}: more than one row for feature_id {feature} "
+                    f"and example_id {example} (one row per feature and example)"
                 )
-            inverted = ~acts[lo:hi].view(np.uint32)
-            key = _sorted_u64(
-                (seg << seg_shift) | (inverted.astype(np.uint64) << act_shift) | chunk_rows
-            )
-            rows[lo:hi] = (key & row_mask).astype(np.int32)
+            key = _sorted_u64((seg << seg_shift) | values)
+            rows[lo:hi] = key & row_mask
             sorted_acts = (~((key >> act_shift).astype(np.uint32))).view(np.float32)
             acts[lo:hi] = sorted_acts
             local = offsets[f0:f1] - lo
