@@ -201,92 +201,108 @@ def _background(
     return feats.astype(np.int32), rows.astype(np.int64), acts
 
 
-def build_model(
-    rng: np.random.Generator, spec: ModelSpec, builds: Builds, n_tokens: int, scale: float
-) -> ModelRows:
-    """Plant every role of ``spec`` over ``builds``; returns rows with unique (feature, example)."""
-    ids = _Ids(rng, spec)
-    planted: list[tuple[int, PlantedRows]] = []
-    truth: dict[str, Any] = {key: [] for key in ("general", "super_stimulus", "tail_marker")}
+def _feature_scale(rng: np.random.Generator) -> float:
+    return float(rng.lognormal(1.0, 0.4))
 
-    def feature_scale() -> float:
-        return float(rng.lognormal(1.0, 0.4))
+
+def _plant_truths(
+    rng: np.random.Generator, spec: ModelSpec, builds: Builds, ids: _Ids, scale: float
+) -> tuple[list[tuple[int, PlantedRows]], dict[str, Any], list[dict[str, Any]]]:
+    """The features truth.json vouches for: (rows per feature, truth entries, cluster concepts)."""
+    planted: list[tuple[int, PlantedRows]] = []
+    truth: dict[str, Any] = {"general": [], "super_stimulus": [], "tail_marker": [], "clusters": []}
+    concepts: list[dict[str, Any]] = []
+
+    def count() -> int:
+        return _planted_count(rng, scale)
 
     for fixed, family in spec.general:
         fid = ids.get(fixed)
-        planted.append(
-            (fid, roles.general(rng, builds, _planted_count(rng, scale), feature_scale(), family))
-        )
+        planted.append((fid, roles.general(rng, builds, count(), _feature_scale(rng), family)))
         truth["general"].append({"feature_id": fid, "family": family})
     for fixed, family, weapons in spec.super_stimulus:
         fid = ids.get(fixed)
-        rows = roles.super_stimulus(
-            rng, builds, _planted_count(rng, scale), feature_scale(), family, weapons
-        )
+        rows = roles.super_stimulus(rng, builds, count(), _feature_scale(rng), family, weapons)
         planted.append((fid, rows))
-        truth["super_stimulus"].append(
-            {"feature_id": fid, "family": family, "weapons": list(weapons)}
-        )
+        entry = {"feature_id": fid, "family": family, "weapons": list(weapons)}
+        truth["super_stimulus"].append(entry)
     for fixed, token, family in spec.tail_marker:
         fid = ids.get(fixed)
-        rows = roles.tail_marker(
-            rng, builds, _planted_count(rng, scale), feature_scale(), token, family
-        )
+        rows = roles.tail_marker(rng, builds, count(), _feature_scale(rng), token, family)
         planted.append((fid, rows))
         truth["tail_marker"].append({"feature_id": fid, "token": token, "family": family})
-    clusters: list[list[int]] = []
-    concepts: list[dict[str, Any]] = []
     for fixed_ids, families in spec.clusters:
-        members = fixed_ids or [ids.get() for _ in range(3)]
+        members = list(fixed_ids or [ids.get() for _ in range(3)])
         n = _planted_count(rng, scale, 1800, 2600)
-        for fid, rows in zip(
-            members, roles.cluster(rng, builds, n, feature_scale(), families), strict=True
-        ):
-            planted.append((fid, rows))
-        clusters.append(list(members))
+        member_rows = roles.cluster(rng, builds, n, _feature_scale(rng), families)
+        planted += list(zip(members, member_rows, strict=True))
+        truth["clusters"].append(members)
         value = "+".join(families)
         concepts += [{"feature_id": fid, "kind": "cluster", "value": value} for fid in members]
-    truth["clusters"] = clusters
+    return planted, truth, concepts
 
+
+def _plant_concepts(
+    rng: np.random.Generator, spec: ModelSpec, builds: Builds, ids: _Ids, scale: float
+) -> tuple[list[tuple[int, PlantedRows]], list[dict[str, Any]]]:
+    """Large features with one random driver each (token, family, weapon or mode)."""
+    planted, concepts = [], []
     drivers = _concept_drivers(builds)
     for pick in rng.integers(0, len(drivers), size=spec.n_concepts):
         kind, value, mask = drivers[int(pick)]
         fid = ids.get()
         n = max(40, int(np.clip(rng.lognormal(np.log(2000), 0.5), 800, 6000) * scale))
-        planted.append((fid, roles.concept(rng, builds, n, feature_scale(), mask)))
+        planted.append((fid, roles.concept(rng, builds, n, _feature_scale(rng), mask)))
         concepts.append({"feature_id": fid, "kind": kind, "value": value})
+    return planted, concepts
 
+
+def _weak(
+    rng: np.random.Generator, builds: Builds, weak: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1..9 nonzeros for each weak feature."""
+    counts = rng.integers(1, 10, size=len(weak))
+    rows = np.concatenate([rng.choice(builds.n, size=k, replace=False) for k in counts])
+    acts = rng.gamma(2.0, 0.5, size=len(rows)).astype(np.float32) + np.float32(0.01)
+    return np.repeat(np.asarray(weak, dtype=np.int32), counts), rows, acts
+
+
+def _nonpositive(
+    rng: np.random.Generator, spec: ModelSpec, builds: Builds, n: int, dead: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with activation <= 0, as real dumps have; half the dead features get some too."""
+    feats = rng.integers(0, spec.n_features, size=n).astype(np.int32)
+    with_rows = dead[: len(dead) // 2]
+    feats[: 3 * len(with_rows)] = np.repeat(with_rows, 3)
+    rows = rng.integers(0, builds.n, size=n)
+    acts = -np.abs(rng.normal(0.0, 0.05, size=n)).astype(np.float32)
+    acts[rng.random(n) < 0.3] = 0.0
+    return feats, rows, acts
+
+
+def build_model(
+    rng: np.random.Generator, spec: ModelSpec, builds: Builds, n_tokens: int, scale: float
+) -> ModelRows:
+    """Plant every role of ``spec`` over ``builds``; returns rows with unique (feature, example)."""
+    ids = _Ids(rng, spec)
+    planted, truth, concepts = _plant_truths(rng, spec, builds, ids, scale)
+    more, more_concepts = _plant_concepts(rng, spec, builds, ids, scale)
+    planted += more
     dead = sorted(ids.get() for _ in range(spec.n_dead))
     weak = sorted(ids.get() for _ in range(spec.n_weak))
-    weak_feats, weak_rows = [], []
-    for fid in weak:
-        k = int(rng.integers(1, 10))
-        weak_feats.append(np.full(k, fid))
-        weak_rows.append(rng.choice(builds.n, size=k, replace=False))
-    weak_f = np.concatenate(weak_feats).astype(np.int32)
-    weak_a = rng.gamma(2.0, 0.5, size=len(weak_f)).astype(np.float32) + np.float32(0.01)
+    truth.update(dead=dead, weak=weak, concepts=concepts + more_concepts)
 
-    bg_f, bg_r, bg_a = _background(
-        rng, builds, ids.rest(), spec.background_median * scale, n_tokens
-    )
-
-    feats = [np.full(len(p.rows), fid, dtype=np.int32) for fid, p in planted]
-    positive_f = np.concatenate([*feats, weak_f, bg_f])
-    positive_r = np.concatenate([*(p.rows for _, p in planted), *weak_rows, bg_r])
-    positive_a = np.concatenate([*(p.activations for _, p in planted), weak_a, bg_a])
-
-    # rows with activation <= 0, as real dumps have; half the dead features get some too
-    n_neg = int(len(positive_f) * NONPOSITIVE_SHARE)
-    neg_f = rng.integers(0, spec.n_features, size=n_neg).astype(np.int32)
-    neg_f[: len(dead) // 2 * 3] = np.repeat(dead[: len(dead) // 2], 3)
-    neg_r = rng.integers(0, builds.n, size=n_neg)
-    neg_a = -np.abs(rng.normal(0.0, 0.05, size=n_neg)).astype(np.float32)
-    neg_a[rng.random(n_neg) < 0.3] = 0.0
-
-    all_f = np.concatenate([positive_f, neg_f])
-    all_r = np.concatenate([positive_r, neg_r])
-    all_a = np.concatenate([positive_a, neg_a])
-    _, first = np.unique(all_f.astype(np.int64) * builds.n + all_r, return_index=True)
+    parts = [
+        (np.full(len(p.rows), fid, dtype=np.int32), p.rows, p.activations) for fid, p in planted
+    ]
+    parts.append(_weak(rng, builds, weak))
+    parts.append(_background(rng, builds, ids.rest(), spec.background_median * scale, n_tokens))
+    n_positive = sum(len(f) for f, _, _ in parts)
+    parts.append(_nonpositive(rng, spec, builds, int(n_positive * NONPOSITIVE_SHARE), dead))
+    feats, rows, acts = (np.concatenate(column) for column in zip(*parts, strict=True))
+    # one row per (feature, example): the first wins, and every positive row comes first
+    _, first = np.unique(feats.astype(np.int64) * builds.n + rows, return_index=True)
     first.sort()
-    truth.update(dead=dead, weak=weak, concepts=concepts)
-    return ModelRows(all_f[first], all_r[first], all_a[first], truth, clusters)
+    return ModelRows(
+        feats[first], rows[first].astype(np.int64), acts[first], truth, truth["clusters"]
+    )
