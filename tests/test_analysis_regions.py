@@ -10,7 +10,7 @@ import pytest
 from labeler_tui.core.analysis import flags as F
 from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.coverage import verdict
-from labeler_tui.core.analysis.example_sets import gather_csr, unique_per_row
+from labeler_tui.core.analysis.example_sets import ExampleSets, padded_sets
 from labeler_tui.core.analysis.feature_view import codes_by_region, counts_by_region
 from labeler_tui.core.analysis.importance import importance_percentile, importance_percentiles
 from labeler_tui.core.analysis.quadrant import MYSTERIOUS, SKIP, STRONG, WEAK, quadrant
@@ -63,32 +63,57 @@ def test_histogram_counts_half_open_bins() -> None:
     assert R.histogram(np.zeros(0), 20) == ([], [])
 
 
-def test_unique_per_row_and_gather_match_python_sets() -> None:
+def _table(token_rows: list[list[int]], family_of: list[int]) -> ExampleSets:
+    """An ExampleSets built the way the workspace table is, from plain lists."""
+    n_tokens, n_families = len(family_of), max(family_of) + 1
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in token_rows])]).astype(np.int64)
+    values = np.array([v for r in token_rows for v in r], dtype=np.int64)
+    tokens = padded_sets(offsets, values, n_tokens, np.int16)
+    families = padded_sets(
+        offsets, np.array(family_of)[values] + n_tokens + 1, n_tokens + 1 + n_families, np.int16
+    )
+    return ExampleSets(np.hstack([tokens, families]), n_tokens, n_families)
+
+
+def test_example_sets_count_distinct_tokens_and_families_per_example() -> None:
     rng = np.random.default_rng(3)
+    family_of = [0, 0, 0, 1, 1, 2, 3, 3, 4]  # 9 tokens in 5 families
     rows = [rng.integers(0, 9, size=rng.integers(0, 8)).tolist() for _ in range(50)]
-    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    values = np.array([v for r in rows for v in r], dtype=np.int32)
-    new_offsets, new_values = unique_per_row(offsets, values, 9)
-    for i, r in enumerate(rows):
-        assert new_values[new_offsets[i] : new_offsets[i + 1]].tolist() == sorted(set(r))
+    table = _table(rows, family_of)
     picked = np.array([7, 0, 7, 49, 3])
-    g_offsets, g_values = gather_csr(new_offsets, new_values, picked)
-    for j, i in enumerate(picked):
-        assert g_values[g_offsets[j] : g_offsets[j + 1]].tolist() == sorted(set(rows[i]))
+    gathered = table.gather(picked)
+    expected_tokens, expected_families = np.zeros(9, int), np.zeros(5, int)
+    for i in picked:
+        for v in set(rows[i]):
+            expected_tokens[v] += 1
+        for fam in {family_of[v] for v in rows[i]}:
+            expected_families[fam] += 1
+    tokens, families = table.count(gathered)
+    assert tokens.tolist() == expected_tokens.tolist()
+    assert families.tolist() == expected_families.tolist()
+    for j, i in enumerate(picked):  # each gathered row holds exactly the example's sets
+        held = set(gathered[j].tolist())
+        assert {v for v in held if v < 9} == set(rows[i])
+        assert {v - 10 for v in held if 10 <= v < 15} == {family_of[v] for v in rows[i]}
 
 
 def test_counts_by_region_count_examples_per_region() -> None:
     rng = np.random.default_rng(4)
-    sets = [sorted(set(rng.integers(0, 6, size=4).tolist())) for _ in range(40)]
-    offsets = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(np.int64)
-    values = np.array([v for s in sets for v in s], dtype=np.int32)
+    family_of = [0, 0, 1, 1, 2, 2]
+    rows = [rng.integers(0, 6, size=4).tolist() for _ in range(40)]
+    table = _table(rows, family_of)
+    sets = table.gather(np.arange(40))
     bounds = np.array([[30, 40], [20, 30], [12, 20], [5, 12], [5, 5], [0, 5]])
-    counts = counts_by_region(offsets, values, bounds, 6)
+    tokens, families = counts_by_region(table, sets, bounds)
     codes = rng.integers(0, 3, size=40).astype(np.int32)
     code_counts = codes_by_region(codes, bounds, 3)
     for i, (start, stop) in enumerate(bounds):
         for v in range(6):
-            assert counts[i, v] == sum(v in sets[e] for e in range(start, stop))
+            assert tokens[i, v] == sum(v in rows[e] for e in range(start, stop))
+        for fam in range(3):
+            assert families[i, fam] == sum(
+                fam in {family_of[t] for t in rows[e]} for e in range(start, stop)
+            )
         for c in range(3):
             assert code_counts[i, c] == sum(codes[e] == c for e in range(start, stop))
 

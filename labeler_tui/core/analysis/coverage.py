@@ -91,8 +91,11 @@ def _core_hits(view: FeatureView, subject: Subject, core: slice) -> int:
     if subject.kind == "metadata":
         assert subject.column is not None
         return int(np.count_nonzero(view.metadata_codes(subject.column)[core] == subject.index))
-    offsets, values = view.tokens if subject.kind == "token" else view.families
-    return int(np.count_nonzero(values[offsets[core.start] : offsets[core.stop]] == subject.index))
+    table = view.table
+    wanted = (
+        table.token_id(subject.index) if subject.kind == "token" else table.family_id(subject.index)
+    )
+    return int(np.count_nonzero(view.sets[core] == wanted))
 
 
 def core_coverage(data: ModelData, feature_id: int, subject: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """One feature's activations split into regions, with its examples' token and family sets.
 
 The overview, core coverage and stability all start from the same reading of a feature; this
-object does it once (regions by binary search, sets gathered through the cached CSR tables).
+object does it once (regions by binary search, sets gathered from the cached padded tables).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from labeler_tui.core.analysis import regions as R
-from labeler_tui.core.analysis.example_sets import family_sets, token_sets
+from labeler_tui.core.analysis.example_sets import ExampleSets, example_sets
 from labeler_tui.core.data import ModelData
 
 
@@ -40,31 +40,30 @@ class FeatureView:
         return int(stop - start)
 
     @cached_property
-    def tokens(self) -> tuple[np.ndarray, np.ndarray]:
-        """(offsets, unique token ids) of every nonzero example, highest activation first."""
-        return token_sets(self.data).gather(self.rows)
+    def table(self) -> ExampleSets:
+        return example_sets(self.data)
 
     @cached_property
-    def families(self) -> tuple[np.ndarray, np.ndarray]:
-        """(offsets, unique family ids) of every nonzero example, highest activation first."""
-        return family_sets(self.data).gather(self.rows)
+    def sets(self) -> np.ndarray:
+        """[n, width] token + family sets of each nonzero example, highest activation first
+        (ids as in :class:`ExampleSets`)."""
+        return self.table.gather(self.rows)
 
     def metadata_codes(self, column: str) -> np.ndarray:
         return self.data.metadata_codes(column, self.rows)
 
 
 def counts_by_region(
-    offsets: np.ndarray, values: np.ndarray, bounds: np.ndarray, n_values: int
-) -> np.ndarray:
-    """int64[len(REGIONS), n_values]: per region, how many of its examples hold each value.
-
-    ``values`` are per-example sets (CSR by ``offsets``), so a count is a number of examples.
-    """
-    out = np.zeros((len(bounds), n_values), dtype=np.int64)
+    table: ExampleSets, sets: np.ndarray, bounds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """int64[len(REGIONS), n_tokens] and int64[len(REGIONS), n_families]: per region, how many
+    of its examples hold each token and each family (sets hold distinct ids per example)."""
+    tokens = np.zeros((len(bounds), table.n_tokens), dtype=np.int64)
+    families = np.zeros((len(bounds), table.n_families), dtype=np.int64)
     for i, (start, stop) in enumerate(bounds):
         if stop > start:
-            out[i] = np.bincount(values[offsets[start] : offsets[stop]], minlength=n_values)
-    return out
+            tokens[i], families[i] = table.count(sets[start:stop])
+    return tokens, families
 
 
 def codes_by_region(codes: np.ndarray, bounds: np.ndarray, n_values: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Cost is linear in the feature's own nonzero count: the regions are slices of its sorted
 activations, token and family counts are one ``np.bincount`` per region over the example sets
-gathered through the cached CSR tables, metadata one ``bincount`` per column and region.
+gathered from the cached padded set tables, metadata one ``bincount`` per column and region.
 """
 
 from __future__ import annotations
@@ -60,12 +60,7 @@ def feature_overview(
     result["stability_score"] = stability_of(view)
 
     region_counts = view.bounds[:, 1] - view.bounds[:, 0]
-    token_offsets, token_values = view.tokens
-    family_offsets, family_values = view.families
-    token_counts = counts_by_region(token_offsets, token_values, view.bounds, len(data.token_names))
-    family_counts = counts_by_region(
-        family_offsets, family_values, view.bounds, len(data.family_names)
-    )
+    token_counts, family_counts = counts_by_region(view.table, view.sets, view.bounds)
     metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
     for column in data.metadata_columns:
         values = data.metadata_values(column)

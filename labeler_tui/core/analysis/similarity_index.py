@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from labeler_tui.core.analysis.derived import cached_arrays, memoized
-from labeler_tui.core.analysis.example_sets import family_sets
+from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData, ProgressCallback
 
 BATCH_NONZEROS = 2_000_000
@@ -48,22 +48,20 @@ def _batches(
 
 
 def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
-    sets = family_sets(data)
-    n_families = max(sets.n_values, 1)
-    profiles = np.zeros((data.n_features, n_families), dtype=np.float32)
+    table = example_sets(data)
+    n_ids, first = table.n_ids, table.family_offset
+    profiles = np.zeros((data.n_features, table.n_families), dtype=np.float32)
     for start, rows, acts in _batches(data, progress, "token profiles"):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
-        all_rows = np.concatenate(rows)
-        weights_per_row = np.concatenate(acts).astype(np.float64)
-        offsets, families = sets.gather(all_rows)
-        lengths = np.diff(offsets)
-        owner = np.repeat(np.repeat(np.arange(len(rows), dtype=np.int64), counts), lengths)
+        matrix = table.gather(np.concatenate(rows))
+        weights = np.broadcast_to(np.concatenate(acts).astype(np.float64)[:, None], matrix.shape)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)[:, None]
         sums = np.bincount(
-            owner * n_families + families,
-            weights=np.repeat(weights_per_row, lengths),
-            minlength=len(rows) * n_families,
-        )
-        profiles[start : start + len(rows)] = sums.reshape(len(rows), n_families)
+            (owner * n_ids + matrix).reshape(-1),
+            weights=weights.reshape(-1),
+            minlength=len(rows) * n_ids,
+        ).reshape(len(rows), n_ids)
+        profiles[start : start + len(rows)] = sums[:, first : first + table.n_families]
     norms = np.linalg.norm(profiles, axis=1, keepdims=True)
     np.divide(profiles, norms, out=profiles, where=norms > 0)
     return (profiles,)

@@ -24,13 +24,9 @@ def stability_of(view: FeatureView, seed: int = 0) -> float | None:
     if n_core < MIN_CORE_EXAMPLES:
         return None
     first_half = np.random.default_rng(seed).permutation(n_core) < n_core // 2
-    offsets, values = view.tokens
-    lengths = np.diff(offsets[core.start : core.stop + 1])
-    core_values = values[offsets[core.start] : offsets[core.stop]]
-    in_first = np.repeat(first_half, lengths)
-    n_tokens = len(view.data.token_names)
-    a = np.bincount(core_values[in_first], minlength=n_tokens) / int(first_half.sum())
-    b = np.bincount(core_values[~in_first], minlength=n_tokens) / int((~first_half).sum())
+    core_sets = view.sets[core]
+    a = view.table.count(core_sets[first_half])[0] / int(first_half.sum())
+    b = view.table.count(core_sets[~first_half])[0] / int((~first_half).sum())
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     if norm == 0.0:
         return None
