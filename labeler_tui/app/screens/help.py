@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.table import Table
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
@@ -119,16 +120,31 @@ class HelpScreen(Screen[None]):
     HelpScreen #help-body {
         padding: 0 1;
     }
+    HelpScreen #help-columns {
+        layout: vertical;
+        height: auto;
+    }
+    HelpScreen.-wide #help-columns {
+        layout: horizontal;
+    }
     HelpScreen #keys {
         height: auto;
         margin-bottom: 1;
     }
+    HelpScreen.-wide #keys {
+        width: 55%;
+        margin-right: 2;
+    }
     HelpScreen #guide {
         height: auto;
+        width: 1fr;
         margin: 0;
         padding: 0;
     }
     """
+
+    WIDE = 110
+    """From this terminal width on, the keys and the guide sit side by side."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f1,question_mark", "close", "Close"),
@@ -146,13 +162,17 @@ class HelpScreen(Screen[None]):
         return dict(self._user_keymap) if self._user_keymap is not None else app_keymap(self.app)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
+        with VerticalScroll(id="help-body"), Container(id="help-columns"):
             yield Static(self.keys_table(), id="keys")
             yield Markdown(guide_markdown(self.app, self.keymap), id="guide")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width >= self.WIDE, "-wide")
         self.query_one("#help-body").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= self.WIDE, "-wide")
 
     def keys_table(self) -> Table:
         """Every action of ACTIONS, by group, with its keys after the keymap."""

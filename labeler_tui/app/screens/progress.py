@@ -102,16 +102,23 @@ def queue_table(queue: Mapping[str, int]) -> Table:
     return table
 
 
+def percent(share: float) -> str:
+    """A 0..1 share as a percentage, with enough digits that a small nonzero share is not 0.0%."""
+    if 0 < share < 0.01:
+        return f"{100 * share:.2f}%"
+    return f"{100 * share:.1f}%"
+
+
 def summary_text(model: str, report: ProgressReport) -> str:
     """The one-line headline: labeled / total and both coverage figures."""
     weighted = (
-        f"{100 * report.weighted_coverage:.1f}%"
+        percent(report.weighted_coverage)
         if report.weighted_coverage is not None
         else "n/a (no decoder)"
     )
     return (
         f"[b]{model}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
-        f"({100 * report.labeled_share:.1f}%) · importance-weighted coverage [b]{weighted}[/]"
+        f"({percent(report.labeled_share)}) · importance-weighted coverage [b]{weighted}[/]"
     )
 
 
