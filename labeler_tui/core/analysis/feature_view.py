@@ -11,6 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from labeler_tui.core.analysis import regions as R
+from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.analysis.example_sets import ExampleSets, example_sets
 from labeler_tui.core.data import ModelData
 
@@ -50,7 +51,15 @@ class FeatureView:
         return self.table.gather(self.rows)
 
     def metadata_codes(self, column: str) -> np.ndarray:
-        return self.data.metadata_codes(column, self.rows)
+        """The column's codes of the nonzero examples, highest activation first."""
+        return all_metadata_codes(self.data, column)[self.rows]
+
+
+def all_metadata_codes(data: ModelData, column: str) -> np.ndarray:
+    """int32[n_examples] codes of a metadata column, read once and held in RAM (a few MB)."""
+    data.metadata_values(column)  # unknown column -> ValidationError
+    every_row = np.arange(data.n_examples, dtype=np.int64)
+    return memoized(data, f"metadata:{column}", lambda: data.metadata_codes(column, every_row))
 
 
 def counts_by_region(

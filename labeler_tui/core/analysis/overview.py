@@ -57,10 +57,10 @@ def feature_overview(
         return result
     edges, counts = R.histogram(view.fractions, HISTOGRAM_BINS)
     result["histogram"] = {"edges": edges, "counts": counts}
-    result["stability_score"] = stability_of(view)
 
     region_counts = view.bounds[:, 1] - view.bounds[:, 0]
     token_counts, family_counts = counts_by_region(view.table, view.sets, view.bounds)
+    result["stability_score"] = stability_of(view, core_token_counts=token_counts[R.CORE])
     metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
     for column in data.metadata_columns:
         values = data.metadata_values(column)

@@ -18,15 +18,22 @@ from labeler_tui.core.data import ModelData
 MIN_CORE_EXAMPLES = 10
 
 
-def stability_of(view: FeatureView, seed: int = 0) -> float | None:
+def stability_of(
+    view: FeatureView, seed: int = 0, core_token_counts: np.ndarray | None = None
+) -> float | None:
+    """``core_token_counts`` (the core's token counts, if the caller has them) saves a pass."""
     core = view.region_slice(R.CORE)
     n_core = core.stop - core.start
     if n_core < MIN_CORE_EXAMPLES:
         return None
     first_half = np.random.default_rng(seed).permutation(n_core) < n_core // 2
     core_sets = view.sets[core]
-    a = view.table.count(core_sets[first_half])[0] / int(first_half.sum())
-    b = view.table.count(core_sets[~first_half])[0] / int((~first_half).sum())
+    if core_token_counts is None:
+        core_token_counts = view.table.count(core_sets)[0]
+    first = view.table.count(core_sets[first_half])[0]
+    n_first = int(first_half.sum())
+    a = first / n_first
+    b = (core_token_counts - first) / (n_core - n_first)
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     if norm == 0.0:
         return None
