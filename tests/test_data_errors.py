@@ -232,3 +232,26 @@ def test_a_failed_rebuild_keeps_the_previous_index_out_of_the_way(tiny_workspace
         ModelData.open(config.model(), config.paths.cache)
     folders = [p.name for p in (tiny_workspace / ".labeler-cache/tiny").iterdir()]
     assert folders == [good.cache_dir.name]
+
+
+@pytest.mark.parametrize("size", [10, 600])
+def test_duplicate_rows_found_in_small_and_large_features(
+    make_tiny_workspace: Callable[..., Path], size: int
+) -> None:
+    """Small features are checked by sorting pairs, large ones one by one: both must catch it."""
+    ws = make_tiny_workspace(n_examples=1200)
+    raw = pl.read_parquet(ws / PART)
+    counts = raw.filter(pl.col("activation") > 0).group_by("feature_id").len()
+    # the feature whose nonzero count is closest to `size`
+    feature = counts.sort((pl.col("len").cast(pl.Int64) - size).abs())["feature_id"][0]
+    n = counts.filter(pl.col("feature_id") == feature)["len"][0]
+    assert (n < 256) == (size < 256)
+    victim = raw.filter((pl.col("feature_id") == feature) & (pl.col("activation") > 0)).tail(1)
+    pl.concat([raw, victim.with_columns(pl.col("activation") * 0.5)]).write_parquet(ws / PART)
+    config = load_config(ws / "labeler.toml")
+    example = victim["example_id"][0]
+    with pytest.raises(
+        DataError, match=f"more than one row for feature_id {feature} and example_id {example} "
+    ):
+        ModelData.open(config.model(), config.paths.cache)
+    assert_no_index(ws)

@@ -6,8 +6,8 @@ Pass 2 streams them again, maps example ids to example rows (a lookup table; unk
 error) and scatters each nonzero row, packed into one uint64 (inverted activation bits | row),
 into a memory-mapped array at per-feature cursors (grouped with a 16-bit radix argsort). Then
 each chunk of features is sorted with one sort of 64-bit keys (feature | activation descending
-| row ascending), checked for duplicate (feature, example) rows with a second sort, summarised
-(count, max, mean) and unpacked into the final ``rows``/``acts`` arrays.
+| row ascending), checked for duplicate (feature, example) rows (see _first_duplicate),
+summarised (count, max, mean) and unpacked into the final ``rows``/``acts`` arrays.
 
 The parquet files are read twice rather than spilled to a temporary copy: at 1.8 billion rows a
 spill would need ~22 GB more disk. Everything is written into a temporary folder, renamed into
@@ -353,6 +353,38 @@ def _sorted_u64(values: np.ndarray) -> np.ndarray:
     return pl.Series(values, dtype=pl.UInt64).sort().to_numpy()
 
 
+_LOOP_MIN_COUNT = 256
+
+
+def _first_duplicate(
+    seg: np.ndarray, rows: np.ndarray, counts: np.ndarray, marks: np.ndarray
+) -> tuple[int, int] | None:
+    """(local feature, example row) of a repeated pair in a chunk, or None.
+
+    Small features: one sort of their (feature, row) pairs, then compare neighbours. Large
+    features, one at a time: write each row's position into ``marks`` (an example-row sized
+    scratch array); a row listed twice keeps only its last position, so some read-back differs.
+    """
+    small = counts < _LOOP_MIN_COUNT
+    in_small = np.repeat(small, counts)
+    if in_small.any():
+        pair = _sorted_u64((seg[in_small] << np.uint64(32)) | rows[in_small])
+        same = pair[1:] == pair[:-1]
+        if same.any():
+            i = int(np.argmax(same))
+            return int(pair[i] >> np.uint64(32)), int(pair[i] & np.uint64(0xFFFFFFFF))
+    starts = np.cumsum(counts) - counts
+    for local in np.nonzero(~small)[0]:
+        lo = int(starts[local])
+        feature_rows = rows[lo : lo + int(counts[local])].astype(np.int64)
+        positions = np.arange(len(feature_rows))
+        marks[feature_rows] = positions
+        differs = marks[feature_rows] != positions
+        if differs.any():
+            return int(local), int(feature_rows[int(np.argmax(differs))])
+    return None
+
+
 def _feature_chunks(offsets: np.ndarray, max_features: int) -> list[tuple[int, int]]:
     """[f0, f1) ranges of features holding about SORT_CHUNK rows, at most max_features each."""
     chunks = []
@@ -390,6 +422,7 @@ def _sort_features(
     row_mask = np.uint64((1 << row_bits) - 1)
     max_acts = np.zeros(n_features, dtype=np.float32)
     mean_acts = np.zeros(n_features, dtype=np.float32)
+    marks = np.empty(len(example_ids), dtype=np.int64)
     stage = f"{config.name}: sorting features (3/3)"
     progress(stage, 0, n_features)
     for f0, f1 in _feature_chunks(offsets, 1 << (32 - row_bits)):
@@ -398,15 +431,12 @@ def _sort_features(
             chunk_counts = counts[f0:f1]
             seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
             values = packed[lo:hi]
-            pair = _sorted_u64((seg << act_shift) | (values & row_mask))
-            dup = pair[1:] == pair[:-1]
-            if dup.any():
-                i = int(np.argmax(dup))
-                feature = f0 + int(pair[i] >> act_shift)
-                example = int(example_ids[int(pair[i] & row_mask)])
+            duplicate = _first_duplicate(seg, values & row_mask, chunk_counts, marks)
+            if duplicate is not None:
+                feature, row = duplicate
                 raise DataError(
-                    f"{config.activations_spec}: more than one row for feature_id {feature} "
-                    f"and example_id {example} (one row per feature and example)"
+                    f"{config.activations_spec}: more than one row for feature_id {f0 + feature} "
+                    f"and example_id {int(example_ids[row])} (one row per feature and example)"
                 )
             key = _sorted_u64((seg << seg_shift) | values)
             rows[lo:hi] = key & row_mask
