@@ -310,6 +310,31 @@ def test_sync_brings_dashboard_labels_in_and_keeps_cli_provenance(ws: Path, caps
     assert run_json(capsys, "sync") == {"changes": []}
 
 
+def test_label_removed_from_the_dashboard_is_cleared_by_sync_and_undo_brings_it_back(
+    ws: Path, capsys
+) -> None:
+    run(capsys, "label", "-f", "2", "-n", "Dashboard made")  # source: the workspace's "dashboard"
+    run(capsys, "label", "-f", "5", "-n", "Agent made", "-s", "claude code")
+    dash_path = ws / "dashboard" / "feature_labels_tiny.json"
+    dashboard = json.loads(dash_path.read_text())
+    del dashboard["2"], dashboard["5"]
+    dashboard["7"] = {"name": "Other", "category": "none", "notes": "", "timestamp": ""}
+    dash_path.write_text(json.dumps(dashboard))
+
+    result = run_json(capsys, "sync")
+    removed = [c for c in result["changes"] if c["field"] == "record" and c["after"] is None]
+    assert [c["feature_id"] for c in removed] == [2]
+    labels = consolidated(ws)
+    assert "2" not in labels
+    assert labels["5"]["display_name"] == "Agent made"  # a CLI label is not the dashboard's
+    assert labels["7"]["source"] == "dashboard"
+    assert run_json(capsys, "history", "--limit", "1")[0]["action"] == "sync"
+
+    run_json(capsys, "undo")  # one sync is undone whole
+    labels = consolidated(ws)
+    assert labels["2"]["display_name"] == "Dashboard made" and "7" not in labels
+
+
 def test_sync_plain_output_lists_changes(ws: Path, capsys) -> None:
     dash_path = ws / "dashboard" / "feature_labels_tiny.json"
     dash_path.parent.mkdir(parents=True)
