@@ -267,3 +267,17 @@ def test_timestamps_naive_aware_and_epoch_compare() -> None:
     assert parse_timestamp("2025-01-01T12:00:00+02:00") == parse_timestamp("2025-01-01T10:00:00")
     assert parse_timestamp(0) == parse_timestamp("1970-01-01T00:00:00")
     assert parse_timestamp("yesterday") is None and parse_timestamp("") is None
+
+
+def test_research_label_emptied_later_clears_a_research_only_record() -> None:
+    rec = record(9, "x", "research", ts=T1, research_label="Research only")
+    rec.update(dashboard_name=None, dashboard_category=None, dashboard_notes=None)
+    rec["display_name"] = "Research only"
+    agent = record(8, "Agent", "claude code", ts=T1, research_label="Alt")
+    merged, changes = merge_sources(
+        {"9": rec, "8": agent}, {}, {9: state(None, T2), 8: state(None, T2)}, "ultra"
+    )
+    assert "9" not in merged
+    removed = [c for c in changes if c["field"] == "record"]
+    assert [(c["feature_id"], c["from"]) for c in removed] == [(9, "research")]
+    assert merged["8"]["research_label"] == "Alt"  # only a research-made label is cleared
