@@ -263,7 +263,7 @@ def _count_pass(
     done = 0
     progress(stage, 0, total_rows)
     for path in config.activations:
-        for batch in activation_batches(path, BATCH_ROWS):
+        for batch in activation_batches(path, BATCH_ROWS, with_example_ids=False):
             _check_features(path, batch, decoder)
             feats = batch.feature_ids[batch.activations > 0]
             if len(feats):
@@ -282,7 +282,7 @@ def _count_pass(
 def _max_feature_id(config: ModelConfig) -> int:
     top = -1
     for path in config.activations:
-        for batch in activation_batches(path, BATCH_ROWS):
+        for batch in activation_batches(path, BATCH_ROWS, with_example_ids=False):
             top = max(top, int(batch.feature_ids.max()))
     return top
 

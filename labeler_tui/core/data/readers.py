@@ -70,9 +70,15 @@ class ActivationBatch:
     """Row number in the file of this batch's first row (for error messages)."""
 
 
-def activation_batches(path: Path, batch_rows: int) -> Iterator[ActivationBatch]:
-    """Stream an activation file in batches of about ``batch_rows`` rows."""
-    query = pl.scan_parquet(path).select(ACTIVATION_COLUMNS)
+def activation_batches(
+    path: Path, batch_rows: int, with_example_ids: bool = True
+) -> Iterator[ActivationBatch]:
+    """Stream an activation file in batches of about ``batch_rows`` rows.
+
+    Without ``with_example_ids`` that column is not decoded (``example_ids`` is empty).
+    """
+    columns = ACTIVATION_COLUMNS if with_example_ids else ("feature_id", "activation")
+    query = pl.scan_parquet(path).select(columns)
     first_row = 0
     try:
         batches = query.collect_batches(chunk_size=batch_rows, maintain_order=True)
@@ -91,15 +97,19 @@ def _to_batch(path: Path, frame: pl.DataFrame, first_row: int) -> ActivationBatc
         if count:
             raise DataError(f"{path}: column {name!r} has {count} null values")
     feats = frame["feature_id"].to_numpy().astype(np.int64, copy=False)
-    exs = frame["example_id"].to_numpy().astype(np.int64, copy=False)
+    exs = (
+        frame["example_id"].to_numpy().astype(np.int64, copy=False)
+        if "example_id" in frame.columns
+        else np.empty(0, dtype=np.int64)
+    )
     acts64 = frame["activation"].to_numpy()
     acts = acts64.astype(np.float32, copy=False)
     bad = ~np.isfinite(acts)
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(
-            f"{path}: activation is {acts64[i]} (not finite) at row {first_row + i} "
-            f"(feature_id {feats[i]}, example_id {exs[i]})"
+            f"{path}: activation is {acts64[i]} (not finite as float32) at row {first_row + i} "
+            f"(feature_id {feats[i]})"
         )
     negative = feats < 0
     if negative.any():
