@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from labeler_tui.core.errors import StoreError, ValidationError
 
 LABEL_FIELDS = (
@@ -89,9 +91,9 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
             writer.writerow([_csv_cell(row[name]) for name in cols])
         return buffer.getvalue()
     if fmt == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return "".join(orjson.dumps(row).decode() + "\n" for row in rows)
     if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+        return orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n"
     raise ValueError(f"unknown export format {fmt!r}")
 
 

@@ -24,7 +24,6 @@ Rules, per feature:
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,7 +176,7 @@ def _merge_existing(
     state: dict[str, Any] | None,
     dashboard_known: bool,
 ) -> _Merge:
-    merge = _Merge(feature_id, copy.deepcopy(record))
+    merge = _Merge(feature_id, dict(record))  # fields are replaced, never mutated in place
     rec = merge.record
     rec_ts = parse_timestamp(record.get("last_updated"))
     old_source = record.get("source")
@@ -290,7 +289,7 @@ def merge_sources(
     ``"record"``. ``now`` stamps new records whose sources carry no timestamp. The inputs are
     not modified.
     """
-    result = {str(key): copy.deepcopy(value) for key, value in consolidated.items()}
+    result = {str(key): dict(value) for key, value in consolidated.items()}
     dash_by_id: dict[int, dict[str, Any]] = {}
     for key, value in dashboard.items():
         try:
