@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,3 +239,20 @@ def test_forced_rebuild_replaces_the_index_in_place(tiny_workspace: Path) -> Non
     assert [p.name for p in (tiny_workspace / ".labeler-cache/tiny").iterdir()] == [
         second.cache_dir.name
     ]
+
+
+def test_leftovers_of_crashed_builds_are_cleaned_up(tiny_workspace: Path) -> None:
+    model_cache = tiny_workspace / ".labeler-cache/tiny"
+    model_cache.mkdir(parents=True)
+    crashed = model_cache / ".build-0123-crashed"
+    running = model_cache / ".build-4567-running"
+    old_version = model_cache / ("f" * 20)
+    unrelated = model_cache / "notes"
+    for folder in (crashed, running, old_version, unrelated):
+        folder.mkdir()
+        (folder / "rows.npy").write_bytes(b"partial")
+    day_ago = time.time() - 24 * 3600
+    os.utime(crashed, (day_ago, day_ago))
+    data = open_model(tiny_workspace)
+    left = sorted(p.name for p in model_cache.iterdir())
+    assert left == sorted([data.cache_dir.name, running.name, unrelated.name])

@@ -107,7 +107,7 @@ def _remove_stale(model_root: Path, keep: Path) -> None:
                     continue  # maybe another process building right now
             except OSError:
                 continue
-        elif not (name.startswith(".old-") or L.read_manifest(child) is not None):
+        elif not (name.startswith(".old-") or L.is_fingerprint(name)):
             continue  # not ours
         shutil.rmtree(child, ignore_errors=True)
 

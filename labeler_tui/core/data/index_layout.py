@@ -19,6 +19,7 @@ from labeler_tui.core.errors import DataError
 
 INDEX_VERSION = 1
 MANIFEST = "manifest.json"
+FINGERPRINT_LENGTH = 20
 
 OFFSETS = "offsets.npy"  # int64[n_features + 1]: feature f's rows are [offsets[f], offsets[f+1])
 ROWS = "rows.npy"  # int32[n_nonzero]: example rows, per feature by activation descending
@@ -54,7 +55,12 @@ def fingerprint(config: ModelConfig) -> str:
             raise DataError(f"{path}: cannot read {role} file: {exc.strerror}") from None
         entries.append([role, str(Path(path).resolve()), st.st_size, st.st_mtime_ns])
     digest = hashlib.sha256(json.dumps(entries).encode()).hexdigest()
-    return digest[:20]
+    return digest[:FINGERPRINT_LENGTH]
+
+
+def is_fingerprint(name: str) -> bool:
+    """Whether a folder name is an index fingerprint (so the folder is an index of ours)."""
+    return len(name) == FINGERPRINT_LENGTH and all(c in "0123456789abcdef" for c in name)
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
