@@ -10,9 +10,9 @@ colour on a terminal and plain lines when piped.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +20,9 @@ from rich.table import Table
 from labeler_tui.cli.context import CliContext
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.stores.labels import label_name
+
+if TYPE_CHECKING:
+    from labeler_tui.core.service import LabelingService
 
 BUILD_METHODS = ("activation_count", "cluster", "importance", "mysterious")
 
@@ -46,16 +49,13 @@ def feature_id_list(text: str) -> list[int]:
     return ids
 
 
-def _unit(flag: str) -> Callable[[str], float]:
-    """argparse type for a score in [0, 1]: not a number -> exit 2, out of range -> exit 1."""
-
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-
-    return parse
+def unit_number(text: str) -> float:
+    """argparse type for a score in [0, 1]: not a number -> exit 2 (the range is checked later,
+    as a validation error: exit 1)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
 
 
 def _check_unit(flag: str, value: float | None) -> None:
@@ -63,7 +63,7 @@ def _check_unit(flag: str, value: float | None) -> None:
         raise ValidationError(f"{flag}: must be a number in [0, 1], got {value:g}")
 
 
-def _service(ctx: CliContext, **options: Any) -> Any:
+def _service(ctx: CliContext, **options: Any) -> LabelingService:
     from labeler_tui.core.service import LabelingService
 
     return LabelingService(ctx.workspace, ctx.model, **options)
@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help='provenance, e.g. "claude code", "manual" (default: [labeler] source)',
     )
     for flag in ("interpretability-confidence", "hypothesis-confidence", "stability-score"):
-        p.add_argument(f"--{flag}", type=_unit(f"--{flag}"), metavar="F", help="0..1")
+        p.add_argument(f"--{flag}", type=unit_number, metavar="F", help="0..1")
     p.add_argument("--research-label", metavar="S", help="alternative label for research context")
     p.set_defaults(handler=cmd_label)
 
