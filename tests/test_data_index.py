@@ -256,3 +256,18 @@ def test_leftovers_of_crashed_builds_are_cleaned_up(tiny_workspace: Path) -> Non
     data = open_model(tiny_workspace)
     left = sorted(p.name for p in model_cache.iterdir())
     assert left == sorted([data.cache_dir.name, running.name, unrelated.name])
+
+
+def test_concurrent_first_opens_agree(tiny_workspace: Path) -> None:
+    """Two processes (here threads) opening a workspace at once both get a complete index."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        opened = list(pool.map(lambda _: open_model(tiny_workspace), range(2)))
+    assert opened[0].cache_dir == opened[1].cache_dir
+    np.testing.assert_array_equal(
+        opened[0].feature(2).activations, opened[1].feature(2).activations
+    )
+    assert [p.name for p in (tiny_workspace / ".labeler-cache/tiny").iterdir()] == [
+        opened[0].cache_dir.name
+    ]

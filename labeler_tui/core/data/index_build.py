@@ -68,7 +68,7 @@ def ensure_index(
         raise DataError(f"{model_root}: cannot create the index folder: {exc.strerror}") from None
     try:
         _build(config, tmp, fp, progress)
-        _move_into_place(tmp, final)
+        _move_into_place(tmp, final, replace=rebuild)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -76,7 +76,11 @@ def ensure_index(
     return final
 
 
-def _move_into_place(tmp: Path, final: Path) -> None:
+def _move_into_place(tmp: Path, final: Path, replace: bool) -> None:
+    """Rename the finished build into place; keep a concurrent builder's result unless replacing."""
+    if not replace and L.read_manifest(final) is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     old: Path | None = None
     if final.exists():
         old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.time_ns()}")
