@@ -66,38 +66,46 @@ def build_candidates(
         skip[ids] = True
         skip |= np.asarray(data.nonzero_counts) == 0
         if method == "activation_count":
-            candidates = _activation_count(data, skip)
+            candidates = _activation_count(data, skip, top_k)
         elif method == "importance":
-            candidates = _importance(data, skip)
+            candidates = _importance(data, skip, top_k)
         else:
             candidates = _cluster(data, skip, seed, top_k)
     candidates.sort(key=lambda c: (-c.priority, c.feature_id))
     return candidates if top_k is None else candidates[:top_k]
 
 
-def _activation_count(data: ModelData, skip: np.ndarray) -> list[Candidate]:
+def _ranked(priorities: np.ndarray, skip: np.ndarray, top_k: int | None) -> np.ndarray:
+    """Ids not skipped, by priority descending then id, cut to top_k before any object is made
+    (a Python object per feature of a 24k-feature model costs more than the ranking)."""
+    ids = np.flatnonzero(~skip)
+    order = np.lexsort((ids, -priorities[ids]))
+    return ids[order] if top_k is None else ids[order[:top_k]]
+
+
+def _activation_count(data: ModelData, skip: np.ndarray, top_k: int | None) -> list[Candidate]:
     counts = np.asarray(data.nonzero_counts)
     top = int(counts.max()) if len(counts) else 0
     if top == 0:
         return []
-    ids = np.flatnonzero(~skip)
-    priorities = counts[ids] / top
+    priorities = counts / top
     return [
-        Candidate(int(f), float(p), f"activation_count: {int(counts[f])} nonzero examples")
-        for f, p in zip(ids, priorities, strict=True)
+        Candidate(
+            int(f), float(priorities[f]), f"activation_count: {int(counts[f])} nonzero examples"
+        )
+        for f in _ranked(priorities, skip, top_k)
     ]
 
 
-def _importance(data: ModelData, skip: np.ndarray) -> list[Candidate]:
+def _importance(data: ModelData, skip: np.ndarray, top_k: int | None) -> list[Candidate]:
     percentiles = importance_percentiles(data.decoder_norms)
     if percentiles is None:
         raise ValidationError(f"--method importance: model {data.name!r} has no decoder configured")
-    ids = np.flatnonzero(~skip)
     return [
         Candidate(
             int(f), float(percentiles[f] / 100.0), f"importance: {percentiles[f]:.1f} percentile"
         )
-        for f in ids
+        for f in _ranked(percentiles, skip, top_k)
     ]
 
 
