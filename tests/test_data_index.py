@@ -271,3 +271,18 @@ def test_concurrent_first_opens_agree(tiny_workspace: Path) -> None:
     assert [p.name for p in (tiny_workspace / ".labeler-cache/tiny").iterdir()] == [
         opened[0].cache_dir.name
     ]
+
+
+def test_sparse_example_ids_use_the_search_path(make_tiny_workspace: Callable[..., Path]) -> None:
+    """Ids spread too far for a lookup table (step 10^7) still map exactly, and unknown ids fail."""
+    from labeler_tui.core.data.index_build import ExampleRows
+
+    ws = make_tiny_workspace(example_id_step=10_000_000, activation_files=2)
+    examples = pl.read_parquet(ws / "data/examples.parquet")
+    ids = np.sort(examples["example_id"].to_numpy())
+    mapper = ExampleRows(ids)
+    assert mapper.lut is None
+    np.testing.assert_array_equal(mapper.rows(ids[::-1]), np.arange(len(ids))[::-1])
+    assert mapper.rows(np.array([ids[3] + 1, -5, ids[-1] + 10])).tolist() == [-1, -1, -1]
+    data = open_model(ws)
+    assert_index_matches_raw(data, raw_activations(ws), examples)
