@@ -233,10 +233,13 @@ def test_status_plain_layout_follows_the_original(ws: Path, capsys) -> None:
 def test_status_on_a_terminal_uses_colour(ws: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("TERM", "xterm-256color")
-    run(capsys, "label", "-f", "1", "-n", "A", "-c", "strategic")
+    code, out, _ = run(capsys, "label", "-f", "1", "-n", "[SCU] Stacker", "-c", "strategic")
+    assert code == 0 and "[SCU] Stacker" in out  # user text is not read as markup
     code, out, _ = run(capsys, "status")
     assert code == 0
     assert "\x1b[" in out and "Labels" in out and "Queue" in out
+    code, out, _ = run(capsys, "history")
+    assert code == 0 and "[SCU] Stacker" in out
 
 
 # --- history / undo / clear -------------------------------------------------------------------

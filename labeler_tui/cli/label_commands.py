@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.core.errors import ValidationError
@@ -229,7 +230,7 @@ def _pairs_table(title: str, rows: list[tuple[str, Any]], numeric: bool = True) 
     table.add_column(style="bold")
     table.add_column(justify="right" if numeric else "left", style="cyan")
     for key, value in rows:
-        table.add_row(key, _fmt(value))
+        table.add_row(key, Text(_fmt(value)))
     if not rows:
         table.add_row("(none yet)", "", style="dim")
     return table
@@ -284,7 +285,7 @@ def cmd_next(ctx: CliContext) -> int:
             table.add_column(style="bold")
             table.add_column()
             for key, value in rows:
-                table.add_row(key, value)
+                table.add_row(key, Text(value))
             console.print(table)
             if upcoming:
                 console.print("[bold]Upcoming[/]")
@@ -464,10 +465,12 @@ def cmd_sync(ctx: CliContext) -> int:
             table = Table("feature", "field", "before", "after", "from", box=None)
             for c in changes:
                 if c.get("field") == "record":
-                    before = label_name(c.get("before")) or "-"
-                    after = label_name(c.get("after")) or "[red](cleared)[/]"
+                    before = Text(label_name(c.get("before")) or "-")
+                    after = Text(label_name(c.get("after")) or "(cleared)")
+                    if c.get("after") is None:
+                        after.stylize("red")
                 else:
-                    before, after = _fmt(c.get("before")), _fmt(c.get("after"))
+                    before, after = Text(_fmt(c.get("before"))), Text(_fmt(c.get("after")))
                 table.add_row(
                     str(c.get("feature_id")), str(c.get("field")), before, after, str(c.get("from"))
                 )
@@ -579,7 +582,7 @@ def cmd_history(ctx: CliContext) -> int:
         if ctx.is_terminal:
             table = Table("time (UTC)", "action", "feature", "source", "owner", "change", box=None)
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*(Text(cell) for cell in row))
             console.print(table)
             return
         _plain(console, ["  ".join(part for part in row if part) for row in rows])
