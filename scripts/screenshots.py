@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from labeler_tui.app.app import LabelerApp
 from labeler_tui.core.service import LabelingService
@@ -92,7 +94,8 @@ def prepare_workspace(root: Path) -> Workspace:
 async def settle(pilot: Pilot[None], rounds: int = 4) -> None:
     """Let workers finish and the screen repaint (feature loads chain a similarity load)."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a newer load replaced a stale one
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
 
 
