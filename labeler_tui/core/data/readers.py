@@ -197,7 +197,7 @@ def read_examples(path: Path, n_vocab: int, vocab_path: Path) -> ExampleTable:
     flat = tokens.explode()
     if flat.null_count() > int((lengths == 0).sum()):
         raise DataError(f"{path}: column 'tokens' has null token ids")
-    flat_ids = flat.drop_nulls().to_numpy().astype(np.int64)
+    flat_ids = flat.drop_nulls().to_numpy()
     if len(flat_ids) != offsets[-1]:
         raise DataError(f"{path}: column 'tokens' could not be read as lists of token ids")
     if len(flat_ids):
@@ -210,7 +210,7 @@ def read_examples(path: Path, n_vocab: int, vocab_path: Path) -> ExampleTable:
                 f"{vocab_path.name} (ids 0..{n_vocab - 1})"
             )
     metadata = {name: _metadata_column(frame[name]) for name in metadata_names}
-    return ExampleTable(example_ids, offsets, flat_ids.astype(np.int32), metadata)
+    return ExampleTable(example_ids, offsets, flat_ids.astype(np.int32, copy=False), metadata)
 
 
 def _metadata_column(column: pl.Series) -> MetadataColumn:
