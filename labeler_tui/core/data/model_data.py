@@ -159,7 +159,7 @@ class ModelData:
             feature_id=f,
             rows=rows,
             example_ids=self._example_ids[rows],
-            activations=self._acts[lo:hi],
+            activations=np.asarray(self._acts[lo:hi]),
         )
 
     def _check_feature(self, feature_id: int) -> int:
