@@ -64,10 +64,17 @@ class Backend:
 
         return core_coverage(self.data, feature_id, subject)
 
-    def vocabulary_subjects(self) -> tuple[list[str], list[str]]:
-        """Token names and family names, for matching the label name against."""
+    def coverage_subjects(self) -> list[tuple[str, str]]:
+        """(text to look for in a label name, coverage subject): families, tokens and
+        metadata values (``hydra`` -> ``weapon=hydra``)."""
         data = self.data
-        return list(data.token_names), list(data.family_names)
+        subjects = [(name, name) for name in data.family_names]
+        subjects += [(name, name) for name in data.token_names]
+        for column in data.metadata_columns:
+            values = data.metadata_values(column)
+            if len(values) <= 500:
+                subjects += [(str(v), f"{column}={v}") for v in values if v is not None]
+        return subjects
 
 
 def label_name(record: dict[str, Any] | None) -> str | None:

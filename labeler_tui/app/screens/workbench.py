@@ -21,7 +21,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import get_current_worker
 
 from labeler_tui.app.actions import bindings
@@ -86,18 +86,22 @@ def build_rows(
     ]
 
 
-def mentioned_subject(name: str, tokens: list[str], families: list[str]) -> str | None:
-    """The longest token or family name the label name mentions (``swim speed`` matches
-    ``swim_speed_up``'s family only if written out), for the core-coverage hint."""
-    words = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if len(words) < 3:
+def _words(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def mentioned_subject(name: str, subjects: list[tuple[str, str]]) -> str | None:
+    """The coverage subject whose text the label name mentions, longest first (spaces and
+    underscores alike: ``Swim speed up`` mentions the family ``swim_speed_up``)."""
+    words = f"_{_words(name)}_"
+    if len(words) < 5:
         return None
-    best: str | None = None
-    for candidate in (*families, *tokens):
-        key = candidate.lower()
-        if len(key) >= 3 and key in words and (best is None or len(key) > len(best)):
-            best = candidate
-    return best
+    best: tuple[int, str] | None = None
+    for text, subject in subjects:
+        key = _words(text)
+        if len(key) >= 3 and f"_{key}_" in words and (best is None or len(key) > best[0]):
+            best = (len(key), subject)
+    return best[1] if best else None
 
 
 class WorkbenchScreen(Screen[None]):
@@ -121,7 +125,7 @@ class WorkbenchScreen(Screen[None]):
         self.drafts: dict[int, dict[str, Any]] = {}
         self._claim_timer: Timer | None = None
         self._last_subject: str | None = None
-        self._subjects: tuple[list[str], list[str]] | None = None
+        self._subjects: list[tuple[str, str]] | None = None
 
     @property
     def labeler_app(self) -> LabelerApp:
@@ -332,8 +336,8 @@ class WorkbenchScreen(Screen[None]):
         backend = self.backend
         try:
             if self._subjects is None:
-                self._subjects = backend.vocabulary_subjects()
-            subject = mentioned_subject(name, *self._subjects)
+                self._subjects = backend.coverage_subjects()
+            subject = mentioned_subject(name, self._subjects)
             coverage = backend.coverage(feature_id, subject) if subject else None
         except Exception:
             subject, coverage = None, None
@@ -397,7 +401,6 @@ class WorkbenchScreen(Screen[None]):
             self.open_feature(row.feature_id, claim=False)
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
-        first = self.snapshot is None
         self.snapshot = message.snapshot
         self.error = None
         queue_list = self.query_one(QueueList)
@@ -416,7 +419,7 @@ class WorkbenchScreen(Screen[None]):
                 if not form.dirty:
                     form.fill(self.current, record)
         self.refresh_status()
-        if first and self.data_ready and self.current is None and queue_list.highlighted:
+        if self.data_ready and self.current is None and queue_list.highlighted:
             self.open_feature(queue_list.highlighted.feature_id, claim=False)
 
     def on_feature_loaded(self, message: FeatureLoaded) -> None:
@@ -424,10 +427,8 @@ class WorkbenchScreen(Screen[None]):
             return
         self.query_one(FeatureDetail).show(message.overview)
         form = self.query_one(LabelForm)
-        draft = self.drafts.pop(message.feature_id, None)
-        form.fill(message.feature_id, message.overview.get("label"))
-        if draft:
-            self._restore_draft(draft)
+        if form.feature_id != message.feature_id or not form.dirty:
+            form.fill(message.feature_id, message.overview.get("label"))
         self._show_claim(message.feature_id, message.claimed)
         if message.claimed is None and self._claim_timer is None:
             fid = message.feature_id
@@ -500,6 +501,11 @@ class WorkbenchScreen(Screen[None]):
         self.current = feature_id
         self.claim_note = "claimed" if self.claimed == feature_id else ""
         self.query_one(FeatureDetail).show_loading(feature_id)
+        form = self.query_one(LabelForm)
+        form.fill(feature_id, self.snapshot.labels.get(feature_id) if self.snapshot else None)
+        draft = self.drafts.pop(feature_id, None)
+        if draft:
+            form.restore(draft)
         sidebar = self.query_one(SimilarSidebar)
         sidebar.show_loading(feature_id)
         self.refresh_status()
@@ -524,23 +530,8 @@ class WorkbenchScreen(Screen[None]):
         form = self.query_one(LabelForm)
         if not form.dirty or form.feature_id is None:
             return
-        self.drafts[form.feature_id] = {
-            "#form-name": self.query_one("#form-name", Input).value,
-            "#form-interp": self.query_one("#form-interp", Input).value,
-            "#form-hyp": self.query_one("#form-hyp", Input).value,
-            "#form-notes": self.query_one("#form-notes", TextArea).text,
-        }
+        self.drafts[form.feature_id] = form.raw()
         self.notify(f"Unsaved edits of feature {form.feature_id} kept as a draft.", timeout=3)
-
-    def _restore_draft(self, draft: dict[str, Any]) -> None:
-        form = self.query_one(LabelForm)
-        for wid, value in draft.items():
-            widget = self.query_one(wid)
-            if isinstance(widget, TextArea):
-                widget.text = value
-            elif isinstance(widget, Input):
-                widget.value = value
-        form.dirty = True
 
     @on(QueueList.Highlighted)
     def _queue_highlighted(self, event: QueueList.Highlighted) -> None:
@@ -728,7 +719,7 @@ class WorkbenchScreen(Screen[None]):
             )
             return f"Saved feature {feature_id}: {values.name}"
 
-        form.dirty = False
+        form.mark_saved()
         if self.claimed == feature_id:
             self.claimed = None  # set_label releases it
         self._write("Save", call)
@@ -761,7 +752,7 @@ class WorkbenchScreen(Screen[None]):
                 self.claimed = None
             return f"Skipped feature {feature_id}" + (f": {reason}" if reason else "")
 
-        self.query_one(LabelForm).dirty = False
+        self.query_one(LabelForm).mark_saved()
         self._write("Skip", call, next_feature=True)
 
     def action_undo(self) -> None:

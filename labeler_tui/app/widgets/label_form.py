@@ -68,8 +68,7 @@ class LabelForm(Vertical):
         self.source = source
         self.owner = owner
         self.feature_id: int | None = None
-        self._filling = False
-        self.dirty = False
+        self._filled: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -112,30 +111,26 @@ class LabelForm(Vertical):
     def fill(self, feature_id: int | None, record: dict[str, Any] | None) -> None:
         """Show a feature's current label (empty fields when it has none)."""
         record = record or {}
-        self._filling = True
-        try:
-            self.feature_id = feature_id
-            self.query_one("#form-name", Input).value = str(record.get("dashboard_name") or "")
-            category = record.get("dashboard_category")
-            select = self.query_one("#form-category", Select)
-            if category in self.categories:
-                select.value = category
-            else:
-                select.clear()
-            for wid, key in (
-                ("#form-interp", "interpretability_confidence"),
-                ("#form-hyp", "hypothesis_confidence"),
-            ):
-                value = record.get(key)
-                self.query_one(wid, Input).value = "" if value is None else f"{float(value):g}"
-            self.query_one("#form-notes", TextArea).text = str(record.get("dashboard_notes") or "")
-            source = record.get("source")
-            where = f"was {source}, " if source else ""
-            self.query_one("#form-source", Static).update(f"{where}saves as {self.source}")
-            self.set_hint("")
-        finally:
-            self._filling = False
-        self.dirty = False
+        self.feature_id = feature_id
+        self.query_one("#form-name", Input).value = str(record.get("dashboard_name") or "")
+        category = record.get("dashboard_category")
+        select = self.query_one("#form-category", Select)
+        if category in self.categories:
+            select.value = category
+        else:
+            select.clear()
+        for wid, key in (
+            ("#form-interp", "interpretability_confidence"),
+            ("#form-hyp", "hypothesis_confidence"),
+        ):
+            value = record.get(key)
+            self.query_one(wid, Input).value = "" if value is None else f"{float(value):g}"
+        self.query_one("#form-notes", TextArea).text = str(record.get("dashboard_notes") or "")
+        source = record.get("source")
+        where = f"was {source}, " if source else ""
+        self.query_one("#form-source", Static).update(f"{where}saves as {self.source}")
+        self.set_hint("")
+        self._filled = self.raw()
 
     def values(self) -> FormValues:
         """The form's values; FormError names the first bad field."""
@@ -163,20 +158,42 @@ class LabelForm(Vertical):
         self.query_one("#form-name", Input).focus()
 
     # --- change tracking -------------------------------------------------------------------------
+    def raw(self) -> dict[str, str]:
+        """Every field as typed (drafts are kept in this form)."""
+        select = self.query_one("#form-category", Select)
+        return {
+            "#form-name": self.query_one("#form-name", Input).value,
+            "#form-category": "" if select.is_blank() else str(select.value),
+            "#form-interp": self.query_one("#form-interp", Input).value,
+            "#form-hyp": self.query_one("#form-hyp", Input).value,
+            "#form-notes": self.query_one("#form-notes", TextArea).text,
+        }
+
+    def restore(self, raw: dict[str, str]) -> None:
+        """Put a draft back (it stays dirty: it differs from the saved label)."""
+        for wid, value in raw.items():
+            widget = self.query_one(wid)
+            if isinstance(widget, TextArea):
+                widget.text = value
+            elif isinstance(widget, Input):
+                widget.value = value
+            elif isinstance(widget, Select):
+                if value in self.categories:
+                    widget.value = value
+                else:
+                    widget.clear()
+
+    @property
+    def dirty(self) -> bool:
+        """True when a field differs from the label last filled in (unsaved edits)."""
+        return self.feature_id is not None and self.raw() != self._filled
+
+    def mark_saved(self) -> None:
+        self._filled = self.raw()
+
     def on_input_changed(self, event: Input.Changed) -> None:
-        if self._filling:
-            return
-        self.dirty = True
-        if event.input.id == "form-name":
+        if event.input.id == "form-name" and event.value != self._filled.get("#form-name"):
             self.post_message(self.NameChanged(event.value))
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if not self._filling:
-            self.dirty = True
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if not self._filling:
-            self.dirty = True
 
 
 def coverage_hint(coverage: dict[str, Any]) -> Text:

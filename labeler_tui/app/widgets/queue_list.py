@@ -86,6 +86,8 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         self._filter = ""
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self.empty_text = "(empty)"
+        self._announced: int | None = None
+        self._silent = False
 
     # --- data ------------------------------------------------------------------------------------
     @property
@@ -137,7 +139,11 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
                 if self._rows[i].feature_id == keep_feature:
                     index = pos
                     break
-        self.cursor = min(index, max(0, len(self._visible) - 1))
+        self._silent = True  # new rows or a filter move the cursor; only the user opens features
+        try:
+            self.cursor = min(index, max(0, len(self._visible) - 1))
+        finally:
+            self._silent = False
         self.refresh()
 
     # --- cursor ----------------------------------------------------------------------------------
@@ -149,7 +155,11 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to_region_if_needed(new)
         self.refresh()
         row = self.highlighted
-        self.post_message(self.Highlighted(self, row.feature_id if row else None))
+        feature_id = row.feature_id if row else None
+        if feature_id != self._announced:
+            self._announced = feature_id
+            if not self._silent:
+                self.post_message(self.Highlighted(self, feature_id))
 
     def scroll_to_region_if_needed(self, index: int) -> None:
         height = self.scrollable_content_region.height or 1

@@ -1,0 +1,309 @@
+"""Pilot tests of the workbench on the tiny workspace: the whole labeling flow through keys,
+checked against the JSON stores on disk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labeler_tui.app.app import LabelerApp
+from labeler_tui.app.screens.workbench import WorkbenchScreen
+from labeler_tui.app.widgets.feature_detail import FeatureDetail
+from labeler_tui.app.widgets.queue_list import QueueList
+from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
+from labeler_tui.app.widgets.status_line import StatusLine
+from labeler_tui.core.service import LabelingService
+from labeler_tui.core.workspace import Workspace
+
+
+def service(ws: Path) -> LabelingService:
+    return LabelingService(Workspace.open(ws), owner="someone-else", source="cli")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 8.0) -> None:
+    """Let workers and messages run until ``condition()`` holds (fails after ``timeout``)."""
+    waited = 0.0
+    while not condition():
+        if waited >= timeout:
+            app = pilot.app
+            raise AssertionError(
+                f"condition not met in time; notifications: {notes(app)}; "
+                f"status: {app.workbench.query_one(StatusLine).render()}"
+            )
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+def workbench(app: LabelerApp) -> WorkbenchScreen:
+    return app.workbench
+
+
+def ready(app: LabelerApp) -> bool:
+    wb = app.workbench
+    return wb.data_ready and wb.snapshot is not None
+
+
+def notes(app: LabelerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def make_app(ws: Path, poll: float | None = None) -> LabelerApp:
+    app = LabelerApp(Workspace.open(ws), None)
+    return app
+
+
+@pytest.fixture
+def queued_workspace(tiny_workspace: Path) -> Path:
+    service(tiny_workspace).add([3, 5, 7], priority=0.9, reason="seeded")
+    return tiny_workspace
+
+
+async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # the top entry is shown on start; n moves on to the next one and claims it
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: workbench(app).current == 5 and workbench(app).claimed == 5)
+        queue = read_json(ws / "labels" / "queue_tiny.json")
+        entry = next(e for e in queue["entries"] if e["feature_id"] == 5)
+        assert entry["claimed_by"] == "tester"
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "form-name")
+        await pilot.press(*"swim speed", "tab", "tab", *"0.8", "tab", *"0.6")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "5" in (read_json(ws / "labels" / "consolidated_tiny.json") or {})
+        )
+        record = read_json(ws / "labels" / "consolidated_tiny.json")["5"]
+        assert record["dashboard_name"] == "swim speed"
+        assert record["interpretability_confidence"] == 0.8
+        assert record["hypothesis_confidence"] == 0.6
+        assert record["source"] == "dashboard"
+        assert read_json(ws / "dashboard" / "feature_labels_tiny.json")["5"]["name"] == "swim speed"
+        queue = read_json(ws / "labels" / "queue_tiny.json")
+        assert 5 in queue["completed"]
+        assert all(e["feature_id"] != 5 for e in queue["entries"])
+        assert not any(e.get("claimed_by") for e in queue["entries"])
+        await wait_until(
+            pilot, lambda: "labeled 1/12" in str(app.workbench.query_one(StatusLine).render())
+        )
+
+
+async def test_skip_asks_for_a_reason_and_moves_on(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        app.workbench.query_one(QueueList).focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")
+        await pilot.press(*"too noisy", "enter")
+        await wait_until(
+            pilot, lambda: (read_json(ws / "labels" / "queue_tiny.json") or {}).get("skipped")
+        )
+        queue = read_json(ws / "labels" / "queue_tiny.json")
+        assert queue["skipped"] == [3]
+        assert queue["skip_details"]["3"]["reason"] == "too noisy"
+        assert [s.reason for s in service(ws).queue().skipped] == ["too noisy"]
+        await wait_until(pilot, lambda: workbench(app).current == 5)
+
+
+async def test_skip_cancelled_with_escape_writes_nothing(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    before = (ws / "labels" / "queue_tiny.json").read_bytes()
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        app.workbench.query_one(QueueList).focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.workbench)
+        await pilot.pause(0.2)
+    after = read_json(ws / "labels" / "queue_tiny.json")
+    assert after["skipped"] == []
+    assert [e["feature_id"] for e in after["entries"]] == [
+        e["feature_id"] for e in json.loads(before)["entries"]
+    ]
+
+
+async def test_undo_reverts_the_saved_label(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    labels_path = ws / "labels" / "consolidated_tiny.json"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("e", *"ink saver", "ctrl+s")
+        await wait_until(pilot, lambda: "3" in (read_json(labels_path) or {}))
+        await pilot.press("escape", "u")
+        await wait_until(pilot, lambda: "3" not in (read_json(labels_path) or {}))
+        assert any("Undid" in n for n in notes(app))
+        events = [json.loads(line) for line in (ws / "labels" / "history_tiny.jsonl").open()]
+        actions = [e["action"] for e in events if e["feature_id"] == 3 and e["action"] != "claim"]
+        assert actions[-2:] == ["label", "undo"]
+
+
+async def test_similar_feature_added_to_the_queue(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        sidebar = app.workbench.query_one(SimilarSidebar)
+        await wait_until(pilot, lambda: sidebar.feature_id == 3 and sidebar.rows)
+        app.workbench.query_one("#similar-list").focus()
+        await pilot.press("j")
+        target = sidebar.highlighted_feature
+        assert target == sidebar.rows[1][0]
+        await pilot.press("a")
+
+        def queued() -> dict[int, dict[str, Any]]:
+            doc = read_json(ws / "labels" / "queue_tiny.json") or {"entries": []}
+            return {e["feature_id"]: e for e in doc["entries"]}
+
+        await wait_until(pilot, lambda: target in queued())
+        assert queued()[target]["reason"] == "similar to 3"
+        await pilot.press("A")
+        await wait_until(pilot, lambda: set(sidebar.shown_features) <= set(queued()))
+        # the queue pane shows them too
+        await wait_until(
+            pilot,
+            lambda: (
+                target in {r.feature_id for r in app.workbench.query_one(QueueList).visible_rows()}
+            ),
+        )
+
+
+async def test_changes_by_another_process_show_up(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        other = service(ws)
+        other.set_label(3, "written by the CLI", "tactical")
+        other.add([9], priority=1.0, reason="from the cli")
+        queue_list = app.workbench.query_one(QueueList)
+        await wait_until(
+            pilot, lambda: 9 in {r.feature_id for r in queue_list.visible_rows()}, timeout=4
+        )
+        detail = app.workbench.query_one(FeatureDetail)
+        await wait_until(
+            pilot,
+            lambda: (
+                (detail.overview or {}).get("label", {}) is not None
+                and (detail.overview.get("label") or {}).get("dashboard_name")
+                == "written by the CLI"
+            ),
+            timeout=4,
+        )
+        assert "labeled 1/12" in str(app.workbench.query_one(StatusLine).render())
+
+
+async def test_bad_confidence_is_shown_and_nothing_written(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("e", *"a name", "tab", "tab", *"1.5", "ctrl+s")
+        await wait_until(pilot, lambda: any("confidence" in n for n in notes(app)))
+        await pilot.pause(0.2)
+    assert "interpretability confidence" in " ".join(notes(app))
+    assert not (ws / "labels" / "consolidated_tiny.json").exists() or "3" not in read_json(
+        ws / "labels" / "consolidated_tiny.json"
+    )
+
+
+async def test_corrupt_store_shows_the_error_and_is_left_alone(tiny_workspace: Path) -> None:
+    ws = tiny_workspace
+    path = ws / "labels" / "queue_tiny.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"entries": [ {"feature_id": 1,')
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: any("queue_tiny.json" in n for n in notes(app)))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert "failed" in str(app.workbench.query_one(StatusLine).render())
+    assert path.read_text() == '{"entries": [ {"feature_id": 1,'
+
+
+async def test_go_to_an_unknown_feature_is_an_error(queued_workspace: Path) -> None:
+    app = make_app(queued_workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        app.workbench._go_to(999)
+        await pilot.pause()
+        assert any("999" in n and "out of range" in n for n in notes(app))
+        assert workbench(app).current == 3
+        await pilot.press("g")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "GoToFeatureScreen")
+        await pilot.press("1", "1", "enter")
+        await wait_until(pilot, lambda: workbench(app).current == 11)
+        detail = app.workbench.query_one(FeatureDetail)
+        await wait_until(pilot, lambda: detail.overview is not None)
+        assert detail.overview["n_nonzero"] == 0  # the tiny workspace's dead feature
+
+
+async def test_keymap_from_the_config_remaps_an_action(make_tiny_workspace: Any) -> None:
+    ws = make_tiny_workspace(extra_config={"keymap": {"next": "x"}})
+    service(ws).add([4, 6], priority=0.7)
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 4)
+        app.workbench.query_one(QueueList).focus()
+        await pilot.press("n")  # no longer bound
+        await pilot.pause(0.2)
+        assert workbench(app).claimed != 4 or workbench(app).current == 4
+        await pilot.press("x")
+        await wait_until(pilot, lambda: workbench(app).current == 6 and workbench(app).claimed == 6)
+
+
+async def test_quit_releases_the_claim(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: workbench(app).claimed == 5)
+        entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
+        assert [e["feature_id"] for e in entries if e.get("claimed_by")] == [5]
+        app.workbench.query_one(QueueList).focus()
+        await pilot.press("q")
+    entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
+    assert not any(e.get("claimed_by") for e in entries)
+
+
+async def test_typing_in_the_form_never_triggers_a_hotkey(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("e", *"quick jumps and skips", "tab", "tab", "tab", "tab", *"notes q n s")
+        await pilot.pause(0.2)
+        assert app.is_running
+        assert workbench(app).current == 3
+        assert app.workbench.query_one("#form-name").value == "quick jumps and skips"
+        assert app.workbench.query_one("#form-notes").text == "notes q n s"
+        await pilot.press("escape")
+        assert app.focused is app.workbench.query_one(QueueList)
+
+
+async def test_narrow_terminal_stacks_the_sidebar(queued_workspace: Path) -> None:
+    app = make_app(queued_workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        screen = app.workbench
+        assert screen.has_class("narrow")
+        queue_region = screen.query_one("#queue-pane").region
+        similar_region = screen.query_one("#similar").region
+        assert similar_region.y >= queue_region.bottom  # stacked under the queue
+        assert similar_region.x == queue_region.x
+        assert screen.query_one("#form").region.bottom <= 23  # above the footer
