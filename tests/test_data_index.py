@@ -286,3 +286,20 @@ def test_sparse_example_ids_use_the_search_path(make_tiny_workspace: Callable[..
     assert mapper.rows(np.array([ids[3] + 1, -5, ids[-1] + 10])).tolist() == [-1, -1, -1]
     data = open_model(ws)
     assert_index_matches_raw(data, raw_activations(ws), examples)
+
+
+def test_an_open_model_keeps_working_after_its_index_is_replaced(tiny_workspace: Path) -> None:
+    """The TUI may hold a ModelData while the CLI rebuilds: everything was mapped at open."""
+    held = open_model(tiny_workspace)
+    part = tiny_workspace / "data/activations/part-000.parquet"
+    st = part.stat()
+    os.utime(part, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    fresh = open_model(tiny_workspace)
+    assert not held.cache_dir.exists() and fresh.cache_dir.exists()
+    rows = held.feature(4).rows
+    assert (
+        held.metadata_codes("weapon", rows).tolist()
+        == fresh.metadata_codes("weapon", rows).tolist()
+    )
+    np.testing.assert_array_equal(held.tokens(rows)[1], fresh.tokens(rows)[1])
+    np.testing.assert_array_equal(held.decoder, fresh.decoder)

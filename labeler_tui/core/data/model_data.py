@@ -121,18 +121,20 @@ class ModelData:
             self._token_offsets = np.load(folder / L.TOKEN_OFFSETS, mmap_mode="r")
             self._token_ids = np.load(folder / L.TOKEN_IDS, mmap_mode="r")
             self.token_family = np.load(folder / L.TOKEN_FAMILY)
-            self._metadata: dict[str, tuple[Path, list[Any]]] = {
-                entry["column"]: (folder / L.metadata_codes_file(i), entry["values"])
+            # every file is mapped now, so a rebuild that deletes this folder cannot break us
+            self._metadata: dict[str, tuple[np.ndarray, list[Any]]] = {
+                entry["column"]: (
+                    np.load(folder / L.metadata_codes_file(i), mmap_mode="r"),
+                    entry["values"],
+                )
                 for i, entry in enumerate(manifest["metadata"])
             }
             self._decoder_norms = np.load(folder / L.DECODER_NORMS) if self.has_decoder else None
+            self._decoder = self._map_decoder(folder, decoder_info)
         except (OSError, ValueError, KeyError) as exc:
             raise DataError(
                 f"{folder}: index is damaged ({exc}); run `labeler index --force`"
             ) from None
-        self._decoder_info = decoder_info
-        self._decoder: np.ndarray | None = None
-        self._metadata_codes: dict[str, np.ndarray] = {}
         self.token_names: list[str] = vocab["token_names"]
         self.family_names: list[str] = vocab["family_names"]
         self.token_ids = {name: i for i, name in enumerate(self.token_names)}
@@ -233,18 +235,14 @@ class ModelData:
 
     def metadata_codes(self, column: str, rows: np.ndarray) -> np.ndarray:
         """int32 codes of a metadata column for the given rows; see :meth:`metadata_values`."""
-        codes = self._metadata_codes.get(column)
-        if codes is None:
-            path, _ = self._metadata_entry(column)
-            codes = np.load(path, mmap_mode="r")
-            self._metadata_codes[column] = codes
+        codes = self._metadata_entry(column)[0]
         return np.asarray(codes[self._check_rows(rows)], dtype=np.int32)
 
     def metadata_values(self, column: str) -> list[str | int | None]:
         """The distinct values of a metadata column; code i means values[i] (None last)."""
         return list(self._metadata_entry(column)[1])
 
-    def _metadata_entry(self, column: str) -> tuple[Path, list[Any]]:
+    def _metadata_entry(self, column: str) -> tuple[np.ndarray, list[Any]]:
         if column not in self._metadata:
             known = ", ".join(self.metadata_columns) or "none"
             raise ValidationError(f"unknown metadata column {column!r} (columns: {known})")
@@ -258,16 +256,17 @@ class ModelData:
         A float32 [n, d] input is mapped in place; other dtypes/layouts (float16, bfloat16,
         ``decoder.weight``) were converted into the index once, at build time.
         """
-        if self._decoder_info is None:
-            return None
-        if self._decoder is None:
-            if self._decoder_info["stored"] == "index":
-                self._decoder = np.load(self.cache_dir / L.DECODER, mmap_mode="r")
-            else:
-                from labeler_tui.core.data.decoder import open_decoder
-
-                self._decoder = open_decoder(Path(self._decoder_info["path"])).raw
         return self._decoder
+
+    @staticmethod
+    def _map_decoder(folder: Path, info: dict[str, Any] | None) -> np.ndarray | None:
+        if info is None:
+            return None
+        if info["stored"] == "index":
+            return np.load(folder / L.DECODER, mmap_mode="r")
+        from labeler_tui.core.data.decoder import open_decoder
+
+        return open_decoder(Path(info["path"])).raw
 
     @property
     def decoder_norms(self) -> np.ndarray | None:
