@@ -294,7 +294,9 @@ def test_an_open_model_keeps_working_after_its_index_is_replaced(tiny_workspace:
     part = tiny_workspace / "data/activations/part-000.parquet"
     st = part.stat()
     os.utime(part, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert not held.is_current()
     fresh = open_model(tiny_workspace)
+    assert fresh.is_current()
     assert not held.cache_dir.exists() and fresh.cache_dir.exists()
     rows = held.feature(4).rows
     assert (

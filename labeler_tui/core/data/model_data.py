@@ -141,6 +141,16 @@ class ModelData:
         self.metadata_columns = list(self._metadata)
         self._counts = np.diff(self._offsets)
 
+    def is_current(self) -> bool:
+        """False once an input file changed since this index was built (re-open to refresh).
+
+        Costs one stat per input file; a long-running app can poll it.
+        """
+        try:
+            return L.fingerprint(self.config) == self.cache_dir.name
+        except DataError:
+            return False
+
     def __repr__(self) -> str:
         return (
             f"ModelData({self.name!r}, n_features={self.n_features}, "
