@@ -156,7 +156,8 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
         stages[name] = round(time.perf_counter() - started - sum(stages.values()), 3)
         stages_cpu[name] = round(time.process_time() - started_cpu - sum(stages_cpu.values()), 3)
 
-    progress(f"{config.name}: reading vocab and examples", 0, 0)
+    reading = f"{config.name}: reading vocab and examples"
+    progress(reading, 0, 1)
     token_names = read_vocab(config.vocab)
     family_names, token_family = token_families(token_names, config.token_family)
     decoder = open_decoder(config.decoder) if config.decoder is not None else None
@@ -165,6 +166,7 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
     np.save(out / L.TOKEN_FAMILY, token_family)
     L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
 
+    progress(reading, 1, 1)
     lap("examples")
     mapper = ExampleRows(examples.example_ids)
     sizes = [check_activation_file(path) for path in config.activations]
@@ -199,7 +201,7 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
 
     decoder_info: dict[str, Any] | None = None
     if decoder is not None:
-        decoder_info = _write_decoder(decoder, out, progress)
+        decoder_info = _write_decoder(decoder, out, config.name, progress)
     _fsync_folder(out)
     lap("decoder_and_fsync")
 
@@ -456,8 +458,10 @@ def _sort_features(
     return max_acts, mean_acts
 
 
-def _write_decoder(decoder: DecoderSource, out: Path, progress: Progress) -> dict[str, Any]:
-    stage = "decoder norms"
+def _write_decoder(
+    decoder: DecoderSource, out: Path, model: str, progress: Progress
+) -> dict[str, Any]:
+    stage = f"{model}: decoder norms"
     progress(stage, 0, decoder.n_features)
     if decoder.is_float32_rows:
         norms = row_norms(decoder, DECODER_CHUNK_ROWS)
