@@ -36,7 +36,8 @@ async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 
             app = pilot.app
             raise AssertionError(
                 f"condition not met in time; notifications: {notes(app)}; "
-                f"status: {app.workbench.query_one(StatusLine).render()}"
+                f"status: {app.workbench.query_one(StatusLine).render()}; "
+                f"similar: {app.workbench.query_one('#similar-title').render()}"
             )
         await pilot.pause(0.05)
         waited += 0.05
