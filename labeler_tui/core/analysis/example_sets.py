@@ -33,6 +33,13 @@ class ExampleSets:
     n_families: int
 
     @property
+    def token_width(self) -> int:
+        """Columns ``[:token_width]`` hold tokens, the rest families (same split in every row)."""
+        if len(self.matrix) == 0:
+            return 0
+        return int(np.count_nonzero(self.matrix[0] <= self.n_tokens))
+
+    @property
     def family_offset(self) -> int:
         return self.n_tokens + 1
 

@@ -49,19 +49,19 @@ def _batches(
 
 def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
     table = example_sets(data)
-    n_ids, first = table.n_ids, table.family_offset
-    profiles = np.zeros((data.n_features, table.n_families), dtype=np.float32)
+    n_families, first, width = table.n_families, table.family_offset, table.token_width
+    profiles = np.zeros((data.n_features, n_families), dtype=np.float32)
     for start, rows, acts in _batches(data, progress, "token profiles"):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
-        matrix = table.gather(np.concatenate(rows))
-        weights = np.broadcast_to(np.concatenate(acts).astype(np.float64)[:, None], matrix.shape)
+        families = table.gather(np.concatenate(rows))[:, width:].astype(np.int64) - first
+        weights = np.broadcast_to(np.concatenate(acts).astype(np.float64)[:, None], families.shape)
         owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)[:, None]
-        sums = np.bincount(
-            (owner * n_ids + matrix).reshape(-1),
+        sums = np.bincount(  # the pad (id n_families) gets its own column, dropped below
+            (owner * (n_families + 1) + families).reshape(-1),
             weights=weights.reshape(-1),
-            minlength=len(rows) * n_ids,
-        ).reshape(len(rows), n_ids)
-        profiles[start : start + len(rows)] = sums[:, first : first + table.n_families]
+            minlength=len(rows) * (n_families + 1),
+        ).reshape(len(rows), n_families + 1)
+        profiles[start : start + len(rows)] = sums[:, :n_families]
     norms = np.linalg.norm(profiles, axis=1, keepdims=True)
     np.divide(profiles, norms, out=profiles, where=norms > 0)
     return (profiles,)
