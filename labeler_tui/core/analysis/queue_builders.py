@@ -33,7 +33,7 @@ MYSTERIOUS_MIN_IMPORTANCE = 80.0
 MYSTERIOUS_MAX_INTERPRETABILITY = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     feature_id: int
     priority: float
@@ -71,7 +71,8 @@ def build_candidates(
             candidates = _importance(data, skip, top_k)
         else:
             candidates = _cluster(data, skip, seed, top_k)
-    candidates.sort(key=lambda c: (-c.priority, c.feature_id))
+    if method in ("cluster", "mysterious"):  # the others come ranked and cut already
+        candidates.sort(key=lambda c: (-c.priority, c.feature_id))
     return candidates if top_k is None else candidates[:top_k]
 
 
