@@ -148,6 +148,18 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         r"part-000\.parquet: column 'activation' has 3 null values",
     ),
+    "negative feature id": (
+        lambda ws: edit_parquet(
+            ws,
+            PART,
+            lambda f: f.with_columns(
+                feature_id=pl.when(pl.int_range(pl.len()) == 4)
+                .then(pl.lit(-3, pl.Int32))
+                .otherwise("feature_id")
+            ),
+        ),
+        r"part-000\.parquet: negative feature_id -3 at row 4",
+    ),
     "duplicate example ids": (
         duplicate_example_id,
         r"examples\.parquet: duplicate example_id 1000",

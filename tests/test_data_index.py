@@ -305,3 +305,19 @@ def test_an_open_model_keeps_working_after_its_index_is_replaced(tiny_workspace:
     )
     np.testing.assert_array_equal(held.tokens(rows)[1], fresh.tokens(rows)[1])
     np.testing.assert_array_equal(held.decoder, fresh.decoder)
+
+
+@pytest.mark.parametrize("step", [1, 7, 10_000_000])
+def test_example_rows_every_layout(step: int) -> None:
+    """Contiguous ids (subtraction), dense ids (lookup table), sparse ids (binary search)."""
+    from labeler_tui.core.data.index_build import ExampleRows
+
+    ids = 500 + step * np.arange(1000, dtype=np.int64)
+    mapper = ExampleRows(ids)
+    assert mapper.contiguous == (step == 1) and (mapper.lut is not None) == (step == 7)
+    rng = np.random.default_rng(step)
+    pick = rng.integers(0, 1000, size=300)
+    np.testing.assert_array_equal(mapper.rows(ids[pick]), pick)
+    unknown = np.array([ids[0] - 1, ids[-1] + 1, ids[10] + (1 if step > 1 else 10**6), ids[5]])
+    assert mapper.rows(unknown).tolist() == [-1, -1, -1, 5]
+    assert mapper.rows(np.array([], dtype=np.int64)).tolist() == []

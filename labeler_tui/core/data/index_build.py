@@ -123,8 +123,11 @@ class ExampleRows:
         self.ids = sorted_ids
         self.lut: np.ndarray | None = None
         self.low = int(sorted_ids[0]) if len(sorted_ids) else 0
-        if len(sorted_ids):
-            span = int(sorted_ids[-1]) - self.low + 1
+        self.span = int(sorted_ids[-1]) - self.low + 1 if len(sorted_ids) else 0
+        self.contiguous = self.span == len(sorted_ids)
+        """ids are low, low+1, ...: the row is the id minus low."""
+        if len(sorted_ids) and not self.contiguous:
+            span = self.span
             if span <= 8 * len(sorted_ids) + (1 << 20):
                 self.lut = np.full(span, -1, dtype=np.int32)
                 self.lut[sorted_ids - self.low] = np.arange(len(sorted_ids), dtype=np.int32)
@@ -133,13 +136,18 @@ class ExampleRows:
         """int32 rows; -1 where the id is not in the examples table."""
         if len(self.ids) == 0:
             return np.full(len(example_ids), -1, dtype=np.int32)
-        if self.lut is not None:
+        if len(example_ids) == 0:
+            return np.empty(0, dtype=np.int32)
+        in_range = example_ids.min() >= self.low and example_ids.max() - self.low < self.span
+        if self.contiguous and in_range:
+            return (example_ids - self.low).astype(np.int32)
+        if self.lut is not None and in_range:
+            return self.lut[example_ids - self.low]
+        if self.lut is not None or self.contiguous:
             offset = example_ids - self.low
-            inside = offset.view(np.uint64) < len(self.lut)
-            if inside.all():
-                return self.lut[offset]
+            inside = offset.view(np.uint64) < self.span
             rows = np.full(len(example_ids), -1, dtype=np.int32)
-            rows[inside] = self.lut[offset[inside]]
+            rows[inside] = offset[inside] if self.lut is None else self.lut[offset[inside]]
             return rows
         pos = np.searchsorted(self.ids, example_ids)
         np.minimum(pos, len(self.ids) - 1, out=pos)
@@ -324,8 +332,9 @@ def _scatter_pass(
             feats = batch.feature_ids[keep]
             if len(feats):
                 batch_rows = all_rows[keep]
-                inverted = ~batch.activations[keep].view(np.uint32)
-                values = (inverted.astype(np.uint64) << shift) | batch_rows.astype(np.uint64)
+                values = (~batch.activations[keep].view(np.uint32)).astype(np.uint64)
+                values <<= shift
+                values |= batch_rows.astype(np.uint64)
                 order = group_order(feats, n_features)
                 batch_counts = np.bincount(feats, minlength=n_features)
                 if np.any(cursor + batch_counts > ends):

@@ -63,7 +63,7 @@ def check_activation_file(path: Path) -> int:
 class ActivationBatch:
     """One record batch of an activation file as numpy arrays (validated: no nulls, finite)."""
 
-    feature_ids: np.ndarray  # int64
+    feature_ids: np.ndarray  # integer (any width; values 0 .. 2**31-1)
     example_ids: np.ndarray  # int64
     activations: np.ndarray  # float32
     first_row: int
@@ -96,7 +96,7 @@ def _to_batch(path: Path, frame: pl.DataFrame, first_row: int) -> ActivationBatc
     for name, count in zip(frame.columns, nulls, strict=True):
         if count:
             raise DataError(f"{path}: column {name!r} has {count} null values")
-    feats = frame["feature_id"].to_numpy().astype(np.int64, copy=False)
+    feats = frame["feature_id"].to_numpy()
     exs = (
         frame["example_id"].to_numpy().astype(np.int64, copy=False)
         if "example_id" in frame.columns
@@ -104,17 +104,21 @@ def _to_batch(path: Path, frame: pl.DataFrame, first_row: int) -> ActivationBatc
     )
     acts64 = frame["activation"].to_numpy()
     acts = acts64.astype(np.float32, copy=False)
-    bad = ~np.isfinite(acts)
-    if bad.any():
-        i = int(np.argmax(bad))
+    # fast path: a float64 sum of float32 values is finite iff every value is
+    if not np.isfinite(acts.sum(dtype=np.float64)):
+        i = int(np.argmax(~np.isfinite(acts)))
         raise DataError(
             f"{path}: activation is {acts64[i]} (not finite as float32) at row {first_row + i} "
             f"(feature_id {feats[i]})"
         )
-    negative = feats < 0
-    if negative.any():
-        i = int(np.argmax(negative))
+    if feats.min() < 0:
+        i = int(np.argmax(feats < 0))
         raise DataError(f"{path}: negative feature_id {feats[i]} at row {first_row + i}")
+    if feats.dtype.itemsize > 4 or feats.dtype == np.uint32:
+        if feats.max() >= 2**31:
+            i = int(np.argmax(feats >= 2**31))
+            raise DataError(f"{path}: feature_id {feats[i]} at row {first_row + i} is too large")
+        feats = feats.astype(np.int32)
     return ActivationBatch(feats, exs, acts, first_row)
 
 
