@@ -1,0 +1,110 @@
+"""SVG snapshots of the real app on a small deterministic workspace, at 80x24 and 120x40.
+
+The workspace is the tiny hand-made one of conftest.py with a fixed state written through the
+service under a frozen clock (labels, skips and queue entries carry fixed dates). Nothing on screen
+depends on the test's temporary path or on the time of the run: the feature shown is opened and
+claimed explicitly (not by the dwell timer), and every worker has finished before the picture.
+
+Update after an intended change of the look: ``pytest tests/test_app_snapshots.py
+--snapshot-update``, then look at the new SVGs in ``tests/__snapshots__/`` before committing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
+
+from labeler_tui.app.app import LabelerApp
+from labeler_tui.core.service import LabelingService
+from labeler_tui.core.workspace import Workspace
+
+FROZEN = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def snapshot_workspace(tiny_workspace: Path) -> Workspace:
+    """Two labels, one skip and a queue of five, all stamped with fixed dates."""
+    workspace = Workspace.open(tiny_workspace)
+    service = LabelingService(workspace, clock=lambda: FROZEN)
+    service.set_label(
+        0,
+        "Swim Speed Stacker",
+        "mechanical",
+        notes="Core: swim_speed_up in most builds.",
+        interpretability_confidence=0.9,
+        hypothesis_confidence=0.8,
+    )
+    service.set_label(2, "Ink Economy", "tactical", interpretability_confidence=0.4)
+    service.add([4], priority=0.9, reason="doc example")
+    service.add([6, 1], priority=0.7, reason="activation_count")
+    service.add([8, 9], priority=0.3, reason="cluster of 4")
+    service.skip(7, reason="ReLU floor too high")
+    return workspace
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Every worker done (a cancelled stale load is fine) and the screen repainted."""
+    for _ in range(2):
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+
+
+async def open_top_entry(pilot: Pilot[None]) -> None:
+    """Open and claim the top queue entry, then wait for its detail and similar features."""
+    app = pilot.app
+    for _ in range(100):  # the data and the queue load in workers
+        await settle(pilot)
+        workbench = app.workbench  # type: ignore[attr-defined]
+        if workbench.data_ready and workbench.snapshot is not None:
+            break
+    await pilot.press("enter")
+    for _ in range(100):  # the detail drawn and the claim back from the queue file
+        await settle(pilot)
+        workbench = app.workbench  # type: ignore[attr-defined]
+        overview = workbench.query_one("#detail").overview
+        row = workbench.query_one("#queue-list").highlighted
+        if overview is not None and overview.get("feature_id") == 4 and row and row.claimed_by:
+            break
+    app.workbench.query_one("#queue-list").focus()  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+def then(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run(pilot: Pilot[None]) -> None:
+        await open_top_entry(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_workbench(snap_compare, snapshot_workspace: Workspace, size: tuple[int, int]) -> None:
+    """Queue, feature 4's detail with its histogram, similar features and the empty form."""
+    app = LabelerApp(snapshot_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=then())
+
+
+def test_label_form_in_use(snap_compare, snapshot_workspace: Workspace) -> None:
+    """The form being filled in (name, interpretability) at 120x40."""
+    app = LabelerApp(snapshot_workspace)
+    typing = then("e", *"Swim Kit", "tab", "tab", *"0.7")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=typing)
+
+
+def test_help_80x24(snap_compare, snapshot_workspace: Workspace) -> None:
+    app = LabelerApp(snapshot_workspace)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then("f1"))
+
+
+def test_progress_120x40(snap_compare, snapshot_workspace: Workspace) -> None:
+    """Counts, quadrants and the labels-over-time chart (one frozen day)."""
+    app = LabelerApp(snapshot_workspace)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=then("p"))
