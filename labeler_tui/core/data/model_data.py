@@ -31,7 +31,11 @@ ProgressCallback = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class FeatureActivations:
-    """One feature's nonzero activations (activation > 0), highest activation first."""
+    """One feature's nonzero activations (activation > 0), highest activation first.
+
+    Equal activations are ordered by example id. ``activations`` is a read-only view of the
+    memory-mapped index (copy it before changing it); ``rows``/``example_ids`` are fresh arrays.
+    """
 
     feature_id: int
     rows: np.ndarray  # int64[n]: example rows
