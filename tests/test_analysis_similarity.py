@@ -147,3 +147,22 @@ def test_tables_are_cached_once_per_workspace(data, workspace: Path, monkeypatch
     fresh = Workspace.open(workspace).data()  # a new process would see the same files
     assert similar_features(fresh, 3, "tokens") == similar_features(data, 3, "tokens")
     assert similar_features(fresh, 3, "coactivation") == similar_features(data, 3, "coactivation")
+
+
+def test_corrupt_or_unwritable_cache_is_rebuilt_not_fatal(
+    data, workspace: Path, monkeypatch
+) -> None:
+    expected = similar_features(data, 4, "tokens")
+    path = cache_folder(data) / "token_profiles.npy"
+    path.write_bytes(b"not a numpy file")
+    fresh = Workspace.open(workspace).data()
+    assert similar_features(fresh, 4, "tokens") == expected
+    assert np.load(path).shape[0] == N_FEATURES  # rewritten whole
+
+    def refuse(*_args):
+        raise PermissionError("read-only cache")
+
+    path.unlink()
+    monkeypatch.setattr("labeler_tui.core.analysis.derived.save_array", refuse)
+    assert similar_features(Workspace.open(workspace).data(), 4, "tokens") == expected
+    assert not path.exists()

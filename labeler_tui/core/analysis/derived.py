@@ -34,11 +34,14 @@ def save_array(path: Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` (.npy) through a temp file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(array))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_array(path: Path) -> np.ndarray | None:
@@ -75,6 +78,9 @@ def cached_arrays(
     if all(array is not None for array in loaded):
         return tuple(loaded)  # type: ignore[arg-type]
     built = build()
-    for name, array in zip(names, built, strict=True):
-        save_array(folder / f"{name}.npy", array)
+    try:
+        for name, array in zip(names, built, strict=True):
+            save_array(folder / f"{name}.npy", array)
+    except OSError:
+        pass  # a read-only cache only costs a rebuild in the next process
     return built
