@@ -55,6 +55,8 @@ def test_super_stimuli_are_flagged_with_their_weapons(demo, model: str) -> None:
         o = feature_overview(data, planted["feature_id"])
         flagged = {f["value"] for f in o["flags"] if f["kind"] == "super_stimulus"}
         assert flagged == set(planted["weapons"]), planted
+        general = {g["subject"] for g in o["general"]}
+        assert not general & {f"weapon={w}" for w in planted["weapons"]}
         coverage = core_coverage(data, planted["feature_id"], planted["family"])
         assert coverage["verdict"] == "headline"
 

@@ -104,8 +104,10 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
     else:
         console.print(Text("No red flags.", style="green"))
     if o["general"]:
+        shown = [g for g in o["general"] if g["kind"] == "family"][:5]
+        shown += [g for g in o["general"] if g["kind"] == "metadata"][:5]
         general = ", ".join(
-            f"{g['subject']} ({_fmt(g['core_coverage'], 0)}% of core)" for g in o["general"]
+            f"{g['subject']} ({_fmt(g['core_coverage'], 0)}% of core)" for g in shown
         )
         console.print(Text.assemble(("General (in every region): ", "bold"), general))
 

@@ -13,7 +13,8 @@ comparisons. Thresholds follow the seed; the two the seed leaves open are fixed 
   core examples and at least twice as common in the zone as in core. A zone spread over many
   values (a general concept pushed high) has no super-stimuli.
 - general: a token family or metadata value present in every non-empty region (a feature needs
-  two or more non-empty regions to have general values), best core coverage first, 10 per kind.
+  two or more non-empty regions to have general values), best core coverage first, 10 per kind
+  (per metadata column); the overview drops values flagged as super-stimuli from this list.
 A flagged value must also be held by at least ``MIN_FLAG_EXAMPLES`` examples of the zone (or of
 the top 100), so one example in a tiny zone is no flag. Missing metadata values (null) are never
 flagged.

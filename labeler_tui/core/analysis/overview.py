@@ -29,10 +29,22 @@ def feature_overview(
 ) -> dict[str, Any]:
     """The overview of one feature (JSON of issue 4 part 7).
 
-    Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents.
-    ``quadrant`` needs both the importance (a decoder) and the label's
-    ``interpretability_confidence``; otherwise it is null. A dead feature gives ``n_nonzero`` 0,
-    null statistics, an empty histogram and no regions, flags or general values.
+    Keys: ``feature_id``, ``model``, ``n_nonzero``, ``effective_max``, ``max``, ``mean``,
+    ``importance_percentile`` (null without a decoder), ``stability_score`` (null for a core of
+    < 10 examples), ``quadrant`` (see ``quadrant.py``; null unless there is both an importance
+    and a label with ``interpretability_confidence``), ``histogram`` ``{"edges", "counts"}`` of
+    activation / effective max (40 bins over [0, max(1, max f)], half-open (lo, hi]),
+    ``regions`` (six, floor first: ``name``, ``lo``, ``hi`` (null = inf), ``count``, ``share``,
+    ``top_tokens`` ``[{"token", "share", "enrichment"}]``, ``top_families`` ``[{"family", ...}]``,
+    ``metadata`` ``{column: [{"value", ...}]}``, 10 each), ``flags`` (``{"kind", "subject",
+    ...}``: tail_marker + ``enrichment``, ``zone_share``, ``core_coverage``; flanderized +
+    ``column``, ``value``, ``top_share``, ``core_coverage``; super_stimulus + ``column``,
+    ``value``, ``zone_share``, ``core_coverage``), ``general`` (``{"kind": "family" |
+    "metadata", "subject", "core_coverage"}``) and ``label`` (the record given, or null).
+
+    Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents
+    (null when the core is empty). A dead feature gives ``n_nonzero`` 0, null statistics, an
+    empty histogram and no regions, flags or general values. Rules: ``flags.py``.
     """
     view = FeatureView(data, feature_id)
     importance = importance_percentile(data.decoder_norms, view.feature_id)
@@ -81,7 +93,9 @@ def feature_overview(
         names = [f"{column}={v}" for v in values]
         general += F.general_values("metadata", names, known, region_counts)
     result["flags"] = flags
-    result["general"] = general
+    # a value concentrated at 90%+ is a super-stimulus even if a few examples reach every region
+    supers = {flag["subject"] for flag in flags if flag["kind"] == "super_stimulus"}
+    result["general"] = [g for g in general if g["subject"] not in supers]
     return result
 
 

@@ -66,7 +66,7 @@ def _feature_index(data: ModelData, feature_id: int) -> int:
 
 
 def decoder_similarities(data: ModelData, feature_id: int) -> np.ndarray:
-    """float64[n_features]: cosine of every decoder row with row ``feature_id`` (0 for zero rows)."""
+    """float64[n_features]: cosine of each decoder row with row ``feature_id`` (0 for zero rows)."""
     decoder = data.decoder
     norms = data.decoder_norms
     if decoder is None or norms is None:
