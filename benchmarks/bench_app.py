@@ -141,14 +141,16 @@ async def bench_start(workspace: Workspace, n_entries: int) -> dict[str, float]:
     }
 
 
-async def press_and_wait(pilot: Pilot[None], key: str, expect: Any) -> float:
-    """Send one key event; ms until the expected feature is in the detail pane and drawn."""
+async def press_and_wait(pilot: Pilot[None], key: str, expect: Any) -> tuple[float, float]:
+    """Send one key event; ms until the expected feature's overview reached the detail pane, and
+    ms until it is drawn."""
     app = pilot.app
     started = time.perf_counter()
     app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
     await until(lambda: (fid := expect()) is not None and shown_feature(app) == fid)
+    loaded = time.perf_counter()
     await composite(pilot)
-    return (time.perf_counter() - started) * 1000
+    return (loaded - started) * 1000, (time.perf_counter() - started) * 1000
 
 
 async def bench_session(workspace: Workspace, presses: int) -> dict[str, Any]:
@@ -199,8 +201,10 @@ async def bench_session(workspace: Workspace, presses: int) -> dict[str, Any]:
         await idle(pilot)
         await pilot.press("q")
     return {
-        "keypress_j": summary(moves),
-        "keypress_n": summary(nexts),
+        "keypress_j": summary([drawn for _, drawn in moves]),
+        "keypress_j_overview_in": summary([loaded for loaded, _ in moves]),
+        "keypress_n": summary([drawn for _, drawn in nexts]),
+        "keypress_n_overview_in": summary([loaded for loaded, _ in nexts]),
         "queue_rows": len(rows),
         "queue_build_rows_ms": round(build_ms, 1),
         "queue_paint": summary(paints),
