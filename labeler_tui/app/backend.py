@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from labeler_tui.core.data import ModelData
+from labeler_tui.core.data import ModelData, ProgressCallback
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -26,6 +26,11 @@ class Backend:
         self.categories = tuple(cfg.labeler.categories)
         self.service = LabelingService(workspace, model, source=self.source, owner=self.owner)
         self._data_lock = threading.Lock()
+
+    def open_data(self, progress: ProgressCallback | None = None) -> ModelData:
+        """Open the model's data, building its index first if needed (reports ``progress``)."""
+        with self._data_lock:
+            return self.workspace.data(self.model, progress=progress)
 
     @property
     def data(self) -> ModelData:

@@ -9,6 +9,7 @@ no longer wanted is dropped.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -168,7 +169,7 @@ class WorkbenchScreen(Screen[None]):
         self.drafts.clear()
         self.query_one(QueueList).set_rows([])
         self.query_one(QueueList).empty_text = "loading…"
-        self.query_one(FeatureDetail).show_error(f"Opening model {self.backend.model}…")
+        self.query_one(FeatureDetail).show_message(f"Opening model {self.backend.model}…")
         self.query_one(LabelForm).fill(None, None)
         self._open_data()
         self._load_queue()
@@ -217,8 +218,21 @@ class WorkbenchScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="data")
     def _open_data(self) -> None:
         backend = self.backend
+        last = [0.0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.2:
+                return
+            last[0] = now
+            share = f" {100 * done / total:.0f}%" if total else ""
+            self.app.call_from_thread(
+                self.query_one(FeatureDetail).show_message,
+                f"Opening model {backend.model}: {stage}{share}",
+            )
+
         try:
-            data = backend.data
+            data = backend.open_data(progress)
             n = int(data.n_features)
         except Exception as exc:  # shown to the user, never a traceback
             self.post_message(OperationFailed("Opening the data", _error_text(exc)))
@@ -396,6 +410,11 @@ class WorkbenchScreen(Screen[None]):
         self.data_ready = True
         self.n_features = message.n_features
         self.refresh_status()
+        if self.current is None:
+            self.query_one(FeatureDetail).show_message(
+                f"Model {message.model}: {message.n_features:,} features. "
+                "Press n for the next feature, g to go to one, b to build the queue."
+            )
         row = self.query_one(QueueList).highlighted
         if self.current is None and row is not None:
             self.open_feature(row.feature_id, claim=False)
@@ -405,7 +424,7 @@ class WorkbenchScreen(Screen[None]):
         self.error = None
         queue_list = self.query_one(QueueList)
         queue_list.empty_text = {
-            "pending": "The queue is empty: n builds it, b picks a method.",
+            "pending": "Empty: n or b builds it",
             "completed": "Nothing completed yet.",
             "skipped": "Nothing skipped.",
         }[self.view]
@@ -458,6 +477,8 @@ class WorkbenchScreen(Screen[None]):
                     holder = e.claimed_by or ""
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
             self.notify(f"Feature {feature_id} is {self.claim_note}.", severity="warning")
+        elif self.claimed == feature_id:
+            self.claim_note = "claimed"
         else:
             self.claim_note = ""
         self.refresh_status()

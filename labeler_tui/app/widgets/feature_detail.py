@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -52,38 +50,37 @@ def _items(items: list[dict[str, Any]] | None, key: str, limit: int = 3) -> str:
     return ", ".join(out)
 
 
-def regions_table(overview: dict[str, Any]) -> Table | Text:
-    """One row per region: range, count, share, top tokens, families and metadata values."""
+def regions_text(overview: dict[str, Any]) -> Text:
+    """One block per region: count and share, then its top tokens, families and metadata
+    values (share of the region, enrichment over all nonzero examples). Plain lines, cheap to
+    lay out: a rich Table re-measured on every feature cost more than the analysis."""
     regions = overview.get("regions") or []
     if not regions:
         return Text("No nonzero activations: no regions.", style="dim")
-    table = Table(
-        expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold"
-    )
-    table.add_column("region", no_wrap=True, max_width=14)
-    table.add_column("n", justify="right", no_wrap=True)
-    table.add_column("%", justify="right", no_wrap=True)
-    table.add_column("top: tokens, families, metadata", ratio=1)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{'region':<15}{'n':>7} {'%':>4}  top (share, enrichment)\n", style="bold")
+    indent = " " * 29
     for region in regions:
         name = str(region.get("name"))
         style = "bold" if name == "core" else ("magenta" if name == "flanderization" else "")
-        tops = Text()
-        tops.append(_items(region.get("top_tokens"), "token") or "-")
+        text.append(f"{name:<15}", style=style)
+        count = int(region.get("count") or 0)
+        share = 100 * float(region.get("share") or 0)
+        text.append(f"{count:>7,} {share:>3.0f}%  ")
+        text.append(_items(region.get("top_tokens"), "token") or "-")
+        text.append("\n")
         families = _items(region.get("top_families"), "family")
         if families:
-            tops.append("\nfam: ", style="dim")
-            tops.append(families)
+            text.append(indent)
+            text.append("fam ", style="dim")
+            text.append(families + "\n")
         for column, values in (region.get("metadata") or {}).items():
             if values:
-                tops.append(f"\n{column}: ", style="dim")
-                tops.append(_items(values, "value", 3))
-        table.add_row(
-            Text(name, style=style),
-            f"{int(region.get('count') or 0):,}",
-            f"{100 * float(region.get('share') or 0):.0f}",
-            tops,
-        )
-    return table
+                text.append(indent)
+                text.append(f"{column} ", style="dim")
+                text.append(_items(values, "value", 3) + "\n")
+    text.rstrip()
+    return text
 
 
 def flags_text(overview: dict[str, Any]) -> Text:
@@ -156,11 +153,18 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         yield RegionHistogram(id="detail-histogram")
         yield Static("", id="detail-regions")
 
+    def show_message(self, message: str) -> None:
+        """A neutral line in place of a feature (opening the model, empty queue)."""
+        self.show_error(message)
+        self.query_one("#detail-summary", Static).update(Text(message))
+
     def show_loading(self, feature_id: int) -> None:
-        self.query_one("#detail-summary", Static).update(Text(f"Feature {feature_id}: loading…"))
-        self.loading = False
+        """Keep the previous feature until the new one arrives (usually within a frame or
+        two): replacing it by a placeholder would cost a second relayout per keypress."""
+        self.add_class("-stale")
 
     def show_error(self, message: str) -> None:
+        self.remove_class("-stale")
         self.overview = None
         self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
         for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
@@ -168,11 +172,12 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self.query_one(RegionHistogram).clear()
 
     def show(self, overview: dict[str, Any]) -> None:
+        self.remove_class("-stale")
         self.overview = overview
         self.query_one("#detail-summary", Static).update(summary_text(overview))
         self.query_one("#detail-label", Static).update(label_text(overview.get("label")))
         self.query_one("#detail-flags", Static).update(flags_text(overview))
-        self.query_one("#detail-regions", Static).update(regions_table(overview))
+        self.query_one("#detail-regions", Static).update(regions_text(overview))
         hist = overview.get("histogram") or {}
         edges, counts = hist.get("edges") or [], hist.get("counts") or []
         histogram = self.query_one(RegionHistogram)

@@ -16,24 +16,24 @@ def status_text(
     claim: str = "",
     error: str | None = None,
 ) -> Text:
-    """``model ultra · labeled 12/2,048 · queue 40 pending 12 done 3 skipped · #17 claimed``."""
+    """`` ultra  labeled 12/2,048 · queue 40 pending 12 done 3 skipped · #17 claimed``."""
     text = Text()
     text.append(f" {model} ", style="bold reverse")
     labels = (status or {}).get("labels") or {}
     queue = (status or {}).get("queue") or {}
     total = f"{n_features:,}" if n_features else "?"
-    text.append(f"  labeled {int(labels.get('total') or 0):,}/{total}")
+    text.append(f" labeled {int(labels.get('total') or 0):,}/{total}")
     text.append(
-        f"  ·  queue {int(queue.get('pending') or 0):,} pending"
+        f" · queue {int(queue.get('pending') or 0):,} pending"
         f" {int(queue.get('completed') or 0):,} done"
         f" {int(queue.get('skipped') or 0):,} skipped"
     )
     if feature_id is not None:
-        text.append(f"  ·  #{feature_id}", style="bold")
+        text.append(f" · #{feature_id}", style="bold")
         if claim:
             text.append(f" {claim}")
     if error:
-        text.append(f"  ·  {error}", style="bold red")
+        text.append(f" · {error}", style="bold red")
     return text
 
 
