@@ -17,6 +17,9 @@ from labeler_tui.core.data import ModelData
 
 
 class FeatureView:
+    """A feature's nonzero activations (highest first), effective max, fractions, and region
+    bounds (``bounds[i]`` = start, stop of region i in that order); sets gathered on demand."""
+
     def __init__(self, data: ModelData, feature_id: int) -> None:
         self.data = data
         activations = data.feature(feature_id)  # validates the id
@@ -35,10 +38,6 @@ class FeatureView:
     def region_slice(self, region: int) -> slice:
         start, stop = self.bounds[region]
         return slice(int(start), int(stop))
-
-    def region_count(self, region: int) -> int:
-        start, stop = self.bounds[region]
-        return int(stop - start)
 
     @cached_property
     def table(self) -> ExampleSets:
