@@ -262,3 +262,17 @@ def test_importance_and_quadrant_come_from_decoder_and_label(data, ref: Referenc
         assert o["quadrant"] == quadrant(expected, 0.9)
         assert o["label"]["dashboard_name"] == "x"
     assert feature_overview(data, 0)["quadrant"] is None
+
+
+def test_workspace_without_metadata_or_decoder(make_tiny_workspace) -> None:
+    root = make_tiny_workspace("bare", with_decoder=False)
+    path = root / "data" / "examples.parquet"
+    pl.read_parquet(path).drop("weapon").write_parquet(path)
+    data = Workspace.open(root).data()
+    o = feature_overview(data, 2, {"interpretability_confidence": 0.9})
+    assert o["importance_percentile"] is None and o["quadrant"] is None
+    assert o["n_nonzero"] > 0 and all(region["metadata"] == {} for region in o["regions"])
+    assert all(flag["kind"] == "tail_marker" for flag in o["flags"])
+    assert json.loads(json.dumps(o)) == o
+    with pytest.raises(ValidationError, match=r"columns: none"):
+        core_coverage(data, 2, "weapon=hydra")
