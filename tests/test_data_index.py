@@ -321,3 +321,22 @@ def test_example_rows_every_layout(step: int) -> None:
     unknown = np.array([ids[0] - 1, ids[-1] + 1, ids[10] + (1 if step > 1 else 10**6), ids[5]])
     assert mapper.rows(unknown).tolist() == [-1, -1, -1, 5]
     assert mapper.rows(np.array([], dtype=np.int64)).tolist() == []
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_many_small_units_threaded_or_not_give_the_same_index(
+    make_tiny_workspace: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """Files split into many row ranges: threads scatter them from pass-1 counts, or (over the
+    memory budget for those counts) one thread does it with running cursors."""
+    from labeler_tui.core.data import index_build
+
+    monkeypatch.setattr(index_build, "BATCH_ROWS", 37)
+    monkeypatch.setattr(index_build, "SORT_CHUNK", 50)
+    if not parallel:
+        monkeypatch.setattr(index_build, "_PER_UNIT_COUNTS_BUDGET", 0)
+    ws = make_tiny_workspace(activation_files=2)
+    data = open_model(ws)
+    assert_index_matches_raw(
+        data, raw_activations(ws), pl.read_parquet(ws / "data/examples.parquet")
+    )

@@ -19,8 +19,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +37,8 @@ from labeler_tui.core.data.decoder import DecoderSource, open_decoder, row_norms
 from labeler_tui.core.data.readers import (
     ActivationBatch,
     ExampleTable,
-    activation_batches,
     check_activation_file,
+    read_activation_slice,
     read_examples,
 )
 from labeler_tui.core.data.vocab import read_vocab, token_families
@@ -43,7 +47,11 @@ from labeler_tui.core.errors import DataError
 Progress = Callable[[str, int, int], None]
 
 BATCH_ROWS = 1 << 21
-SORT_CHUNK = 1 << 23
+SORT_CHUNK = 1 << 22
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+"""Threads for the passes; NumPy and polars release the GIL in the heavy calls."""
+_PER_UNIT_COUNTS_BUDGET = 256 << 20
+"""Bytes of per-unit feature counts kept from pass 1 (beyond this, pass 2 runs in one thread)."""
 DECODER_CHUNK_ROWS = 4096
 _STALE_BUILD_SECONDS = 6 * 3600
 
@@ -173,39 +181,16 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
     _write_examples(out, examples)
     np.save(out / L.TOKEN_FAMILY, token_family)
     L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
-
     progress(reading, 1, 1)
     lap("examples")
-    mapper = ExampleRows(examples.example_ids)
+
     sizes = [check_activation_file(path) for path in config.activations]
     total_rows = sum(sizes)
-
-    counts = _count_pass(config, decoder, total_rows, progress)
-    lap("count_pass")
-    n_features = decoder.n_features if decoder is not None else len(counts)
-    counts = np.pad(counts, (0, n_features - len(counts)))
-    offsets = np.zeros(n_features + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    n_nonzero = int(offsets[-1])
-    np.save(out / L.OFFSETS, offsets)
-
-    row_bits = max(1, int(examples.n_examples - 1).bit_length())
-    packed_path = out / "packed.tmp"
-    packed = np.memmap(packed_path, mode="w+", dtype=np.uint64, shape=(max(1, n_nonzero),))
-    _scatter_pass(config, mapper, offsets, packed, row_bits, total_rows, progress)
-    lap("scatter_pass")
-    rows = np.lib.format.open_memmap(out / L.ROWS, mode="w+", dtype=np.int32, shape=(n_nonzero,))
-    acts = np.lib.format.open_memmap(out / L.ACTS, mode="w+", dtype=np.float32, shape=(n_nonzero,))
-    max_acts, mean_acts = _sort_features(
-        config, offsets, packed, row_bits, rows, acts, examples.example_ids, progress
-    )
-    lap("sort")
-    rows.flush()
-    acts.flush()
-    del rows, acts, packed
-    packed_path.unlink()
-    np.save(out / L.MAX_ACTS, max_acts)
-    np.save(out / L.MEAN_ACTS, mean_acts)
+    units = _units(config.activations, sizes)
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="labeler-index") as pool:
+        n_features, n_nonzero = _build_activations(
+            config, out, examples, decoder, units, total_rows, pool, progress, lap
+        )
 
     decoder_info: dict[str, Any] | None = None
     if decoder is not None:
@@ -231,6 +216,49 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
         "stage_cpu_seconds": stages_cpu,
     }
     L.write_json(out / L.MANIFEST, manifest)
+
+
+def _build_activations(
+    config: ModelConfig,
+    out: Path,
+    examples: ExampleTable,
+    decoder: DecoderSource | None,
+    units: list[_Unit],
+    total_rows: int,
+    pool: ThreadPoolExecutor,
+    progress: Progress,
+    lap: Callable[[str], None],
+) -> tuple[int, int]:
+    """Passes 1 and 2 and the per-feature sort; returns (n_features, n_nonzero)."""
+    mapper = ExampleRows(examples.example_ids)
+    counts = _count_pass(config, units, decoder, total_rows, pool, progress)
+    lap("count_pass")
+    n_features = decoder.n_features if decoder is not None else counts.max_feature_id + 1
+    offsets = np.zeros(n_features + 1, dtype=np.int64)
+    np.cumsum(np.pad(counts.totals, (0, n_features - len(counts.totals))), out=offsets[1:])
+    n_nonzero = int(offsets[-1])
+    np.save(out / L.OFFSETS, offsets)
+
+    row_bits = max(1, int(examples.n_examples - 1).bit_length())
+    packed_path = out / "packed.tmp"
+    packed = np.memmap(packed_path, mode="w+", dtype=np.uint64, shape=(max(1, n_nonzero),))
+    _scatter_pass(
+        config, units, counts, mapper, offsets, packed, row_bits, total_rows, pool, progress
+    )
+    lap("scatter_pass")
+    rows = np.lib.format.open_memmap(out / L.ROWS, mode="w+", dtype=np.int32, shape=(n_nonzero,))
+    acts = np.lib.format.open_memmap(out / L.ACTS, mode="w+", dtype=np.float32, shape=(n_nonzero,))
+    max_acts, mean_acts = _sort_features(
+        config, offsets, packed, row_bits, rows, acts, examples.example_ids, pool, progress
+    )
+    lap("sort")
+    rows.flush()
+    acts.flush()
+    del rows, acts, packed
+    packed_path.unlink()
+    np.save(out / L.MAX_ACTS, max_acts)
+    np.save(out / L.MEAN_ACTS, mean_acts)
+    return n_features, n_nonzero
 
 
 def _write_examples(out: Path, examples: ExampleTable) -> None:
@@ -266,85 +294,159 @@ def _example_rows(path: Path, batch: ActivationBatch, mapper: ExampleRows) -> np
     return rows
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """A slice of one activation file: the unit of work of both passes."""
+
+    path: Path
+    start: int
+    length: int
+
+
+def _units(files: tuple[Path, ...], sizes: list[int]) -> list[_Unit]:
+    return [
+        _Unit(path, start, min(BATCH_ROWS, size - start))
+        for path, size in zip(files, sizes, strict=True)
+        for start in range(0, size, BATCH_ROWS)
+    ]
+
+
+def _in_order(
+    pool: ThreadPoolExecutor, work: Callable[[Any], Any], items: Iterable[Any]
+) -> Iterator[Any]:
+    """Run ``work`` over ``items`` on the pool, a few at a time, yielding results in order.
+
+    Results (and the first error) come back in item order, so messages are deterministic.
+    """
+    window = 2 * WORKERS
+    pending: deque[Future[Any]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+@dataclass
+class _Counts:
+    totals: np.ndarray  # int64 nonzero rows per feature
+    per_unit: list[np.ndarray] | None  # each unit's counts, if they fit the memory budget
+    max_feature_id: int
+
+
 def _count_pass(
     config: ModelConfig,
+    units: list[_Unit],
     decoder: DecoderSource | None,
     total_rows: int,
+    pool: ThreadPoolExecutor,
     progress: Progress,
-) -> np.ndarray:
+) -> _Counts:
     stage = f"{config.name}: checking activations (1/3)"
-    counts = np.zeros(decoder.n_features if decoder is not None else 0, dtype=np.int64)
+    totals = np.zeros(decoder.n_features if decoder is not None else 0, dtype=np.int64)
+    per_unit: list[np.ndarray] | None = []
+    kept_bytes = 0
+    top = -1
+
+    def count(unit: _Unit) -> tuple[np.ndarray, int]:
+        batch = read_activation_slice(unit.path, unit.start, unit.length, with_example_ids=False)
+        _check_features(unit.path, batch, decoder)
+        feats = batch.feature_ids[batch.activations > 0]
+        top = int(batch.feature_ids.max()) if len(batch.feature_ids) else -1
+        return np.bincount(feats) if len(feats) else np.zeros(0, np.int64), top
+
     done = 0
     progress(stage, 0, total_rows)
-    for path in config.activations:
-        for batch in activation_batches(path, BATCH_ROWS, with_example_ids=False):
-            _check_features(path, batch, decoder)
-            feats = batch.feature_ids[batch.activations > 0]
-            if len(feats):
-                batch_counts = np.bincount(feats)
-                if len(batch_counts) > len(counts):
-                    counts = np.pad(counts, (0, len(batch_counts) - len(counts)))
-                counts[: len(batch_counts)] += batch_counts
-            done += len(batch.activations)
-            progress(stage, done, total_rows)
-    if decoder is None and len(counts) == 0:
-        # no nonzero rows at all: n_features is still max(feature_id) + 1
-        counts = np.zeros(_max_feature_id(config) + 1, dtype=np.int64)
-    return counts
-
-
-def _max_feature_id(config: ModelConfig) -> int:
-    top = -1
-    for path in config.activations:
-        for batch in activation_batches(path, BATCH_ROWS, with_example_ids=False):
-            top = max(top, int(batch.feature_ids.max()))
-    return top
+    for unit, (unit_counts, unit_top) in zip(units, _in_order(pool, count, units), strict=True):
+        if len(unit_counts) > len(totals):
+            totals = np.pad(totals, (0, len(unit_counts) - len(totals)))
+        totals[: len(unit_counts)] += unit_counts
+        top = max(top, unit_top)
+        if per_unit is not None:
+            per_unit.append(unit_counts)
+            kept_bytes += unit_counts.nbytes
+            if kept_bytes > _PER_UNIT_COUNTS_BUDGET:
+                per_unit = None  # too many units x features: scatter sequentially
+        done += unit.length
+        progress(stage, done, total_rows)
+    return _Counts(totals, per_unit, top)
 
 
 def _scatter_pass(
     config: ModelConfig,
+    units: list[_Unit],
+    counts: _Counts,
     mapper: ExampleRows,
     offsets: np.ndarray,
     packed: np.ndarray,
     row_bits: int,
     total_rows: int,
+    pool: ThreadPoolExecutor,
     progress: Progress,
 ) -> None:
     """Write every nonzero row, grouped by feature, as ``~activation_bits << row_bits | row``.
 
     One uint64 per row (instead of a row and an activation array) halves the random memory
     traffic of the scatter, and it is already the low part of the sort key of the next step.
+    When pass 1 kept each unit's counts, each unit's start in every feature's slice is known in
+    advance and the units are scattered by several threads into disjoint places.
     """
     stage = f"{config.name}: writing index (2/3)"
     n_features = len(offsets) - 1
-    cursor = offsets[:-1].copy()
     ends = offsets[1:]
     changed = DataError(
         f"{config.activations_spec}: activation files changed while the index was being built"
     )
     shift = np.uint64(row_bits)
+
+    def scatter(unit: _Unit, start: np.ndarray, expected: np.ndarray | None) -> np.ndarray:
+        batch = read_activation_slice(unit.path, unit.start, unit.length)
+        all_rows = _example_rows(unit.path, batch, mapper)
+        keep = batch.activations > 0
+        feats = batch.feature_ids[keep]
+        unit_counts = np.bincount(feats, minlength=n_features)
+        if len(unit_counts) > n_features or (
+            not np.array_equal(unit_counts, expected)
+            if expected is not None
+            else np.any(start + unit_counts > ends)
+        ):
+            raise changed
+        if len(feats):
+            values = (~batch.activations[keep].view(np.uint32)).astype(np.uint64)
+            values <<= shift
+            values |= all_rows[keep].astype(np.uint64)
+            order = group_order(feats, n_features)
+            # the k-th row of feature f in this unit goes to start[f] + k
+            base = start - (np.cumsum(unit_counts) - unit_counts)
+            positions = np.repeat(base, unit_counts) + np.arange(len(feats))
+            packed[positions] = values[order]
+        return unit_counts
+
+    cursor = offsets[:-1].copy()
     done = 0
     progress(stage, 0, total_rows)
-    for path in config.activations:
-        for batch in activation_batches(path, BATCH_ROWS):
-            all_rows = _example_rows(path, batch, mapper)
-            keep = batch.activations > 0
-            feats = batch.feature_ids[keep]
-            if len(feats):
-                batch_rows = all_rows[keep]
-                values = (~batch.activations[keep].view(np.uint32)).astype(np.uint64)
-                values <<= shift
-                values |= batch_rows.astype(np.uint64)
-                order = group_order(feats, n_features)
-                batch_counts = np.bincount(feats, minlength=n_features)
-                if np.any(cursor + batch_counts > ends):
-                    raise changed
-                # the k-th row of feature f in this batch goes to cursor[f] + k
-                base = cursor - (np.cumsum(batch_counts) - batch_counts)
-                positions = np.repeat(base, batch_counts) + np.arange(len(feats))
-                packed[positions] = values[order]
-                cursor += batch_counts
-            done += len(batch.activations)
+    if counts.per_unit is None:
+        for unit in units:
+            cursor += scatter(unit, cursor, None)
+            done += unit.length
+            progress(stage, done, total_rows)
+    else:
+        per_unit = counts.per_unit
+
+        def jobs() -> Iterator[tuple[_Unit, np.ndarray, np.ndarray]]:
+            for unit, unit_counts in zip(units, per_unit, strict=True):
+                expected = np.zeros(n_features, dtype=np.int64)
+                expected[: len(unit_counts)] = unit_counts
+                yield unit, cursor.copy(), expected
+                cursor[:] += expected
+
+        for unit, _ in zip(units, _in_order(pool, lambda job: scatter(*job), jobs()), strict=True):
+            done += unit.length
             progress(stage, done, total_rows)
     if not np.array_equal(cursor, ends):
         raise changed
@@ -422,13 +524,15 @@ def _sort_features(
     rows: np.ndarray,
     acts: np.ndarray,
     example_ids: np.ndarray,
+    pool: ThreadPoolExecutor,
     progress: Progress,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sort each feature's slice by activation descending, then example row; check duplicates.
 
     Key (uint64): local feature | inverted float bits (positive floats order like their bits)
     | row. One sort per chunk of features orders everything; the parts are unpacked into the
-    ``rows`` and ``acts`` arrays. Returns per-feature max and mean activation.
+    ``rows`` and ``acts`` arrays. Chunks are independent, so threads share them. Returns
+    per-feature max and mean activation.
     """
     n_features = len(offsets) - 1
     counts = np.diff(offsets)
@@ -437,33 +541,43 @@ def _sort_features(
     row_mask = np.uint64((1 << row_bits) - 1)
     max_acts = np.zeros(n_features, dtype=np.float32)
     mean_acts = np.zeros(n_features, dtype=np.float32)
-    marks = np.empty(len(example_ids), dtype=np.int64)
+    scratch: dict[int, np.ndarray] = {}  # one marks array per thread
+
+    def sort_chunk(chunk: tuple[int, int]) -> int:
+        f0, f1 = chunk
+        lo, hi = int(offsets[f0]), int(offsets[f1])
+        if hi == lo:
+            return f1
+        marks = scratch.get(threading.get_ident())
+        if marks is None:
+            marks = scratch[threading.get_ident()] = np.empty(len(example_ids), dtype=np.int64)
+        chunk_counts = counts[f0:f1]
+        seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
+        values = packed[lo:hi]
+        duplicate = _first_duplicate(seg, values & row_mask, chunk_counts, marks)
+        if duplicate is not None:
+            feature, row = duplicate
+            raise DataError(
+                f"{config.activations_spec}: more than one row for feature_id {f0 + feature} "
+                f"and example_id {int(example_ids[row])} (one row per feature and example)"
+            )
+        key = _sorted_u64((seg << seg_shift) | values)
+        rows[lo:hi] = key & row_mask
+        sorted_acts = (~((key >> act_shift).astype(np.uint32))).view(np.float32)
+        acts[lo:hi] = sorted_acts
+        local = offsets[f0:f1] - lo
+        nonempty = chunk_counts > 0
+        starts = local[nonempty]
+        max_acts[f0:f1][nonempty] = sorted_acts[starts]
+        sums = np.add.reduceat(sorted_acts.astype(np.float64), starts)
+        mean_acts[f0:f1][nonempty] = sums / chunk_counts[nonempty]
+        return f1
+
     stage = f"{config.name}: sorting features (3/3)"
     progress(stage, 0, n_features)
-    for f0, f1 in _feature_chunks(offsets, 1 << (32 - row_bits)):
-        lo, hi = int(offsets[f0]), int(offsets[f1])
-        if hi > lo:
-            chunk_counts = counts[f0:f1]
-            seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
-            values = packed[lo:hi]
-            duplicate = _first_duplicate(seg, values & row_mask, chunk_counts, marks)
-            if duplicate is not None:
-                feature, row = duplicate
-                raise DataError(
-                    f"{config.activations_spec}: more than one row for feature_id {f0 + feature} "
-                    f"and example_id {int(example_ids[row])} (one row per feature and example)"
-                )
-            key = _sorted_u64((seg << seg_shift) | values)
-            rows[lo:hi] = key & row_mask
-            sorted_acts = (~((key >> act_shift).astype(np.uint32))).view(np.float32)
-            acts[lo:hi] = sorted_acts
-            local = offsets[f0:f1] - lo
-            nonempty = chunk_counts > 0
-            starts = local[nonempty]
-            max_acts[f0:f1][nonempty] = sorted_acts[starts]
-            sums = np.add.reduceat(sorted_acts.astype(np.float64), starts)
-            mean_acts[f0:f1][nonempty] = sums / chunk_counts[nonempty]
-        progress(stage, f1, n_features)
+    chunks = _feature_chunks(offsets, 1 << (32 - row_bits))
+    for done in _in_order(pool, sort_chunk, chunks):
+        progress(stage, done, n_features)
     return max_acts, mean_acts
 
 

@@ -7,7 +7,6 @@ one row per example, small next to the activations).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,25 +69,21 @@ class ActivationBatch:
     """Row number in the file of this batch's first row (for error messages)."""
 
 
-def activation_batches(
-    path: Path, batch_rows: int, with_example_ids: bool = True
-) -> Iterator[ActivationBatch]:
-    """Stream an activation file in batches of about ``batch_rows`` rows.
+def read_activation_slice(
+    path: Path, start: int, length: int, with_example_ids: bool = True
+) -> ActivationBatch:
+    """Rows ``start .. start+length`` of an activation file, validated.
 
-    Without ``with_example_ids`` that column is not decoded (``example_ids`` is empty).
+    Reading by explicit row ranges (the parquet reader skips to them) gives every pass the same
+    batches, so work can be split between threads. Without ``with_example_ids`` that column
+    is not decoded (``example_ids`` is empty).
     """
     columns = ACTIVATION_COLUMNS if with_example_ids else ("feature_id", "activation")
-    query = pl.scan_parquet(path).select(columns)
-    first_row = 0
     try:
-        batches = query.collect_batches(chunk_size=batch_rows, maintain_order=True)
-        for frame in batches:
-            if frame.height == 0:
-                continue
-            yield _to_batch(path, frame, first_row)
-            first_row += frame.height
+        frame = pl.scan_parquet(path).slice(start, length).select(columns).collect()
     except _READ_ERRORS as exc:
         raise DataError(f"{path}: cannot read activations parquet: {_first_line(exc)}") from None
+    return _to_batch(path, frame, start)
 
 
 def _to_batch(path: Path, frame: pl.DataFrame, first_row: int) -> ActivationBatch:
