@@ -1,10 +1,12 @@
 """Building a model's derived index from its input files, streaming the activations.
 
-Pass 1 streams every activation file in record batches, validates each batch (dtypes, nulls,
-NaN/inf, feature ids against the decoder) and counts nonzero rows per feature (np.bincount).
-Pass 2 streams them again, maps example ids to example rows (a lookup table; unknown ids are an
-error) and scatters each nonzero row, packed into one uint64 (inverted activation bits | row),
-into a memory-mapped array at per-feature cursors (grouped with a 16-bit radix argsort). Then
+The activation files are cut into units of BATCH_ROWS rows (explicit row ranges, so both passes
+see the same units). Pass 1 reads each unit, validates it (dtypes, nulls, NaN/inf, feature ids
+against the decoder) and counts its nonzero rows per feature (np.bincount). Pass 2 reads them
+again, maps example ids to example rows (a lookup table; unknown ids are an error) and scatters
+each nonzero row, packed into one uint64 (inverted activation bits | row), into a memory-mapped
+array at per-feature cursors (grouped with a 16-bit radix argsort); with each unit's counts
+from pass 1, every unit's cursors are known up front and two threads scatter units at once. Then
 each chunk of features is sorted with one sort of 64-bit keys (feature | activation descending
 | row ascending), checked for duplicate (feature, example) rows (see _first_duplicate),
 summarised (count, max, mean) and unpacked into the final ``rows``/``acts`` arrays.
