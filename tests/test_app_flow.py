@@ -78,7 +78,8 @@ async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) ->
         queue = read_json(ws / "labels" / "queue_tiny.json")
         entry = next(e for e in queue["entries"] if e["feature_id"] == 5)
         assert entry["claimed_by"] == "tester"
-        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "form-name")
+        await pilot.press("enter")  # enter on the open feature moves into the form
+        assert app.focused is not None and app.focused.id == "form-name"
         await pilot.press(*"swim speed", "tab", "tab", *"0.8", "tab", *"0.6")
         await pilot.press("ctrl+s")
         await wait_until(

@@ -19,6 +19,8 @@ class QueueSnapshot:
     status: dict[str, Any]
     signature: tuple[Any, ...]
     n_features: int | None
+    pending_rows: list[Any] | None = None
+    """The queue pane's rows for the pending view, built by the worker."""
 
 
 class DataReady(Message):

@@ -52,6 +52,7 @@ QUEUE_VIEWS = ("pending", "completed", "skipped")
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
 SIMILAR_TOP_K = 12
+OPENING_DATA = "Opening the data"
 CLAIM_DWELL_SECONDS = 1.5
 """A feature merely browsed to is claimed once it stayed on screen this long (n/enter claim at
 once), so holding j does not write a claim per keypress."""
@@ -235,16 +236,27 @@ class WorkbenchScreen(Screen[None]):
             data = backend.open_data(progress)
             n = int(data.n_features)
         except Exception as exc:  # shown to the user, never a traceback
-            self.post_message(OperationFailed("Opening the data", _error_text(exc)))
+            self.post_message(OperationFailed(OPENING_DATA, _error_text(exc)))
             return
         self.post_message(DataReady(backend.model, n))
 
     def _read_snapshot(self, backend: Backend) -> QueueSnapshot:
-        signature = backend.service.stores_signature()
-        state = backend.service.queue()
-        labels = backend.service.labels()
-        status = backend.service.status()
-        return QueueSnapshot(
+        """Queue, labels and the counts of the status line, each store read once. The pending
+        rows are built here too, off the UI thread (24,576 of them take ~30 ms)."""
+        service = backend.service
+        signature = service.stores_signature()
+        state = service.queue()
+        labels = service.labels()
+        status = {
+            "model": backend.model,
+            "labels": {"total": len(labels)},
+            "queue": {
+                "pending": len(state.entries),
+                "completed": len(state.completed),
+                "skipped": len(state.skipped),
+            },
+        }
+        snapshot = QueueSnapshot(
             entries=state.entries,
             completed=state.completed,
             skipped=state.skipped,
@@ -253,6 +265,8 @@ class WorkbenchScreen(Screen[None]):
             signature=signature,
             n_features=None,
         )
+        snapshot.pending_rows = build_rows("pending", snapshot, backend.owner)
+        return snapshot
 
     @work(thread=True, exclusive=True, group="queue")
     def _load_queue(self) -> None:
@@ -370,38 +384,34 @@ class WorkbenchScreen(Screen[None]):
         self.post_message(OperationDone(text or f"{what}: done", next_feature))
 
     @work(thread=True, exclusive=True, group="next")
-    def _take_next(self) -> None:
-        """Lease the top pending feature other than the one on screen (builds an empty queue)."""
+    def _take_next_from_service(self) -> None:
+        """No pending feature known here: ask the service (it builds an empty queue)."""
         backend = self.backend
-        service = backend.service
-        current = self.current
         try:
             backend.data  # noqa: B018
             if self.claimed is not None:
-                service.release(self.claimed)
+                backend.service.release(self.claimed)
                 self.claimed = None
-            entry = service.next(claim=True)
-            if entry is not None and entry.feature_id == current:
-                now = datetime.now(UTC)
-                others = [
-                    e
-                    for e in service.queue().entries
-                    if e.feature_id != current and not e.held_by_other(backend.owner, now)
-                ]
-                service.release(current)
-                entry = None
-                for candidate in others:
-                    if service.claim(candidate.feature_id):
-                        entry = candidate
-                        break
+            entry = backend.service.next(claim=True)
         except Exception as exc:
             self.post_message(OperationFailed("Next", _error_text(exc)))
             return
-        if entry is None:
+        if entry is None or entry.feature_id == self.current:
             self.post_message(OperationDone("The queue is empty: press b to build it."))
             return
         self.claimed = entry.feature_id
         self.app.call_from_thread(self._opened_next, entry.feature_id)
+
+    def next_candidate(self) -> int | None:
+        """The top pending feature other than the one on screen that nobody else holds."""
+        if self.snapshot is None:
+            return None
+        now = datetime.now(UTC)
+        owner = self.backend.owner
+        for entry in self.snapshot.entries:
+            if entry.feature_id != self.current and not entry.held_by_other(owner, now):
+                return entry.feature_id
+        return None
 
     # --- message handlers ------------------------------------------------------------------------
     def on_data_ready(self, message: DataReady) -> None:
@@ -428,7 +438,12 @@ class WorkbenchScreen(Screen[None]):
             "completed": "Nothing completed yet.",
             "skipped": "Nothing skipped.",
         }[self.view]
-        queue_list.set_rows(build_rows(self.view, message.snapshot, self.backend.owner))
+        snapshot = message.snapshot
+        if self.view == "pending" and snapshot.pending_rows is not None:
+            rows = snapshot.pending_rows
+        else:
+            rows = build_rows(self.view, snapshot, self.backend.owner)
+        queue_list.set_rows(rows)
         if self.current is not None:
             record = message.snapshot.labels.get(self.current)
             detail = self.query_one(FeatureDetail)
@@ -505,6 +520,8 @@ class WorkbenchScreen(Screen[None]):
             self._refresh_current()
 
     def on_operation_failed(self, message: OperationFailed) -> None:
+        if message.what == OPENING_DATA:
+            self.query_one(FeatureDetail).show_error(f"{OPENING_DATA} failed: {message.error}")
         if message.feature_id is not None:
             if message.feature_id != self.current:
                 return
@@ -539,13 +556,16 @@ class WorkbenchScreen(Screen[None]):
 
     def _opened_next(self, feature_id: int) -> None:
         self._load_queue()
-        queue_list = self.query_one(QueueList)
-        if self.view != "pending":
-            self.view = "pending"
-        queue_list.select_feature(feature_id)
+        self._show_in_queue(feature_id)
         self.open_feature(feature_id, claim=False)
         self.claim_note = "claimed"
-        self.query_one(LabelForm).focus_name()
+
+    def _show_in_queue(self, feature_id: int) -> None:
+        if self.view != "pending":
+            self.view = "pending"
+            if self.snapshot is not None:
+                self.post_message(QueueLoaded(self.snapshot))
+        self.query_one(QueueList).select_feature(feature_id, announce=False)
 
     def _keep_draft(self) -> None:
         form = self.query_one(LabelForm)
@@ -574,7 +594,7 @@ class WorkbenchScreen(Screen[None]):
                 self._claim_worker(feature_id)
             self.query_one(LabelForm).focus_name()
             return
-        self.query_one(QueueList).select_feature(feature_id)
+        self.query_one(QueueList).select_feature(feature_id, announce=False)
         self.open_feature(feature_id, claim=True)
 
     @on(LabelForm.NameChanged)
@@ -625,9 +645,14 @@ class WorkbenchScreen(Screen[None]):
 
     # --- actions (declared in actions.py) --------------------------------------------------------
     def action_next_feature(self) -> None:
-        if self._focus_in(self.query_one(LabelForm)) and self.query_one(LabelForm).dirty:
-            self._keep_draft()
-        self._take_next()
+        """Open the next pending feature at once and claim it in the background (an empty queue
+        is built by the service first)."""
+        candidate = self.next_candidate()
+        if candidate is None:
+            self._take_next_from_service()
+            return
+        self._show_in_queue(candidate)
+        self.open_feature(candidate, claim=True)
 
     def action_open_entry(self) -> None:
         if self._focus_in(self.query_one(SimilarSidebar)):
@@ -741,6 +766,7 @@ class WorkbenchScreen(Screen[None]):
             return f"Saved feature {feature_id}: {values.name}"
 
         form.mark_saved()
+        self.query_one(QueueList).focus()
         if self.claimed == feature_id:
             self.claimed = None  # set_label releases it
         self._write("Save", call)
@@ -868,6 +894,8 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(ProgressScreen(self.backend.service, self.backend.data))
 
     def action_reload(self) -> None:
+        if not self.data_ready:
+            self._open_data()
         self._load_queue()
         self._refresh_current()
 

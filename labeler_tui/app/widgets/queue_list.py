@@ -192,11 +192,15 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         if row is not None:
             self.post_message(self.Selected(self, row.feature_id))
 
-    def select_feature(self, feature_id: int) -> bool:
+    def select_feature(self, feature_id: int, announce: bool = True) -> bool:
         """Move the cursor to a feature if it is visible; True if found."""
         for pos, i in enumerate(self._visible):
             if self._rows[i].feature_id == feature_id:
-                self.cursor = pos
+                self._silent = not announce
+                try:
+                    self.cursor = pos
+                finally:
+                    self._silent = False
                 return True
         return False
 
