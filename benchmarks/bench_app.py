@@ -134,7 +134,7 @@ async def bench_start(workspace: Workspace, n_entries: int) -> dict[str, float]:
         await composite(pilot)
         detail = time.perf_counter()
         await idle(pilot)
-        await pilot.press("q")
+        await pilot.press("escape", "q")
     return {
         "interactive_ms": (interactive - started) * 1000,
         "first_detail_ms": (detail - started) * 1000,
@@ -199,7 +199,7 @@ async def bench_session(workspace: Workspace, presses: int) -> dict[str, Any]:
             await composite(pilot)
             paints.append((time.perf_counter() - started) * 1000)
         await idle(pilot)
-        await pilot.press("q")
+        await pilot.press("escape", "q")
     return {
         "keypress_j": summary([drawn for _, drawn in moves]),
         "keypress_j_overview_in": summary([loaded for loaded, _ in moves]),

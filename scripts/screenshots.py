@@ -129,7 +129,7 @@ async def shot(
         await steps(pilot)
         await settle(pilot)
         app.save_screenshot(filename=f"{name}.svg", path=str(out))
-        await pilot.press("q")
+        await pilot.press("escape", "q")
     return out / f"{name}.svg"
 
 

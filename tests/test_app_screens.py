@@ -393,3 +393,50 @@ async def test_progress_shows_a_store_error_instead_of_crashing(
         summary = plain(str(screen.query_one("#summary", Static).content))
         assert "Cannot compute progress" in summary
         assert "consolidated_tiny.json" in summary
+
+
+# --- inside the real app -------------------------------------------------------------------------
+
+
+async def test_real_app_help_follows_the_keymap_and_palette_opens_progress(
+    make_tiny_workspace,
+) -> None:
+    from labeler_tui.app.app import LabelerApp
+
+    root = make_tiny_workspace(extra_config={"keymap": {"skip": "x", "help": "f2"}})
+    workspace = Workspace.open(root)
+    LabelingService(workspace).set_label(3, "Quick Respawn", "mechanical")
+    app = LabelerApp(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if app.workbench.data_ready:
+                break
+        await pilot.press("f2")
+        await pilot.pause()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        table = plain(help_screen.keys_table())
+        skip_line = next(line for line in table.splitlines() if "Skip the feature" in line)
+        help_line = next(line for line in table.splitlines() if "Every key" in line)
+        assert skip_line.split()[0] == "x"
+        assert help_line.split()[0] == "f2"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.workbench
+
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Progr")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        progress = app.screen
+        assert isinstance(progress, ProgressScreen)
+        assert progress.report is not None
+        assert progress.report.labeled == 1
+        assert progress.report.by_category == {"mechanical": 1}
+        await pilot.press("escape")
