@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +28,57 @@ ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage_description, done, total)``; total may be 0 when unknown."""
 
 
-@dataclass(frozen=True)
 class FeatureActivations:
     """One feature's nonzero activations (activation > 0), highest activation first.
 
     Equal activations are ordered by example id. ``activations`` is a read-only view of the
-    memory-mapped index (copy it before changing it); ``rows``/``example_ids`` are fresh arrays.
+    memory-mapped index (copy it before changing it). ``rows`` (int64) and ``example_ids``
+    (int64, the user's ids) are computed on first access, so a caller that needs only the
+    activations pays nothing for them.
     """
 
-    feature_id: int
-    rows: np.ndarray  # int64[n]: example rows
-    example_ids: np.ndarray  # int64[n]: the user's example ids
-    activations: np.ndarray  # float32[n], descending
+    __slots__ = (
+        "_example_ids",
+        "_example_table",
+        "_rows",
+        "_stored_rows",
+        "activations",
+        "feature_id",
+    )
+
+    def __init__(
+        self,
+        feature_id: int,
+        stored_rows: np.ndarray,
+        activations: np.ndarray,
+        example_table: np.ndarray,
+    ) -> None:
+        self.feature_id = feature_id
+        self.activations = activations  # float32[n], descending
+        self._stored_rows = stored_rows
+        self._example_table = example_table
+        self._rows: np.ndarray | None = None
+        self._example_ids: np.ndarray | None = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        """int64[n]: example rows (positions in the example table)."""
+        if self._rows is None:
+            self._rows = np.asarray(self._stored_rows, dtype=np.int64)
+        return self._rows
+
+    @property
+    def example_ids(self) -> np.ndarray:
+        """int64[n]: the user's example ids."""
+        if self._example_ids is None:
+            self._example_ids = self._example_table[self._stored_rows]
+        return self._example_ids
 
     def __len__(self) -> int:
         return len(self.activations)
+
+    def __repr__(self) -> str:
+        return f"FeatureActivations(feature_id={self.feature_id}, n={len(self)})"
 
 
 class ModelData:
@@ -170,12 +205,11 @@ class ModelData:
         """
         f = self._check_feature(feature_id)
         lo, hi = int(self._offsets[f]), int(self._offsets[f + 1])
-        rows = np.asarray(self._rows[lo:hi], dtype=np.int64)
         return FeatureActivations(
             feature_id=f,
-            rows=rows,
-            example_ids=self._example_ids[rows],
+            stored_rows=self._rows[lo:hi],
             activations=np.asarray(self._acts[lo:hi]),
+            example_table=self._example_ids,
         )
 
     def _check_feature(self, feature_id: int) -> int:
