@@ -158,3 +158,15 @@ def test_demo_command_wiring(
     assert code == 1 and "already exists; use --force" in err and len(calls) == 1
     assert run_json(capsys, "demo", str(target), "--force")["workspace"] == str(target.resolve())
     assert len(calls) == 2
+
+
+def test_info_with_no_setup_opens_the_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    """No --workspace, no $LABELER_WORKSPACE, no labeler.toml around: the built-in demo."""
+    result = run_json(capsys, "info")
+    models = result["models"]
+    assert set(models) == {"ultra", "full"}
+    assert models["ultra"]["n_features"] == 24_576 and models["full"]["n_features"] == 2_048
+    assert all(m["has_decoder"] and m["n_nonzero"] > 0 for m in models.values())
+    ids = run_json(capsys, "activations", "--feature-id", "18712", "--top", "3")
+    assert ids["feature_id"] == 18712 and len(ids["activations"]) <= 3
+    assert ids["activations"] == sorted(ids["activations"], reverse=True)
