@@ -200,7 +200,9 @@ def _model(file: Path, name: str, data: Any) -> ModelConfig:
     except re.error as exc:
         raise r.error("token_family", f"not a valid regular expression: {exc}") from None
     if compiled.groups < 1:
-        raise r.error("token_family", "the regular expression needs a group (group 1 names the family)")
+        raise r.error(
+            "token_family", "the regular expression needs a group (group 1 names the family)"
+        )
     return ModelConfig(
         name=name,
         activations=_activation_files(r, root, act_spec),
@@ -227,7 +229,9 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
     default_model = lab.string("default_model", next(iter(models)))
     assert default_model is not None
     if default_model not in models:
-        raise lab.error("default_model", f"unknown model {default_model!r} (no [models.{default_model}])")
+        raise lab.error(
+            "default_model", f"unknown model {default_model!r} (no [models.{default_model}])"
+        )
     categories = lab.data.get("categories", list(DEFAULT_CATEGORIES))
     if (
         not isinstance(categories, list)
@@ -256,7 +260,10 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
     app_r.check_keys(_APP_KEYS)
     similar_method = app_r.string("similar_method", "decoder") or "decoder"
     if similar_method not in SIMILAR_METHODS:
-        raise app_r.error("similar_method", f"expected one of {', '.join(SIMILAR_METHODS)}, got {similar_method!r}")
+        raise app_r.error(
+            "similar_method",
+            f"expected one of {', '.join(SIMILAR_METHODS)}, got {similar_method!r}",
+        )
     app = AppSettings(
         theme=app_r.string("theme", "textual-dark") or "textual-dark",
         similar_method=similar_method,
@@ -270,7 +277,9 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
     for key in km.data:
         keymap[key] = km.string(key) or ""
 
-    return WorkspaceConfig(path=file, labeler=labeler, models=models, paths=paths, app=app, keymap=keymap)
+    return WorkspaceConfig(
+        path=file, labeler=labeler, models=models, paths=paths, app=app, keymap=keymap
+    )
 
 
 def load_config(file: Path) -> WorkspaceConfig:

@@ -33,7 +33,9 @@ def _config_in(path: Path, origin: str) -> Path:
         return candidate.resolve()
     if not path.exists():
         raise ConfigError(f"{path}: workspace not found (from {origin})")
-    raise ConfigError(f"{path}: no {CONFIG_NAME} in this workspace (from {origin}); run `labeler init {path}`")
+    raise ConfigError(
+        f"{path}: no {CONFIG_NAME} in this workspace (from {origin}); run `labeler init {path}`"
+    )
 
 
 def find_config(
@@ -123,5 +125,3 @@ class Workspace:
     def state_path(self, feature_id: int, model: str | None = None) -> Path:
         name = self.model_name(model)
         return self.config.paths.state / name / f"feature_{feature_id}_{name}.json"
-
-
