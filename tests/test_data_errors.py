@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -267,3 +268,23 @@ def test_duplicate_rows_found_in_small_and_large_features(
     ):
         ModelData.open(config.model(), config.paths.cache)
     assert_no_index(ws)
+
+
+def test_inputs_changing_during_the_build_leave_no_index(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labeler_tui.core.data import index_build
+
+    real_build = index_build._build
+
+    def build_then_touch(config, out, fp, progress):  # type: ignore[no-untyped-def]
+        real_build(config, out, fp, progress)
+        vocab = tiny_workspace / "data/vocab.json"
+        st = vocab.stat()
+        os.utime(vocab, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+    monkeypatch.setattr(index_build, "_build", build_then_touch)
+    config = load_config(tiny_workspace / "labeler.toml")
+    with pytest.raises(DataError, match="input files changed while the index was being built"):
+        ModelData.open(config.model(), config.paths.cache)
+    assert_no_index(tiny_workspace)

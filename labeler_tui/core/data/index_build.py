@@ -78,6 +78,11 @@ def ensure_index(
         raise DataError(f"{model_root}: cannot create the index folder: {exc.strerror}") from None
     try:
         _build(config, tmp, fp, progress)
+        if L.fingerprint(config) != fp:
+            raise DataError(
+                f"{config.activations_spec}: input files changed while the index was being "
+                "built; run the command again"
+            )
         _move_into_place(tmp, final, replace=rebuild)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
