@@ -501,7 +501,7 @@ def _first_duplicate(
     for local in np.nonzero(~small)[0]:
         lo = int(starts[local])
         feature_rows = rows[lo : lo + int(counts[local])].astype(np.int64)
-        positions = np.arange(len(feature_rows))
+        positions = np.arange(len(feature_rows), dtype=np.int32)
         marks[feature_rows] = positions
         differs = marks[feature_rows] != positions
         if differs.any():
@@ -557,7 +557,7 @@ def _sort_features(
             return f1
         marks = scratch.get(threading.get_ident())
         if marks is None:
-            marks = scratch[threading.get_ident()] = np.empty(len(example_ids), dtype=np.int64)
+            marks = scratch[threading.get_ident()] = np.empty(len(example_ids), dtype=np.int32)
         chunk_counts = counts[f0:f1]
         seg = np.repeat(np.arange(f1 - f0, dtype=np.uint64), chunk_counts)
         values = packed[lo:hi]
