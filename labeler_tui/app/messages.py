@@ -39,12 +39,20 @@ class QueueLoaded(Message):
 
 
 class FeatureLoaded(Message):
-    def __init__(self, feature_id: int, overview: dict[str, Any], claimed: bool | None) -> None:
+    def __init__(
+        self,
+        feature_id: int,
+        overview: dict[str, Any],
+        claimed: bool | None,
+        claim_pending: bool = False,
+    ) -> None:
         super().__init__()
         self.feature_id = feature_id
         self.overview = overview
         self.claimed = claimed
         """True if claimed for us, False if another owner holds it, None if not tried."""
+        self.claim_pending = claim_pending
+        """The worker is writing the claim now (its result follows separately)."""
 
 
 class SimilarLoaded(Message):

@@ -315,8 +315,10 @@ class WorkbenchScreen(Screen[None]):
             return
         if worker.is_cancelled:
             return
-        claimed = self._claim_in_thread(backend, feature_id) if claim else None
-        self.post_message(FeatureLoaded(feature_id, overview, claimed))
+        self.post_message(FeatureLoaded(feature_id, overview, None, claim_pending=claim))
+        if claim:  # the lease is written after the detail is on its way to the screen
+            claimed = self._claim_in_thread(backend, feature_id)
+            self.app.call_from_thread(self._show_claim, feature_id, claimed)
 
     def _claim_in_thread(self, backend: Backend, feature_id: int) -> bool | None:
         """Release our previous lease and lease this feature (only if it is pending)."""
@@ -464,7 +466,7 @@ class WorkbenchScreen(Screen[None]):
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.overview.get("label"))
         self._show_claim(message.feature_id, message.claimed)
-        if message.claimed is None and self._claim_timer is None:
+        if not message.claim_pending and message.claimed is None and self._claim_timer is None:
             fid = message.feature_id
             self._claim_timer = self.set_timer(CLAIM_DWELL_SECONDS, lambda: self._dwell_claim(fid))
         name = self.query_one("#form-name", Input).value

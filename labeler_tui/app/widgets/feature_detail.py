@@ -161,10 +161,8 @@ class FeatureDetail(VerticalScroll, can_focus=True):
     def show_loading(self, feature_id: int) -> None:
         """Keep the previous feature until the new one arrives (usually within a frame or
         two): replacing it by a placeholder would cost a second relayout per keypress."""
-        self.add_class("-stale")
 
     def show_error(self, message: str) -> None:
-        self.remove_class("-stale")
         self.overview = None
         self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
         for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
@@ -172,7 +170,6 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self.query_one(RegionHistogram).clear()
 
     def show(self, overview: dict[str, Any]) -> None:
-        self.remove_class("-stale")
         self.overview = overview
         self.query_one("#detail-summary", Static).update(summary_text(overview))
         self.query_one("#detail-label", Static).update(label_text(overview.get("label")))

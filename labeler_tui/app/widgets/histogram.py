@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from textual_plotext import PlotextPlot
 
@@ -22,6 +23,8 @@ class RegionHistogram(PlotextPlot):
         self.edges: list[float] = []
         self.counts: list[int] = []
         self.title = ""
+        self._version = 0
+        self._rendered: tuple[Any, Any] | None = None
 
     def on_mount(self) -> None:
         self._draw()
@@ -54,4 +57,13 @@ class RegionHistogram(PlotextPlot):
             ticks = [x for x in (0.0, 0.25, 0.5, 0.75, 1.0) if x <= self.edges[-1]]
             plt.xticks(ticks, [f"{x:g}" for x in ticks])
             plt.xlabel("activation / effective max (red: region borders)")
+        self._version += 1
         self.refresh()
+
+    def render(self) -> Any:
+        """The plot, rebuilt only when the data, the size or the theme changed (a plotext
+        build costs ~10-40 ms; a relayout elsewhere on screen must not pay it again)."""
+        key = (self._version, self.size, self.app.theme, self.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]

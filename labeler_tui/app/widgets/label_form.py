@@ -69,6 +69,7 @@ class LabelForm(Vertical):
         self.owner = owner
         self.feature_id: int | None = None
         self._filled: dict[str, str] = {}
+        self._record: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -111,6 +112,9 @@ class LabelForm(Vertical):
     def fill(self, feature_id: int | None, record: dict[str, Any] | None) -> None:
         """Show a feature's current label (empty fields when it has none)."""
         record = record or {}
+        if feature_id == self.feature_id and record == self._record and not self.dirty:
+            return  # already showing exactly this
+        self._record = dict(record)
         self.feature_id = feature_id
         self.query_one("#form-name", Input).value = str(record.get("dashboard_name") or "")
         category = record.get("dashboard_category")

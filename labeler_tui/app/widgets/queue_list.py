@@ -151,9 +151,10 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         return max(0, min(value, max(0, len(self._visible) - 1)))
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._cache.clear()
+        # the cache key holds "is the cursor row", so only the two changed lines repaint
         self.scroll_to_region_if_needed(new)
-        self.refresh()
+        self.refresh_lines(old)
+        self.refresh_lines(new)
         row = self.highlighted
         feature_id = row.feature_id if row else None
         if feature_id != self._announced:
