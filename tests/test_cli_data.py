@@ -170,3 +170,17 @@ def test_info_with_no_setup_opens_the_demo(capsys: pytest.CaptureFixture[str]) -
     ids = run_json(capsys, "activations", "--feature-id", "18712", "--top", "3")
     assert ids["feature_id"] == 18712 and len(ids["activations"]) <= 3
     assert ids["activations"] == sorted(ids["activations"], reverse=True)
+
+
+def test_activations_human_output_is_short(
+    tiny_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(tiny_workspace)
+    raw = pl.read_parquet(tiny_workspace / "data/activations/*.parquet")
+    n = raw.filter((pl.col("feature_id") == 4) & (pl.col("activation") > 0)).height
+    code, out, _ = run(capsys, "activations", "--workspace", ws, "--feature-id", "4")
+    assert code == 0 and n > 20
+    assert f"{n:,} nonzero activations, top 20 shown (--top K or --json for more)" in out
+    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 20
+    code, out, _ = run(capsys, "activations", "--workspace", ws, "--feature-id", "4", "--top", "3")
+    assert "top 3 shown" in out and len(out.strip().splitlines()) == 5

@@ -15,6 +15,9 @@ from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
 
+HUMAN_ROWS = 20
+"""Rows `labeler activations` prints without --top or --json."""
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -123,12 +126,16 @@ def cmd_activations(ctx: CliContext) -> int:
     }
 
     def human(console: Console) -> None:
+        shown = stop if top is not None else min(stop, HUMAN_ROWS)
         console.print(
             f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
-            + (f", top {stop} shown" if stop < len(feature) else "")
+            + (f", top {shown} shown" if shown < len(feature) else "")
+            + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
         )
         table = Table("rank", "example_id", "activation", box=None)
-        for rank, (ex, act) in enumerate(zip(example_ids, activations, strict=True), 1):
+        for rank, (ex, act) in enumerate(
+            zip(example_ids[:shown], activations[:shown], strict=True), 1
+        ):
             table.add_row(str(rank), str(ex), f"{act:.6g}")
         console.print(table)
 
