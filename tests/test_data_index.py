@@ -340,3 +340,19 @@ def test_many_small_units_threaded_or_not_give_the_same_index(
     assert_index_matches_raw(
         data, raw_activations(ws), pl.read_parquet(ws / "data/examples.parquet")
     )
+
+
+@pytest.mark.parametrize("with_decoder", [True, False])
+def test_no_positive_activations_at_all(
+    make_tiny_workspace: Callable[..., Path], with_decoder: bool
+) -> None:
+    ws = make_tiny_workspace(with_decoder=with_decoder)
+    part = ws / "data/activations/part-000.parquet"
+    raw = pl.read_parquet(part).with_columns(activation=-pl.col("activation").abs())
+    raw.write_parquet(part)
+    data = open_model(ws)
+    assert data.n_nonzero == 0
+    assert data.n_features == (12 if with_decoder else int(raw["feature_id"].max()) + 1)
+    assert data.nonzero_counts.tolist() == [0] * data.n_features
+    assert len(data.feature(0)) == 0 and len(data.feature(0).example_ids) == 0
+    assert data.max_activations.tolist() == [0.0] * data.n_features
