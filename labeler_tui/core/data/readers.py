@@ -1,8 +1,8 @@
 """Readers for the input parquet files, validating them against the input data contract.
 
 Every problem is a DataError naming the file and the problem in one line. Activations are
-streamed in record batches (never loaded whole); the examples table is read at once (it is
-one row per example, small next to the activations).
+read a row range at a time (never loaded whole); the examples table is read at once (it is one
+row per example, small next to the activations).
 """
 
 from __future__ import annotations
