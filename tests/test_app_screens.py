@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.command import CommandList, CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
@@ -255,24 +256,40 @@ async def test_palette_discovers_every_palette_action_and_searches_help_text() -
         assert "Theme: nord" in themes
 
 
+async def wait_until(pilot, condition, timeout: float = 5.0) -> None:
+    """Pause in small steps until ``condition()`` holds (fails the test after ``timeout``)."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def run_from_palette(pilot, query: str, expected: str) -> None:
+    """ctrl+p, type ``query``, wait for ``expected`` to be the highlighted hit, enter."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*query)
+    commands = pilot.app.screen.query_one(CommandList)
+
+    def highlighted_is_expected() -> bool:
+        index = commands.highlighted
+        if index is None:
+            return False
+        return expected in str(commands.get_option_at_index(index).prompt)
+
+    await wait_until(pilot, highlighted_is_expected)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette))
+
+
 async def test_palette_runs_the_chosen_action_and_switches_theme() -> None:
     app = Host()
     async with app.run_test() as pilot:
         await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Progr")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert app.workbench.ran == ["show_progress"]
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"nord")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert app.theme == "nord"
+        await run_from_palette(pilot, "Progr", "Progress")
+        await wait_until(pilot, lambda: app.workbench.ran == ["show_progress"])
+        await run_from_palette(pilot, "nord", "Theme: nord")
+        await wait_until(pilot, lambda: app.theme == "nord")
 
 
 # --- progress ------------------------------------------------------------------------------------
@@ -408,11 +425,7 @@ async def test_real_app_help_follows_the_keymap_and_palette_opens_progress(
     LabelingService(workspace).set_label(3, "Quick Respawn", "mechanical")
     app = LabelerApp(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(50):
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.02)
-            if app.workbench.data_ready:
-                break
+        await wait_until(pilot, lambda: app.workbench.data_ready)
         await pilot.press("f2")
         await pilot.pause()
         help_screen = app.screen
@@ -426,17 +439,10 @@ async def test_real_app_help_follows_the_keymap_and_palette_opens_progress(
         await pilot.pause()
         assert app.screen is app.workbench
 
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Progr")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await run_from_palette(pilot, "Progr", "Progress")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProgressScreen))
         progress = app.screen
-        assert isinstance(progress, ProgressScreen)
-        assert progress.report is not None
+        await wait_until(pilot, lambda: progress.report is not None)
         assert progress.report.labeled == 1
         assert progress.report.by_category == {"mechanical": 1}
         await pilot.press("escape")

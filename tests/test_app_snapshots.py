@@ -28,9 +28,11 @@ FROZEN = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def snapshot_workspace(tiny_workspace: Path) -> Workspace:
-    """Two labels, one skip and a queue of five, all stamped with fixed dates."""
-    workspace = Workspace.open(tiny_workspace)
+def snapshot_workspace(make_tiny_workspace: Callable[..., Path]) -> Workspace:
+    """Two labels, one skip and a queue of five, all stamped with fixed dates; the app polls the
+    stores every 0.1 s so the claim it writes shows up without a long wait."""
+    root = make_tiny_workspace(extra_config={"app": {"poll_interval_seconds": 0.1}})
+    workspace = Workspace.open(root)
     service = LabelingService(workspace, clock=lambda: FROZEN)
     service.set_label(
         0,
@@ -95,8 +97,16 @@ def test_workbench(snap_compare, snapshot_workspace: Workspace, size: tuple[int,
 def test_label_form_in_use(snap_compare, snapshot_workspace: Workspace) -> None:
     """The form being filled in (name, interpretability) at 120x40."""
     app = LabelerApp(snapshot_workspace)
-    typing = then("e", *"Swim Kit", "tab", "tab", *"0.7")
-    assert snap_compare(app, terminal_size=(120, 40), run_before=typing)
+
+    async def fill_in(pilot: Pilot[None]) -> None:
+        await open_top_entry(pilot)
+        await pilot.press("e")
+        pilot.app.screen.query_one("#form-name").value = "Swim Kit"
+        pilot.app.screen.query_one("#form-interp").value = "0.7"
+        pilot.app.screen.query_one("#form-notes").text = "Core: swim_speed_up."
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=fill_in)
 
 
 def test_help_80x24(snap_compare, snapshot_workspace: Workspace) -> None:
