@@ -172,6 +172,7 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(QueueList).empty_text = "loading…"
         self.query_one(FeatureDetail).show_message(f"Opening model {self.backend.model}…")
         self.query_one(LabelForm).fill(None, None)
+        self.query_one(SimilarSidebar).clear()
         self._open_data()
         self._load_queue()
         interval = self.workspace_poll_interval()
@@ -911,8 +912,11 @@ class WorkbenchScreen(Screen[None]):
 
     def action_leave_form(self) -> None:
         box = self.query_one("#queue-filter", Input)
-        if box.has_focus:
+        if box.has_focus:  # escape drops the filter; enter keeps it
+            box.value = ""
+            self.query_one(QueueList).set_filter("")
             self._leave_filter()
+            self.refresh_status()
             return
         if self._focus_in(self.query_one(LabelForm)) or self._focus_in(
             self.query_one(SimilarSidebar)

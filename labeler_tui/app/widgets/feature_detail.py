@@ -138,6 +138,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
     FeatureDetail { height: 1fr; padding: 0 1; }
     FeatureDetail > Static { height: auto; }
     FeatureDetail #detail-flags { margin: 0 0 1 0; }
+    FeatureDetail #detail-regions { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -167,7 +168,9 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
         for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
             self.query_one(wid, Static).update("")
-        self.query_one(RegionHistogram).clear()
+        histogram = self.query_one(RegionHistogram)
+        histogram.clear()
+        histogram.display = False
 
     def show(self, overview: dict[str, Any]) -> None:
         self.overview = overview
@@ -178,6 +181,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         hist = overview.get("histogram") or {}
         edges, counts = hist.get("edges") or [], hist.get("counts") or []
         histogram = self.query_one(RegionHistogram)
+        histogram.display = True
         if counts:
             histogram.show(edges, counts)
         else:

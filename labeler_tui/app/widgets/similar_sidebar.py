@@ -47,6 +47,12 @@ class SimilarSidebar(Vertical):
         self.feature_id = feature_id
         self.query_one("#similar-title", Static).update(self._title("…"))
 
+    def clear(self) -> None:
+        """Nothing on screen (another model, no feature yet)."""
+        self.feature_id, self.rows = None, []
+        self.query_one("#similar-title", Static).update(self._title())
+        self.query_one(OptionList).clear_options()
+
     def show_error(self, message: str) -> None:
         self.rows = []
         self.query_one("#similar-title", Static).update(self._title())
