@@ -94,19 +94,20 @@ def test_workbench(snap_compare, snapshot_workspace: Workspace, size: tuple[int,
     assert snap_compare(app, terminal_size=size, run_before=then())
 
 
+async def fill_in_form(pilot: Pilot[None]) -> None:
+    """Feature 4 open, the form entered and partly filled in."""
+    await open_top_entry(pilot)
+    await pilot.press("e")
+    pilot.app.screen.query_one("#form-name").value = "Swim Kit"
+    pilot.app.screen.query_one("#form-interp").value = "0.7"
+    pilot.app.screen.query_one("#form-notes").text = "Core: swim_speed_up."
+    await settle(pilot)
+
+
 def test_label_form_in_use(snap_compare, snapshot_workspace: Workspace) -> None:
-    """The form being filled in (name, interpretability) at 120x40."""
+    """The form being filled in (name, interpretability, notes) at 120x40."""
     app = LabelerApp(snapshot_workspace)
-
-    async def fill_in(pilot: Pilot[None]) -> None:
-        await open_top_entry(pilot)
-        await pilot.press("e")
-        pilot.app.screen.query_one("#form-name").value = "Swim Kit"
-        pilot.app.screen.query_one("#form-interp").value = "0.7"
-        pilot.app.screen.query_one("#form-notes").text = "Core: swim_speed_up."
-        await settle(pilot)
-
-    assert snap_compare(app, terminal_size=(120, 40), run_before=fill_in)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=fill_in_form)
 
 
 def test_help_80x24(snap_compare, snapshot_workspace: Workspace) -> None:
