@@ -8,6 +8,7 @@ on first use in the user's data directory.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -68,6 +69,9 @@ class Workspace:
     def __init__(self, config: WorkspaceConfig) -> None:
         self.config = config
         self._data: dict[str, ModelData] = {}
+        # The app opens data from worker threads; one lock keeps two first opens from building
+        # the same index at once in one process.
+        self._data_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -92,11 +96,12 @@ class Workspace:
     ) -> ModelData:
         """The model's data, building or refreshing its index on first use."""
         name = self.model_name(model)
-        if rebuild or name not in self._data:
-            self._data[name] = ModelData.open(
-                self.config.models[name], self.cache_dir, progress=progress, rebuild=rebuild
-            )
-        return self._data[name]
+        with self._data_lock:
+            if rebuild or name not in self._data:
+                self._data[name] = ModelData.open(
+                    self.config.models[name], self.cache_dir, progress=progress, rebuild=rebuild
+                )
+            return self._data[name]
 
     # --- paths ---------------------------------------------------------------------------------
     @property

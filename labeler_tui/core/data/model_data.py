@@ -128,10 +128,15 @@ class ModelData:
         Raises DataError (one line naming the file and the problem) for bad input; a failed build
         leaves no half-built index behind.
         """
-        from labeler_tui.core.data.index_build import ensure_index
+        folder = Path(cache_root) / config.name / L.fingerprint(config)
+        manifest = None if rebuild else L.read_manifest(folder)
+        if manifest is None:
+            # Building needs polars (~0.15 s to import); a current index does not, which keeps
+            # short CLI commands fast.
+            from labeler_tui.core.data.index_build import ensure_index
 
-        folder = ensure_index(config, Path(cache_root) / config.name, rebuild, progress)
-        manifest = L.read_manifest(folder)
+            folder = ensure_index(config, Path(cache_root) / config.name, rebuild, progress)
+            manifest = L.read_manifest(folder)
         if manifest is None:
             raise DataError(
                 f"{folder}: index manifest missing or unreadable; run `labeler index --force`"
