@@ -376,7 +376,7 @@ async def test_progress_shows_counts_quadrants_and_weighted_coverage(
         assert app.screen is app.workbench
 
 
-async def test_progress_refresh_picks_up_labels_written_meanwhile(
+async def test_progress_follows_labels_written_by_another_process(
     labeled_workspace: Workspace,
 ) -> None:
     service = LabelingService(labeled_workspace)
@@ -384,15 +384,16 @@ async def test_progress_refresh_picks_up_labels_written_meanwhile(
     async with app.run_test(size=(120, 50)) as pilot:
         screen = ProgressScreen(service, labeled_workspace.data())
         app.open(screen)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.report is not None and screen.report.labeled == 3
+        await wait_until(pilot, lambda: screen.report is not None)
+        assert screen.report.labeled == 3
         LabelingService(labeled_workspace, source="claude code").set_label(9, "Other", "none")
-        await pilot.press("r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.report.labeled == 4
+        await wait_until(pilot, lambda: screen.report.labeled == 4, timeout=3.0)  # polled
         assert screen.report.by_source.get("claude code") == 1
+        summary = plain(str(screen.query_one("#summary", Static).content))
+        assert "4 / 12 features labeled" in summary
+        LabelingService(labeled_workspace).set_label(10, "Another", "none")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.report.labeled == 5)
 
 
 async def test_progress_shows_a_store_error_instead_of_crashing(

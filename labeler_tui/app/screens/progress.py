@@ -125,8 +125,9 @@ def summary_text(model: str, report: ProgressReport) -> str:
 class ProgressScreen(Screen[None]):
     """Labels over time, counts by category and source, quadrants and weighted coverage.
 
-    ``service`` is the model's LabelingService, ``data`` its ModelData. ``r`` recomputes (other
-    processes may have labeled meanwhile); escape, ``p`` or ``q`` return to the workbench.
+    ``service`` is the model's LabelingService, ``data`` its ModelData. The figures follow
+    changes made by other processes (the stores are polled like the workbench polls them); ``r``
+    recomputes at once; escape, ``p`` or ``q`` return to the workbench.
     """
 
     DEFAULT_CSS = """
@@ -165,6 +166,7 @@ class ProgressScreen(Screen[None]):
         self.data = data
         self.report: ProgressReport | None = None
         self.error: str | None = None
+        self._signature: tuple[Any, ...] | None = None
 
     @property
     def model_name(self) -> str:
@@ -185,11 +187,30 @@ class ProgressScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#progress-body").focus()
         self.compute()
+        self.set_interval(self.poll_interval, self.watch_stores)
+
+    @property
+    def poll_interval(self) -> float:
+        """The workspace's ``[app] poll_interval_seconds`` (1 s without a workspace)."""
+        workspace = getattr(self.app, "workspace", None)
+        settings = getattr(getattr(workspace, "config", None), "app", None)
+        return float(getattr(settings, "poll_interval_seconds", 1.0))
+
+    @work(thread=True, exclusive=True, group="progress-poll")
+    def watch_stores(self) -> None:
+        """Recompute when another process (the CLI, an agent) changed a store meanwhile."""
+        try:
+            signature = self.service.stores_signature()
+        except LabelerError:
+            return
+        if self._signature is not None and signature != self._signature:
+            self.app.call_from_thread(self.compute)
 
     @work(thread=True, exclusive=True, group="progress")
     def compute(self) -> None:
         """Read the stores and the decoder norms off the event loop, then render."""
         try:
+            self._signature = self.service.stores_signature()
             report = progress_report(
                 self.service.status(),
                 self.service.labels(),
