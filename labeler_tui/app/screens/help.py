@@ -174,6 +174,13 @@ class HelpScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= self.WIDE, "-wide")
 
+    def on_key(self, event: events.Key) -> None:
+        """The user's own help key (``[keymap] help``) closes the screen it opened."""
+        help_keys = {key.strip() for key in keys_for("help", self.keymap).split(",")}
+        if event.key in help_keys:
+            event.stop()
+            self.dismiss(None)
+
     def keys_table(self) -> Table:
         """Every action of ACTIONS, by group, with its keys after the keymap."""
         table = Table(
