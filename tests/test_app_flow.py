@@ -309,3 +309,20 @@ async def test_narrow_terminal_stacks_the_sidebar(queued_workspace: Path) -> Non
         assert similar_region.y >= queue_region.bottom  # stacked under the queue
         assert similar_region.x == queue_region.x
         assert screen.query_one("#form").region.bottom <= 23  # above the footer
+
+
+async def test_save_typed_in_a_burst_keeps_every_keystroke(queued_workspace: Path) -> None:
+    """Keys arrive as fast as a paste: ctrl+s must not read the form before they land."""
+    from textual import events
+
+    ws = queued_workspace
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("e")
+        for char in "tail 0.7":
+            app.post_message(events.Key(char if char != " " else "space", char))
+        app.post_message(events.Key("ctrl+s", None))
+        labels_path = ws / "labels" / "consolidated_tiny.json"
+        await wait_until(pilot, lambda: "3" in (read_json(labels_path) or {}))
+        assert read_json(labels_path)["3"]["dashboard_name"] == "tail 0.7"

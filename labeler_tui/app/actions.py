@@ -28,7 +28,9 @@ class ActionSpec:
     group: str = "General"
     show: bool = True
     priority: bool = False
-    """Priority bindings fire even while typing in the form (only ``ctrl+`` keys should be)."""
+    """Priority bindings run before the focused widget sees the key. ``ctrl+s`` is NOT one: it
+    must queue behind the characters typed before it (a priority save could read the form
+    before the last keystrokes land); the form's widgets do not bind it, so it still arrives."""
     palette: bool = True
     """Listed in the command palette (plain cursor movement is not)."""
 
@@ -108,7 +110,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Save",
         "Save the label of the feature on screen",
         "Label",
-        priority=True,
     ),
     ActionSpec(
         "skip",
