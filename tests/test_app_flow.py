@@ -193,8 +193,9 @@ async def test_changes_by_another_process_show_up(queued_workspace: Path) -> Non
         other.set_label(3, "written by the CLI", "tactical")
         other.add([9], priority=1.0, reason="from the cli")
         queue_list = app.workbench.query_one(QueueList)
+        # polled every [app] poll_interval_seconds (1 s): visible within 2 s
         await wait_until(
-            pilot, lambda: 9 in {r.feature_id for r in queue_list.visible_rows()}, timeout=4
+            pilot, lambda: 9 in {r.feature_id for r in queue_list.visible_rows()}, timeout=2.0
         )
         detail = app.workbench.query_one(FeatureDetail)
         await wait_until(
@@ -326,3 +327,20 @@ async def test_save_typed_in_a_burst_keeps_every_keystroke(queued_workspace: Pat
         labels_path = ws / "labels" / "consolidated_tiny.json"
         await wait_until(pilot, lambda: "3" in (read_json(labels_path) or {}))
         assert read_json(labels_path)["3"]["dashboard_name"] == "tail 0.7"
+
+
+async def test_leaving_a_claimed_feature_releases_it(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    app = make_app(ws)
+
+    def claimed() -> list[int]:
+        entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
+        return [e["feature_id"] for e in entries if e.get("claimed_by")]
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        await pilot.press("enter")  # open = claim at once
+        await wait_until(pilot, lambda: claimed() == [3])
+        await pilot.press("escape", "v")  # the completed view: nothing pending to claim there
+        app.workbench._go_to(10)
+        await wait_until(pilot, lambda: workbench(app).current == 10 and claimed() == [])

@@ -8,6 +8,7 @@ no longer wanted is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -320,6 +321,17 @@ class WorkbenchScreen(Screen[None]):
         if claim:  # the lease is written after the detail is on its way to the screen
             claimed = self._claim_in_thread(backend, feature_id)
             self.app.call_from_thread(self._show_claim, feature_id, claimed)
+        elif self.claimed is not None and self.claimed != feature_id:
+            self._release_in_thread(backend)  # we left the feature we held
+
+    def _release_in_thread(self, backend: Backend) -> None:
+        held = self.claimed
+        if held is None:
+            return
+        with contextlib.suppress(LabelerError):  # else the lease simply expires
+            backend.service.release(held)
+        if self.claimed == held:
+            self.claimed = None
 
     def _claim_in_thread(self, backend: Backend, feature_id: int) -> bool | None:
         """Release our previous lease and lease this feature (only if it is pending)."""
