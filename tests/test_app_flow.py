@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 
 from labeler_tui.app.app import LabelerApp
 from labeler_tui.app.screens.workbench import WorkbenchScreen
@@ -41,6 +42,17 @@ async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 
             )
         await pilot.pause(0.05)
         waited += 0.05
+
+
+def burst(app: LabelerApp, text: str = "", *keys: str) -> None:
+    """Type ``text``, then press ``keys``, as the terminal driver sends them: in one burst,
+    with no idle wait in between (fast, and the harder case for the app). Keys that move the
+    focus go through ``pilot.press``: like a paste, a burst lands in the field focused when it
+    arrives."""
+    for char in text:
+        app.post_message(events.Key("space" if char == " " else char, char))
+    for key in keys:
+        app.post_message(events.Key(key, {"tab": "\t", "enter": "\r"}.get(key)))
 
 
 def workbench(app: LabelerApp) -> WorkbenchScreen:
@@ -80,8 +92,11 @@ async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) ->
         assert entry["claimed_by"] == "tester"
         await pilot.press("enter")  # enter on the open feature moves into the form
         assert app.focused is not None and app.focused.id == "form-name"
-        await pilot.press(*"swim speed", "tab", "tab", *"0.8", "tab", *"0.6")
-        await pilot.press("ctrl+s")
+        burst(app, "swim speed")
+        await pilot.press("tab", "tab")
+        burst(app, "0.8")
+        await pilot.press("tab")
+        burst(app, "0.6", "ctrl+s")
         await wait_until(
             pilot, lambda: "5" in (read_json(ws / "labels" / "consolidated_tiny.json") or {})
         )
@@ -108,7 +123,7 @@ async def test_skip_asks_for_a_reason_and_moves_on(queued_workspace: Path) -> No
         app.workbench.query_one(QueueList).focus()
         await pilot.press("s")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")
-        await pilot.press(*"too noisy", "enter")
+        burst(app, "too noisy", "enter")
         await wait_until(
             pilot, lambda: (read_json(ws / "labels" / "queue_tiny.json") or {}).get("skipped")
         )
@@ -144,7 +159,8 @@ async def test_undo_reverts_the_saved_label(queued_workspace: Path) -> None:
     labels_path = ws / "labels" / "consolidated_tiny.json"
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
-        await pilot.press("e", *"ink saver", "ctrl+s")
+        await pilot.press("e")
+        burst(app, "ink saver", "ctrl+s")
         await wait_until(pilot, lambda: "3" in (read_json(labels_path) or {}))
         await pilot.press("escape", "u")
         await wait_until(pilot, lambda: "3" not in (read_json(labels_path) or {}))
@@ -215,7 +231,10 @@ async def test_bad_confidence_is_shown_and_nothing_written(queued_workspace: Pat
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
-        await pilot.press("e", *"a name", "tab", "tab", *"1.5", "ctrl+s")
+        await pilot.press("e")
+        burst(app, "a name")
+        await pilot.press("tab", "tab")
+        burst(app, "1.5", "ctrl+s")
         await wait_until(pilot, lambda: any("confidence" in n for n in notes(app)))
         await pilot.pause(0.2)
     assert "interpretability confidence" in " ".join(notes(app))
@@ -289,8 +308,11 @@ async def test_typing_in_the_form_never_triggers_a_hotkey(queued_workspace: Path
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
-        await pilot.press("e", *"quasi", "tab", "tab", "tab", "tab", *"q n s")
-        await pilot.pause(0.2)
+        await pilot.press("e")
+        burst(app, "quasi")
+        await pilot.press("tab", "tab", "tab", "tab")
+        burst(app, "q n s")
+        await wait_until(pilot, lambda: app.workbench.query_one("#form-notes").text == "q n s")
         assert app.is_running
         assert workbench(app).current == 3
         assert app.workbench.query_one("#form-name").value == "quasi"
@@ -314,16 +336,12 @@ async def test_narrow_terminal_stacks_the_sidebar(queued_workspace: Path) -> Non
 
 async def test_save_typed_in_a_burst_keeps_every_keystroke(queued_workspace: Path) -> None:
     """Keys arrive as fast as a paste: ctrl+s must not read the form before they land."""
-    from textual import events
-
     ws = queued_workspace
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
         await pilot.press("e")
-        for char in "tail 0.7":
-            app.post_message(events.Key(char if char != " " else "space", char))
-        app.post_message(events.Key("ctrl+s", None))
+        burst(app, "tail 0.7", "ctrl+s")
         labels_path = ws / "labels" / "consolidated_tiny.json"
         await wait_until(pilot, lambda: "3" in (read_json(labels_path) or {}))
         assert read_json(labels_path)["3"]["dashboard_name"] == "tail 0.7"
