@@ -58,27 +58,26 @@ def regions_text(overview: dict[str, Any]) -> Text:
     if not regions:
         return Text("No nonzero activations: no regions.", style="dim")
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{'region':<15}{'n':>7} {'%':>4}  top (share, enrichment)\n", style="bold")
-    indent = " " * 29
+    header = f"{'region':<15}{'(lo, hi]':<12}{'n':>7} {'%':>5}  top: share, enrichment\n"
+    text.append(header, style="bold")
     for region in regions:
         name = str(region.get("name"))
         style = "bold" if name == "core" else ("magenta" if name == "flanderization" else "")
+        lo, hi = region.get("lo"), region.get("hi")
+        span = f"({_fmt(lo, 'g')}, {_fmt(hi, 'g')}]" if lo is not None else ""
         text.append(f"{name:<15}", style=style)
         count = int(region.get("count") or 0)
         share = 100 * float(region.get("share") or 0)
-        text.append(f"{count:>7,} {share:>3.0f}%  ")
-        text.append(_items(region.get("top_tokens"), "token") or "-")
-        text.append("\n")
-        families = _items(region.get("top_families"), "family")
-        if families:
-            text.append(indent)
-            text.append("fam ", style="dim")
-            text.append(families + "\n")
+        text.append(f"{span:<12}", style="dim")
+        text.append(f"{count:>7,} {share:>4.0f}%\n")
+        rows = [("tokens", _items(region.get("top_tokens"), "token"))]
+        rows.append(("family", _items(region.get("top_families"), "family")))
         for column, values in (region.get("metadata") or {}).items():
-            if values:
-                text.append(indent)
-                text.append(f"{column} ", style="dim")
-                text.append(_items(values, "value", 3) + "\n")
+            rows.append((column, _items(values, "value", 3)))
+        for label, items in rows:
+            if items:
+                text.append(f"  {label:<8} ", style="dim")
+                text.append(items + "\n")
     text.rstrip()
     return text
 
@@ -102,7 +101,9 @@ def flags_text(overview: dict[str, Any]) -> Text:
     if general:
         names = [str(g.get("subject", g)) if isinstance(g, dict) else str(g) for g in general]
         text.append("general (every region): ", style="bold")
-        text.append(", ".join(names[:8]))
+        text.append(", ".join(names[:4]))
+        if len(names) > 4:
+            text.append(f" +{len(names) - 4} more", style="dim")
         text.append("\n")
     if not text.plain:
         text.append("no red flags", style="green")
