@@ -362,3 +362,25 @@ async def test_leaving_a_claimed_feature_releases_it(queued_workspace: Path) -> 
         await pilot.press("escape", "v")  # the completed view: nothing pending to claim there
         app.workbench._go_to(10)
         await wait_until(pilot, lambda: workbench(app).current == 10 and claimed() == [])
+
+
+async def test_switching_model_releases_the_claim_and_shows_the_other_stores(
+    make_tiny_workspace: Any,
+) -> None:
+    model = {"activations": "data/activations", "examples": "data/examples.parquet"}
+    model |= {"vocab": "data/vocab.json", "decoder": "data/decoder.npy"}
+    ws = make_tiny_workspace(extra_config={"models": {"other": model}})
+    service(ws).add([2], priority=0.9)
+    LabelingService(Workspace.open(ws), "other", owner="x").add([8, 9], priority=0.9)
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 2)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: workbench(app).claimed == 2)
+        app.switch_model("other")
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 8)
+        rows = [r.feature_id for r in app.workbench.query_one(QueueList).visible_rows()]
+        assert rows == [8, 9]
+        assert str(app.workbench.query_one(StatusLine).render()).startswith(" other ")
+    entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
+    assert not any(e.get("claimed_by") for e in entries)

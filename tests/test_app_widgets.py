@@ -10,7 +10,12 @@ from textual.app import App, ComposeResult
 from labeler_tui.app.actions import ACTIONS, action_spec, bindings, unknown_keymap_ids
 from labeler_tui.app.messages import QueueSnapshot
 from labeler_tui.app.screens.workbench import WorkbenchScreen, build_rows, mentioned_subject
-from labeler_tui.app.widgets.feature_detail import flags_text, label_text, summary_text
+from labeler_tui.app.widgets.feature_detail import (
+    flags_text,
+    label_text,
+    regions_text,
+    summary_text,
+)
 from labeler_tui.app.widgets.histogram import RegionHistogram
 from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hint
 from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
@@ -267,3 +272,28 @@ def test_every_action_is_declared_once_and_reaches_a_method() -> None:
             assert hasattr(WorkbenchScreen, f"action_{spec.action}"), spec.action
     assert action_spec("save").key == "ctrl+s"
     assert unknown_keymap_ids({"next": "x", "nope": "y"}) == ["nope"]
+
+
+def test_regions_text_lists_every_region_with_its_top_values() -> None:
+    overview = {
+        "regions": [
+            {
+                "name": "core",
+                "lo": 0.25,
+                "hi": 0.75,
+                "count": 1234,
+                "share": 0.5,
+                "top_tokens": [{"token": "hydra_3", "share": 0.61, "enrichment": 2.04}],
+                "top_families": [{"family": "hydra", "share": 0.7, "enrichment": 1.5}],
+                "metadata": {"weapon": [{"value": "dualies", "share": 0.4, "enrichment": 3.0}]},
+            },
+            {"name": "flanderization", "lo": 0.9, "hi": None, "count": 0, "share": 0.0},
+        ]
+    }
+    lines = regions_text(overview).plain.splitlines()
+    assert lines[1].split() == ["core", "(0.25,", "0.75]", "1,234", "50%"]
+    assert lines[2].split() == ["tokens", "hydra_3", "61%", "x2.0"]
+    assert lines[3].split() == ["family", "hydra", "70%", "x1.5"]
+    assert lines[4].split() == ["weapon", "dualies", "40%", "x3.0"]
+    assert lines[5].split()[0] == "flanderization" and lines[5].split()[-2:] == ["0", "0%"]
+    assert "No nonzero activations" in regions_text({"regions": []}).plain
