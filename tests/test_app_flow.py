@@ -14,7 +14,6 @@ from textual import events
 from labeler_tui.app.app import LabelerApp
 from labeler_tui.app.screens.workbench import WorkbenchScreen
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
-from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine
 from labeler_tui.core.service import LabelingService
@@ -120,7 +119,7 @@ async def test_skip_asks_for_a_reason_and_moves_on(queued_workspace: Path) -> No
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
-        app.workbench.query_one(QueueList).focus()
+        app.workbench.queue_list.focus()
         await pilot.press("s")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")
         burst(app, "too noisy", "enter")
@@ -140,7 +139,7 @@ async def test_skip_cancelled_with_escape_writes_nothing(queued_workspace: Path)
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
-        app.workbench.query_one(QueueList).focus()
+        app.workbench.queue_list.focus()
         await pilot.press("s")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")
         await pilot.press("escape")
@@ -194,9 +193,7 @@ async def test_similar_feature_added_to_the_queue(queued_workspace: Path) -> Non
         # the queue pane shows them too
         await wait_until(
             pilot,
-            lambda: (
-                target in {r.feature_id for r in app.workbench.query_one(QueueList).visible_rows()}
-            ),
+            lambda: target in {r.feature_id for r in app.workbench.queue_list.visible_rows()},
         )
 
 
@@ -208,7 +205,7 @@ async def test_changes_by_another_process_show_up(queued_workspace: Path) -> Non
         other = service(ws)
         other.set_label(3, "written by the CLI", "tactical")
         other.add([9], priority=1.0, reason="from the cli")
-        queue_list = app.workbench.query_one(QueueList)
+        queue_list = app.workbench.queue_list
         # polled every [app] poll_interval_seconds (1 s): visible within 2 s
         await wait_until(
             pilot, lambda: 9 in {r.feature_id for r in queue_list.visible_rows()}, timeout=2.0
@@ -280,7 +277,7 @@ async def test_keymap_from_the_config_remaps_an_action(make_tiny_workspace: Any)
     app = make_app(ws)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 4)
-        app.workbench.query_one(QueueList).focus()
+        app.workbench.queue_list.focus()
         await pilot.press("n")  # no longer bound
         await pilot.pause(0.2)
         assert workbench(app).claimed != 4 or workbench(app).current == 4
@@ -297,7 +294,7 @@ async def test_quit_releases_the_claim(queued_workspace: Path) -> None:
         await wait_until(pilot, lambda: workbench(app).claimed == 5)
         entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
         assert [e["feature_id"] for e in entries if e.get("claimed_by")] == [5]
-        app.workbench.query_one(QueueList).focus()
+        app.workbench.queue_list.focus()
         await pilot.press("q")
     entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
     assert not any(e.get("claimed_by") for e in entries)
@@ -318,7 +315,7 @@ async def test_typing_in_the_form_never_triggers_a_hotkey(queued_workspace: Path
         assert app.workbench.query_one("#form-name").value == "quasi"
         assert app.workbench.query_one("#form-notes").text == "q n s"
         await pilot.press("escape")
-        assert app.focused is app.workbench.query_one(QueueList)
+        assert app.focused is app.workbench.queue_list
 
 
 async def test_narrow_terminal_stacks_the_sidebar(queued_workspace: Path) -> None:
@@ -379,7 +376,7 @@ async def test_switching_model_releases_the_claim_and_shows_the_other_stores(
         await wait_until(pilot, lambda: workbench(app).claimed == 2)
         app.switch_model("other")
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 8)
-        rows = [r.feature_id for r in app.workbench.query_one(QueueList).visible_rows()]
+        rows = [r.feature_id for r in app.workbench.queue_list.visible_rows()]
         assert rows == [8, 9]
         assert str(app.workbench.query_one(StatusLine).render()).startswith(" other ")
     entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]

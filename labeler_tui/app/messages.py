@@ -45,6 +45,7 @@ class FeatureLoaded(Message):
         overview: dict[str, Any],
         claimed: bool | None,
         claim_pending: bool = False,
+        histogram: Any = None,
     ) -> None:
         super().__init__()
         self.feature_id = feature_id
@@ -53,6 +54,8 @@ class FeatureLoaded(Message):
         """True if claimed for us, False if another owner holds it, None if not tried."""
         self.claim_pending = claim_pending
         """The worker is writing the claim now (its result follows separately)."""
+        self.histogram = histogram
+        """The histogram plot built by the worker (None: the UI thread builds it)."""
 
 
 class SimilarLoaded(Message):

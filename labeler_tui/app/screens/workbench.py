@@ -23,7 +23,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from labeler_tui.app.actions import bindings
@@ -135,6 +135,10 @@ class WorkbenchScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     @property
+    def queue_list(self) -> QueueList:
+        return self.query_one("#queue-list", QueueList)
+
+    @property
     def backend(self) -> Backend:
         return self.labeler_app.backend
 
@@ -169,8 +173,8 @@ class WorkbenchScreen(Screen[None]):
         self.claimed = None
         self._subjects = None
         self.drafts.clear()
-        self.query_one(QueueList).set_rows([])
-        self.query_one(QueueList).empty_text = "loading…"
+        self.queue_list.set_rows([])
+        self.queue_list.empty_text = "loading…"
         self.query_one(FeatureDetail).show_message(f"Opening model {self.backend.model}…")
         self.query_one(LabelForm).fill(None, None)
         self.query_one(SimilarSidebar).clear()
@@ -205,7 +209,7 @@ class WorkbenchScreen(Screen[None]):
         )
         title = Text("Queue · ", style="bold")
         title.append(self.view)
-        queue_list = self.query_one(QueueList)
+        queue_list = self.queue_list
         shown, total = queue_list.row_count, queue_list.total_count
         title.append(f" {shown:,}" if shown == total else f" {shown:,}/{total:,}")
         if queue_list.filter_text:
@@ -317,7 +321,15 @@ class WorkbenchScreen(Screen[None]):
             return
         if worker.is_cancelled:
             return
-        self.post_message(FeatureLoaded(feature_id, overview, None, claim_pending=claim))
+        try:
+            plot = self.query_one(FeatureDetail).prerender_histogram(overview)
+        except Exception:  # the UI thread draws it then
+            plot = None
+        if worker.is_cancelled:
+            return
+        self.post_message(
+            FeatureLoaded(feature_id, overview, None, claim_pending=claim, histogram=plot)
+        )
         if claim:  # the lease is written after the detail is on its way to the screen
             claimed = self._claim_in_thread(backend, feature_id)
             self.app.call_from_thread(self._show_claim, feature_id, claimed)
@@ -440,14 +452,14 @@ class WorkbenchScreen(Screen[None]):
                 f"Model {message.model}: {message.n_features:,} features. "
                 "Press n for the next feature, g to go to one, b to build the queue."
             )
-        row = self.query_one(QueueList).highlighted
+        row = self.queue_list.highlighted
         if self.current is None and row is not None:
             self.open_feature(row.feature_id, claim=False)
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         self.snapshot = message.snapshot
         self.error = None
-        queue_list = self.query_one(QueueList)
+        queue_list = self.queue_list
         queue_list.empty_text = {
             "pending": "Empty: n or b builds it",
             "completed": "Nothing completed yet.",
@@ -474,7 +486,7 @@ class WorkbenchScreen(Screen[None]):
     def on_feature_loaded(self, message: FeatureLoaded) -> None:
         if message.feature_id != self.current:
             return
-        self.query_one(FeatureDetail).show(message.overview)
+        self.query_one(FeatureDetail).show(message.overview, message.histogram)
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.overview.get("label"))
@@ -580,7 +592,7 @@ class WorkbenchScreen(Screen[None]):
             self.view = "pending"
             if self.snapshot is not None:
                 self.post_message(QueueLoaded(self.snapshot))
-        self.query_one(QueueList).select_feature(feature_id, announce=False)
+        self.queue_list.select_feature(feature_id, announce=False)
 
     def _keep_draft(self) -> None:
         form = self.query_one(LabelForm)
@@ -589,19 +601,19 @@ class WorkbenchScreen(Screen[None]):
         self.drafts[form.feature_id] = form.raw()
         self.notify(f"Unsaved edits of feature {form.feature_id} kept as a draft.", timeout=3)
 
-    @on(QueueList.Highlighted)
+    @on(QueueList.Highlighted, "#queue-list")
     def _queue_highlighted(self, event: QueueList.Highlighted) -> None:
         if event.feature_id is not None and self.data_ready and event.feature_id != self.current:
             self.open_feature(event.feature_id, claim=False)
 
-    @on(QueueList.Selected)
+    @on(QueueList.Selected, "#queue-list")
     def _queue_selected(self, event: QueueList.Selected) -> None:
         self._open_and_claim(event.feature_id)
 
-    @on(OptionList.OptionSelected, "#similar-list")
-    def _similar_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            self._open_and_claim(int(event.option.id))
+    @on(QueueList.Selected, "#similar-list")
+    def _similar_selected(self, event: QueueList.Selected) -> None:
+        event.stop()
+        self._open_and_claim(event.feature_id)
 
     def _open_and_claim(self, feature_id: int) -> None:
         if feature_id == self.current:
@@ -609,7 +621,7 @@ class WorkbenchScreen(Screen[None]):
                 self._claim_worker(feature_id)
             self.query_one(LabelForm).focus_name()
             return
-        self.query_one(QueueList).select_feature(feature_id, announce=False)
+        self.queue_list.select_feature(feature_id, announce=False)
         self.open_feature(feature_id, claim=True)
 
     @on(LabelForm.NameChanged)
@@ -626,7 +638,7 @@ class WorkbenchScreen(Screen[None]):
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.query_one(QueueList).set_filter(event.value)
+        self.queue_list.set_filter(event.value)
         self.refresh_status()
 
     @on(Input.Submitted, "#queue-filter")
@@ -643,7 +655,7 @@ class WorkbenchScreen(Screen[None]):
         box = self.query_one("#queue-filter", Input)
         if not box.value:
             box.display = False
-        self.query_one(QueueList).focus()
+        self.queue_list.focus()
 
     # --- focus helpers ---------------------------------------------------------------------------
     def _focus_in(self, widget: Widget) -> bool:
@@ -652,7 +664,7 @@ class WorkbenchScreen(Screen[None]):
 
     def _panes(self) -> list[Widget]:
         return [
-            self.query_one(QueueList),
+            self.queue_list,
             self.query_one(FeatureDetail),
             self.query_one("#form-name"),
             self.query_one("#similar-list"),
@@ -673,7 +685,7 @@ class WorkbenchScreen(Screen[None]):
         if self._focus_in(self.query_one(SimilarSidebar)):
             fid = self.query_one(SimilarSidebar).highlighted_feature
         else:
-            row = self.query_one(QueueList).highlighted
+            row = self.queue_list.highlighted
             fid = row.feature_id if row else None
         if fid is not None:
             self._open_and_claim(fid)
@@ -686,7 +698,7 @@ class WorkbenchScreen(Screen[None]):
             (focused.scroll_down if down else focused.scroll_up)(animate=False)
             return
         target = (
-            focused if isinstance(focused, QueueList | OptionList) else self.query_one(QueueList)
+            focused if isinstance(focused, QueueList) else self.query_one("#queue-list", QueueList)
         )
         (target.action_cursor_down if down else target.action_cursor_up)()
 
@@ -781,7 +793,7 @@ class WorkbenchScreen(Screen[None]):
             return f"Saved feature {feature_id}: {values.name}"
 
         form.mark_saved()
-        self.query_one(QueueList).focus()
+        self.queue_list.focus()
         if self.claimed == feature_id:
             self.claimed = None  # set_label releases it
         self._write("Save", call)
@@ -926,14 +938,14 @@ class WorkbenchScreen(Screen[None]):
         box = self.query_one("#queue-filter", Input)
         if box.has_focus:  # escape drops the filter; enter keeps it
             box.value = ""
-            self.query_one(QueueList).set_filter("")
+            self.queue_list.set_filter("")
             self._leave_filter()
             self.refresh_status()
             return
         if self._focus_in(self.query_one(LabelForm)) or self._focus_in(
             self.query_one(SimilarSidebar)
         ):
-            self.query_one(QueueList).focus()
+            self.queue_list.focus()
 
     def release_claim_now(self) -> None:
         """Give back our lease (on quit or model switch); failures only get logged."""

@@ -173,7 +173,17 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         histogram.clear()
         histogram.display = False
 
-    def show(self, overview: dict[str, Any]) -> None:
+    def prerender_histogram(self, overview: dict[str, Any]) -> Any:
+        """Build the histogram of an overview ahead, off the UI thread (see RegionHistogram)."""
+        hist = overview.get("histogram") or {}
+        if not hist.get("counts"):
+            return None
+        return self._histogram.prerender(hist.get("edges") or [], hist["counts"])
+
+    def on_mount(self) -> None:
+        self._histogram = self.query_one(RegionHistogram)
+
+    def show(self, overview: dict[str, Any], prerendered_histogram: Any = None) -> None:
         self.overview = overview
         self.query_one("#detail-summary", Static).update(summary_text(overview))
         self.query_one("#detail-label", Static).update(label_text(overview.get("label")))
@@ -184,7 +194,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         histogram = self.query_one(RegionHistogram)
         histogram.display = True
         if counts:
-            histogram.show(edges, counts)
+            histogram.show(edges, counts, prerendered=prerendered_histogram)
         else:
             histogram.clear("no nonzero activations")
 

@@ -5,14 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 REGION_BOUNDARIES = (0.01, 0.10, 0.25, 0.75, 0.90)
 """Fractions of the effective max where the regions of DESIGN.md meet."""
 
 
+def draw_histogram(plt: Plot, edges: Sequence[float], counts: Sequence[int], title: str) -> None:
+    """Bars at the bin centres, a red vertical line at each region boundary."""
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    if len(counts) and len(edges) == len(counts) + 1:
+        centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        width = (edges[-1] - edges[0]) / max(1, len(counts))
+        plt.bar(centres, list(counts), width=width * 0.9)
+        top = max(counts) or 1
+        for x in REGION_BOUNDARIES:
+            if edges[0] <= x <= edges[-1]:
+                plt.vline(x, "red")
+        plt.ylim(0, top * 1.05)
+        ticks = [x for x in (0.0, 0.25, 0.5, 0.75, 1.0) if x <= edges[-1]]
+        plt.xticks(ticks, [f"{x:g}" for x in ticks])
+        plt.xlabel("activation / effective max (red: region borders)")
+
+
 class RegionHistogram(PlotextPlot):
-    """Bars of the overview's histogram; vertical lines mark the region boundaries."""
+    """Bars of the overview's histogram; vertical lines mark the region boundaries.
+
+    A plotext build costs 10-40 ms, so the rendered plot is cached per (data, size, theme), and
+    a worker can build it ahead with :meth:`prerender` (on its own plotext figure) so the UI
+    thread only shows it.
+    """
 
     DEFAULT_CSS = """
     RegionHistogram { height: 12; min-height: 8; }
@@ -23,47 +49,61 @@ class RegionHistogram(PlotextPlot):
         self.edges: list[float] = []
         self.counts: list[int] = []
         self.title = ""
-        self._version = 0
         self._rendered: tuple[Any, Any] | None = None
 
     def on_mount(self) -> None:
+        super().on_mount()
         self._draw()
 
-    def show(self, edges: Sequence[float], counts: Sequence[int], title: str = "") -> None:
+    def _key(self, edges: Sequence[float], counts: Sequence[int], title: str) -> tuple[Any, ...]:
+        theme = self._get_plotext_theme_name(self.app.theme)
+        return (tuple(edges), tuple(counts), title, self.size.width, self.size.height, theme)
+
+    def prerender(
+        self, edges: Sequence[float], counts: Sequence[int], title: str = ""
+    ) -> tuple[Any, Text] | None:
+        """Build the plot for the current size and theme on a private figure (thread-safe:
+        touches no state of this widget); pass the result to :meth:`show`."""
+        width, height = self.size.width, self.size.height
+        if width <= 0 or height <= 0:
+            return None
+        edges = [float(e) for e in edges]
+        counts = [int(c) for c in counts]
+        key = self._key(edges, counts, title)
+        plt = Plot()
+        draw_histogram(plt, edges, counts, title)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+        plt.theme(key[-1])
+        return key, Text.from_ansi(plt.build())
+
+    def show(
+        self,
+        edges: Sequence[float],
+        counts: Sequence[int],
+        title: str = "",
+        prerendered: tuple[Any, Text] | None = None,
+    ) -> None:
         """Plot a histogram given as bin edges (len n+1) and counts (len n)."""
         self.edges = [float(e) for e in edges]
         self.counts = [int(c) for c in counts]
         self.title = title
         self._draw()
+        if prerendered is not None and prerendered[0] == self._key(self.edges, self.counts, title):
+            self._rendered = prerendered
 
     def clear(self, message: str = "") -> None:
         self.edges, self.counts, self.title = [], [], message
         self._draw()
 
     def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.title)
-        if len(self.counts) and len(self.edges) == len(self.counts) + 1:
-            centres = [(a + b) / 2 for a, b in zip(self.edges[:-1], self.edges[1:], strict=True)]
-            width = (self.edges[-1] - self.edges[0]) / max(1, len(self.counts))
-            plt.bar(centres, self.counts, width=width * 0.9)
-            top = max(self.counts) or 1
-            for x in REGION_BOUNDARIES:
-                if self.edges[0] <= x <= self.edges[-1]:
-                    plt.vline(x, "red")
-            plt.ylim(0, top * 1.05)
-            ticks = [x for x in (0.0, 0.25, 0.5, 0.75, 1.0) if x <= self.edges[-1]]
-            plt.xticks(ticks, [f"{x:g}" for x in ticks])
-            plt.xlabel("activation / effective max (red: region borders)")
-        self._version += 1
+        draw_histogram(self.plt, self.edges, self.counts, self.title)
+        self._rendered = None
         self.refresh()
 
     def render(self) -> Any:
-        """The plot, rebuilt only when the data, the size or the theme changed (a plotext
-        build costs ~10-40 ms; a relayout elsewhere on screen must not pay it again)."""
-        key = (self._version, self.size, self.app.theme, self.theme)
+        """The plot, rebuilt only when the data, the size or the theme changed."""
+        key = self._key(self.edges, self.counts, self.title)
         if self._rendered is None or self._rendered[0] != key:
             self._rendered = (key, super().render())
         return self._rendered[1]

@@ -73,11 +73,21 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
             self.queue_list = queue_list
             self.feature_id = feature_id
 
+        @property
+        def control(self) -> QueueList:
+            """The list that sent it (``@on(..., "#id")`` matches on it)."""
+            return self.queue_list
+
     class Selected(Message):
         def __init__(self, queue_list: QueueList, feature_id: int) -> None:
             super().__init__()
             self.queue_list = queue_list
             self.feature_id = feature_id
+
+        @property
+        def control(self) -> QueueList:
+            """The list that sent it (``@on(..., "#id")`` matches on it)."""
+            return self.queue_list
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

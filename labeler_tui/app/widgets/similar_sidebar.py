@@ -5,19 +5,22 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
+from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
 from labeler_tui.core.config import SIMILAR_METHODS
 
 
 class SimilarSidebar(Vertical):
-    """A short list (top k); enter opens a neighbour, ``a``/``A`` queue it/them."""
+    """A short list (top k); enter opens a neighbour, ``a``/``A`` queue it/them.
+
+    The list is a :class:`QueueList` (the Line API list of the queue pane): the similarity sits
+    in the priority column and the neighbour's label in the reason column. It repaints in a
+    fraction of the time an OptionList takes on every feature change."""
 
     DEFAULT_CSS = """
     SimilarSidebar { height: 1fr; }
     SimilarSidebar #similar-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
-    SimilarSidebar OptionList { height: 1fr; border: none; padding: 0; }
     """
 
     def __init__(self, method: str = "decoder", *, id: str | None = None) -> None:
@@ -28,10 +31,13 @@ class SimilarSidebar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="similar-title")
-        yield OptionList(id="similar-list")
+        yield QueueList(id="similar-list")
+
+    def on_mount(self) -> None:
+        self.query_one(QueueList).empty_text = ""
 
     def _title(self, note: str = "") -> Text:
-        text = Text("Similar · ")
+        text = Text("Similar · ", no_wrap=True, overflow="ellipsis")
         text.append(self.method, style="bold")
         if note:
             text.append(f" {note}", style="dim")
@@ -51,35 +57,28 @@ class SimilarSidebar(Vertical):
         """Nothing on screen (another model, no feature yet)."""
         self.feature_id, self.rows = None, []
         self.query_one("#similar-title", Static).update(self._title())
-        self.query_one(OptionList).clear_options()
+        self.query_one(QueueList).set_rows([])
 
     def show_error(self, message: str) -> None:
         self.rows = []
         self.query_one("#similar-title", Static).update(self._title())
-        option_list = self.query_one(OptionList)
-        option_list.clear_options()
-        option_list.add_option(Option(Text(message, style="red"), disabled=True))
+        similar_list = self.query_one(QueueList)
+        similar_list.empty_text = message
+        similar_list.set_rows([])
 
     def show(self, feature_id: int, method: str, rows: list[tuple[int, float, str | None]]) -> None:
         self.feature_id, self.method, self.rows = feature_id, method, rows
         self.query_one("#similar-title", Static).update(self._title(f"of {feature_id}"))
-        option_list = self.query_one(OptionList)
-        option_list.clear_options()
-        for fid, sim, name in rows:
-            text = Text(f"{fid:>6} ")
-            text.append(f"{sim:5.2f} ", style="bold")
-            text.append(name or "·", style="cyan" if name else "dim")
-            option_list.add_option(Option(text, id=str(fid)))
-        if rows:
-            option_list.highlighted = 0
+        similar_list = self.query_one(QueueList)
+        similar_list.empty_text = "no similar feature"
+        similar_list.set_rows(
+            [QueueRow(fid, sim, name or "·") for fid, sim, name in rows], keep_feature=-1
+        )
 
     @property
     def highlighted_feature(self) -> int | None:
-        option_list = self.query_one(OptionList)
-        index = option_list.highlighted
-        if index is None or not self.rows or index >= len(self.rows):
-            return None
-        return self.rows[index][0]
+        row = self.query_one(QueueList).highlighted
+        return row.feature_id if row is not None else None
 
     @property
     def shown_features(self) -> list[int]:
