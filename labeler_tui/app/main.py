@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from labeler_tui.core.data import ProgressCallback
 from labeler_tui.core.errors import LabelerError
 
 
@@ -23,16 +24,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _stage_printer() -> ProgressCallback:
+    """Say once per stage what first use is doing (writing the demo takes a few seconds)."""
+    seen: set[str] = set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in seen:
+            seen.add(stage)
+            print(f"labeler-tui: {stage}…", file=sys.stderr, flush=True)
+
+    return progress
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     from labeler_tui.core.workspace import Workspace
 
     try:
-        workspace = Workspace.open(args.workspace)
+        workspace = Workspace.open(args.workspace, progress=_stage_printer())
         model = workspace.model_name(args.model)
+        from labeler_tui.app.app import LabelerApp
+
+        app = LabelerApp(workspace, model)
     except LabelerError as exc:
         print(f"labeler-tui: error: {exc}", file=sys.stderr)
         sys.exit(1)
-    from labeler_tui.app.app import LabelerApp
-
-    LabelerApp(workspace, model).run()
+    app.run()
