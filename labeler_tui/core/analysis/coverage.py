@@ -95,7 +95,7 @@ def _core_hits(view: FeatureView, subject: Subject, core: slice) -> int:
     wanted = (
         table.token_id(subject.index) if subject.kind == "token" else table.family_id(subject.index)
     )
-    return int(np.count_nonzero(view.sets[core] == wanted))
+    return int(np.count_nonzero(view.region_sets(R.CORE) == wanted))
 
 
 def core_coverage(data: ModelData, feature_id: int, subject: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import numpy as np
 from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.analysis.example_sets import ExampleSets, example_sets
+from labeler_tui.core.analysis.packed_sets import PackedSets, packed_sets
 from labeler_tui.core.data import ModelData
 
 
@@ -44,14 +45,22 @@ class FeatureView:
         return example_sets(self.data)
 
     @cached_property
+    def packed(self) -> PackedSets:
+        return packed_sets(self.data)
+
+    @cached_property
     def sets(self) -> np.ndarray:
         """[n, width] token + family sets of each nonzero example, highest activation first
         (ids as in :class:`ExampleSets`)."""
         return self.table.gather(self.rows)
 
-    def metadata_codes(self, column: str) -> np.ndarray:
-        """The column's codes of the nonzero examples, highest activation first."""
-        return all_metadata_codes(self.data, column)[self.rows]
+    def region_sets(self, region: int) -> np.ndarray:
+        """The sets of one region's examples only (see :attr:`sets`)."""
+        return self.table.gather(self.rows[self.region_slice(region)])
+
+    def metadata_codes(self, column: str, stop: int | None = None) -> np.ndarray:
+        """The column's codes of the nonzero examples (the first ``stop``), highest first."""
+        return all_metadata_codes(self.data, column)[self.rows[:stop]]
 
 
 def all_metadata_codes(data: ModelData, column: str) -> np.ndarray:

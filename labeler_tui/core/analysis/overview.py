@@ -14,10 +14,11 @@ import numpy as np
 
 from labeler_tui.core.analysis import flags as F
 from labeler_tui.core.analysis import regions as R
-from labeler_tui.core.analysis.feature_view import FeatureView, codes_by_region, counts_by_region
+from labeler_tui.core.analysis import stability as S
+from labeler_tui.core.analysis.feature_view import FeatureView
 from labeler_tui.core.analysis.importance import importance_percentile
+from labeler_tui.core.analysis.packed_sets import GroupCounts
 from labeler_tui.core.analysis.quadrant import quadrant
-from labeler_tui.core.analysis.stability import stability_of
 from labeler_tui.core.data import ModelData
 
 TOP_K = 10  # tokens, families and values per metadata column listed per region
@@ -71,13 +72,13 @@ def feature_overview(
     result["histogram"] = {"edges": edges, "counts": counts}
 
     region_counts = view.bounds[:, 1] - view.bounds[:, 0]
-    token_counts, family_counts = counts_by_region(view.table, view.sets, view.bounds)
-    result["stability_score"] = stability_of(view, core_token_counts=token_counts[R.CORE])
+    counts, result["stability_score"] = _count_regions(view)
+    token_counts, family_counts = counts.tokens, counts.families
     metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
     for column in data.metadata_columns:
         values = data.metadata_values(column)
-        codes = view.metadata_codes(column)
-        metadata[column] = (values, codes, codes_by_region(codes, view.bounds, len(values)))
+        top_codes = view.metadata_codes(column, F.FLANDERIZED_TOP_N)
+        metadata[column] = (values, top_codes, counts.metadata[column])
 
     result["regions"] = [
         _region(i, region_counts, token_counts, family_counts, metadata, data, view.n)
@@ -85,10 +86,10 @@ def feature_overview(
     ]
     flags = F.tail_markers(token_counts, region_counts, data.token_names)
     general = F.general_values("family", data.family_names, family_counts, region_counts)
-    for column, (values, codes, counts) in metadata.items():
-        flags += F.flanderized(column, values, codes[: F.FLANDERIZED_TOP_N], counts, region_counts)
-        flags += F.super_stimuli(column, values, counts, region_counts)
-        known = counts.copy()
+    for column, (values, top_codes, value_counts) in metadata.items():
+        flags += F.flanderized(column, values, top_codes, value_counts, region_counts)
+        flags += F.super_stimuli(column, values, value_counts, region_counts)
+        known = value_counts.copy()
         known[:, [i for i, v in enumerate(values) if v is None]] = 0
         names = [f"{column}={v}" for v in values]
         general += F.general_values("metadata", names, known, region_counts)
@@ -97,6 +98,34 @@ def feature_overview(
     supers = {flag["subject"] for flag in flags if flag["kind"] == "super_stimulus"}
     result["general"] = [g for g in general if g["subject"] not in supers]
     return result
+
+
+def _count_regions(view: FeatureView) -> tuple[GroupCounts, float | None]:
+    """Per-region counts and the stability score from one counting pass: the core is counted
+    as its two stability halves (seed 0), which add up to the core's counts."""
+    groups = [view.rows[view.region_slice(i)] for i in range(len(R.REGIONS))]
+    n_core = len(groups[R.CORE])
+    if n_core < S.MIN_CORE_EXAMPLES:
+        return view.packed.count_groups(groups), None
+    mask = S.first_half(n_core)
+    core_rows = groups[R.CORE]
+    groups[R.CORE] = core_rows[mask]
+    groups.append(core_rows[~mask])
+    counts = view.packed.count_groups(groups)
+    first = counts.tokens[R.CORE].copy()
+    merged = GroupCounts(
+        *(_merge_second_half(a) for a in (counts.tokens, counts.families)),
+        {column: _merge_second_half(a) for column, a in counts.metadata.items()},
+    )
+    score = S.score_from_counts(first, merged.tokens[R.CORE], int(mask.sum()), n_core)
+    return merged, score
+
+
+def _merge_second_half(per_group: np.ndarray) -> np.ndarray:
+    """Regions' counts from [regions with the core's first half, the core's second half]."""
+    out = per_group[: len(R.REGIONS)].copy()
+    out[R.CORE] += per_group[len(R.REGIONS)]
+    return out
 
 
 def _region(

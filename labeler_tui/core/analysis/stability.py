@@ -18,26 +18,34 @@ from labeler_tui.core.data import ModelData
 MIN_CORE_EXAMPLES = 10
 
 
-def stability_of(
-    view: FeatureView, seed: int = 0, core_token_counts: np.ndarray | None = None
+def first_half(n_core: int, seed: int = 0) -> np.ndarray:
+    """bool[n_core]: which core positions (highest activation first) form the first half."""
+    return np.random.default_rng(seed).permutation(n_core) < n_core // 2
+
+
+def score_from_counts(
+    first: np.ndarray, core: np.ndarray, n_first: int, n_core: int
 ) -> float | None:
-    """``core_token_counts`` (the core's token counts, if the caller has them) saves a pass."""
-    core = view.region_slice(R.CORE)
-    n_core = core.stop - core.start
-    if n_core < MIN_CORE_EXAMPLES:
-        return None
-    first_half = np.random.default_rng(seed).permutation(n_core) < n_core // 2
-    core_sets = view.sets[core]
-    if core_token_counts is None:
-        core_token_counts = view.table.count(core_sets)[0]
-    first = view.table.count(core_sets[first_half])[0]
-    n_first = int(first_half.sum())
+    """Cosine of the halves' token profiles, from the first half's and the whole core's token
+    counts (so a caller counting the core anyway gets the score from one extra split)."""
     a = first / n_first
-    b = (core_token_counts - first) / (n_core - n_first)
+    b = (core - first) / (n_core - n_first)
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     if norm == 0.0:
         return None
     return float(np.clip(np.dot(a, b) / norm, 0.0, 1.0))
+
+
+def stability_of(view: FeatureView, seed: int = 0) -> float | None:
+    """The score of a feature already read (None for a core under ``MIN_CORE_EXAMPLES``)."""
+    core = view.region_slice(R.CORE)
+    n_core = core.stop - core.start
+    if n_core < MIN_CORE_EXAMPLES:
+        return None
+    mask = first_half(n_core, seed)
+    core_rows = view.rows[core]
+    halves = view.packed.count_groups([core_rows[mask], core_rows[~mask]]).tokens
+    return score_from_counts(halves[0], halves[0] + halves[1], int(mask.sum()), n_core)
 
 
 def stability_score(data: ModelData, feature_id: int, seed: int = 0) -> float | None:

@@ -1,0 +1,289 @@
+"""Every example's token set, family set and metadata values packed into a few 16-bit codes.
+
+The overview counts, per region, how many examples hold each token, family and metadata value.
+With one id per cell that is one counted element per set entry (24 per example on SplatNLP-like
+data, plus one gather per metadata column). Here several slots share one code: ``k`` slots of a
+field with ``u`` possible ids (pad included) become the mixed-radix number
+``s0 * u**(k-1) + ... + s(k-1)``, with ``k`` as large as keeps ``u**k <= CODE_LIMIT``; metadata
+columns are packed together the same way (one code for ``weapon`` x ``mode``). One
+``np.bincount`` over the codes then yields a histogram per code kind, and each field's counts are
+the sums of that histogram's marginals over the slots holding the field. Since an example's set
+holds distinct ids (pads aside, which are dropped), the result is exactly the number of examples
+holding each id. SplatNLP-like data: 143 token ids (pairs), 38 family ids (triples), 40 x 6
+metadata values (one code): 11 codes of 2 bytes per example instead of 24 + 2 gathers.
+
+A vocabulary too large for pairs keeps one id per code (``uint32`` beyond 65,536 ids), so memory
+stays n_examples x (largest token set + largest family set + metadata columns) codes at worst; a
+metadata column with more than ``CODE_LIMIT`` values is not packed and is counted on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeler_tui.core.analysis.derived import cached_arrays, memoized
+from labeler_tui.core.analysis.example_sets import _build as build_example_sets
+from labeler_tui.core.data import ModelData
+
+CODE_LIMIT = 1 << 16  # bins of one code kind; keeps a code in uint16 and a histogram in cache
+COUNT_CHUNK_ROWS = 16_384  # rows gathered and counted at a time (their keys stay in cache)
+BUILD_CHUNK_ROWS = 131_072
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of code: ``radices[i]`` possible values of slot i; ``fields[i]`` names what
+    slot i holds (``"tokens"``, ``"families"`` or ``"meta:COLUMN"``)."""
+
+    radices: tuple[int, ...]
+    fields: tuple[str, ...]
+    offset: int  # where this kind's histogram starts in the combined bin space
+
+    @property
+    def bins(self) -> int:
+        return math.prod(self.radices)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which kind each code column of the packed table has, and which source slots it packs."""
+
+    kinds: tuple[Kind, ...]
+    column_kind: tuple[int, ...]  # kind index of each code column
+    n_tokens: int
+    n_families: int
+    meta_sizes: dict[str, int]  # packed metadata column -> number of values
+
+    @property
+    def n_bins(self) -> int:
+        return sum(kind.bins for kind in self.kinds)
+
+    @property
+    def direct(self) -> bool:
+        """All kinds share one uint16 bin space: codes are stored with their offsets added."""
+        return self.n_bins <= CODE_LIMIT
+
+    @property
+    def dtype(self) -> type:
+        return np.uint16 if max((k.bins for k in self.kinds), default=1) <= 1 << 16 else np.uint32
+
+    @property
+    def column_offsets(self) -> np.ndarray:
+        return np.array([self.kinds[k].offset for k in self.column_kind], dtype=np.intp)
+
+
+def slots_per_code(universe: int) -> int:
+    """Largest k with universe**k <= CODE_LIMIT (at least 1)."""
+    k = 1
+    while universe ** (k + 1) <= CODE_LIMIT:
+        k += 1
+    return k
+
+
+def make_layout(
+    token_width: int, family_width: int, n_tokens: int, n_families: int, meta_sizes: dict[str, int]
+) -> Layout:
+    """The code layout for sets of these widths: the fewest codes per example whose kinds fit
+    one shared CODE_LIMIT bin space (then codes are stored with their kind's offset added and
+    counted with no per-element arithmetic), else the fewest codes. Metadata columns above
+    CODE_LIMIT values are left out (``meta_sizes`` of the result lists the packed ones)."""
+    best: Layout | None = None
+    for k_tokens in range(1, slots_per_code(n_tokens + 1) + 1):
+        for k_families in range(1, slots_per_code(n_families + 1) + 1):
+            fixed = (n_tokens + 1) ** k_tokens * (token_width > 0) + (n_families + 1) ** (
+                k_families
+            ) * (family_width > 0)
+            for meta_limit in {CODE_LIMIT, max(CODE_LIMIT - fixed, 1)}:
+                layout = _layout(
+                    (token_width, n_tokens, k_tokens),
+                    (family_width, n_families, k_families),
+                    meta_sizes,
+                    meta_limit,
+                )
+                if best is None or _cost(layout) < _cost(best):
+                    best = layout
+    assert best is not None
+    return best
+
+
+def _cost(layout: Layout) -> tuple[bool, int, int]:
+    return (not layout.direct, len(layout.column_kind), layout.n_bins)
+
+
+def _layout(
+    tokens: tuple[int, int, int],
+    families: tuple[int, int, int],
+    meta_sizes: dict[str, int],
+    meta_limit: int,
+) -> Layout:
+    kinds: list[Kind] = []
+    column_kind: list[int] = []
+    offset = 0
+
+    def add(radices: tuple[int, ...], fields: tuple[str, ...], n_columns: int) -> None:
+        nonlocal offset
+        kinds.append(Kind(radices, fields, offset))
+        offset += math.prod(radices)
+        column_kind.extend([len(kinds) - 1] * n_columns)
+
+    for field, (width, n_ids, k) in (("tokens", tokens), ("families", families)):
+        if width:
+            k = min(k, width)
+            add((n_ids + 1,) * k, (field,) * k, -(-width // k))
+    packed: dict[str, int] = {}
+    group: list[tuple[str, int]] = []
+    for column, size in meta_sizes.items():
+        size = max(size, 1)
+        if size > CODE_LIMIT:
+            continue
+        if group and math.prod(s for _, s in group) * size > meta_limit:
+            add(tuple(s for _, s in group), tuple(f"meta:{c}" for c, _ in group), 1)
+            group = []
+        group.append((column, size))
+        packed[column] = size
+    if group:
+        add(tuple(s for _, s in group), tuple(f"meta:{c}" for c, _ in group), 1)
+    return Layout(tuple(kinds), tuple(column_kind), tokens[1], families[1], packed)
+
+
+def pack(
+    layout: Layout, tokens: np.ndarray, families: np.ndarray, meta: dict[str, np.ndarray]
+) -> np.ndarray:
+    """[n, n_codes] codes of rows given as token slots (ids, pad n_tokens), family slots (ids,
+    pad n_families) and metadata codes per packed column."""
+    n = len(tokens)
+    out = np.empty((n, len(layout.column_kind)), dtype=layout.dtype)
+    sources = {"tokens": tokens, "families": families}
+    used = {"tokens": 0, "families": 0}
+    for j, kind_index in enumerate(layout.column_kind):
+        kind = layout.kinds[kind_index]
+        code = np.zeros(n, dtype=np.int64)
+        for radix, field in zip(kind.radices, kind.fields, strict=True):
+            if field.startswith("meta:"):
+                slot = meta[field[5:]]
+            else:
+                source, i = sources[field], used[field]
+                used[field] += 1
+                slot = source[:, i] if i < source.shape[1] else radix - 1  # pad past the width
+            code *= radix
+            code += slot
+        out[:, j] = code + kind.offset if layout.direct else code
+    return out
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """Per group of rows: how many examples hold each token, family and metadata value."""
+
+    tokens: np.ndarray  # int64[n_groups, n_tokens]
+    families: np.ndarray  # int64[n_groups, n_families]
+    metadata: dict[str, np.ndarray]  # column -> int64[n_groups, n_values]
+
+
+class PackedSets:
+    """The packed table of every example row (see the module docstring) and its counting."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        codes: np.ndarray,
+        loose_metadata: dict[str, tuple[np.ndarray, int]] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.codes = codes  # [n_examples, n_codes] uint16 / uint32
+        # column -> (int32[n_examples] codes, number of values): columns too wide to pack
+        self.loose_metadata = loose_metadata or {}
+        width = codes.shape[1] * codes.itemsize
+        self._rows = codes.view(np.dtype((np.void, width))).reshape(-1) if width else None
+        self._offsets = layout.column_offsets
+
+    def count_groups(self, groups: list[np.ndarray]) -> GroupCounts:
+        """Counts of each group of example rows (row indices; a row may repeat across groups)."""
+        layout = self.layout
+        hist = np.zeros((len(groups), layout.n_bins), dtype=np.int64)
+        n_codes = len(layout.column_kind)
+        keys = np.empty((0 if layout.direct else COUNT_CHUNK_ROWS, n_codes), dtype=np.intp)
+        for g, rows in enumerate(groups):
+            if self._rows is None:
+                break
+            for start in range(0, len(rows), COUNT_CHUNK_ROWS):
+                chunk = rows[start : start + COUNT_CHUNK_ROWS]
+                gathered = np.take(self._rows, chunk).view(self.codes.dtype)
+                if not layout.direct:  # offsets added here, else stored with the codes
+                    block = keys[: len(chunk)]
+                    np.add(gathered.reshape(len(chunk), n_codes), self._offsets, out=block)
+                    gathered = block.reshape(-1)
+                hist[g] += np.bincount(gathered, minlength=layout.n_bins)
+        tokens = np.zeros((len(groups), layout.n_tokens + 1), dtype=np.int64)
+        families = np.zeros((len(groups), layout.n_families + 1), dtype=np.int64)
+        metadata: dict[str, np.ndarray] = {}
+        for kind in layout.kinds:
+            cube = hist[:, kind.offset : kind.offset + kind.bins].reshape(
+                len(groups), *kind.radices
+            )
+            for axis, field in enumerate(kind.fields):
+                others = tuple(a + 1 for a in range(len(kind.radices)) if a != axis)
+                marginal = cube.sum(axis=others) if others else cube
+                if field == "tokens":
+                    tokens += marginal
+                elif field == "families":
+                    families += marginal
+                else:
+                    metadata[field[5:]] = marginal
+        for column, (codes, size) in self.loose_metadata.items():
+            metadata[column] = np.zeros((len(groups), size), dtype=np.int64)
+            for g, rows in enumerate(groups):
+                metadata[column][g] = np.bincount(codes[rows], minlength=size)
+        return GroupCounts(tokens[:, :-1], families[:, :-1], metadata)
+
+
+def _layout_of(data: ModelData, set_matrix: np.ndarray) -> tuple[Layout, int]:
+    n_tokens, n_families = len(data.token_names), len(data.family_names)
+    token_width = int(np.count_nonzero(set_matrix[0] <= n_tokens)) if len(set_matrix) else 0
+    family_width = set_matrix.shape[1] - token_width if len(set_matrix) else 0
+    meta_sizes = {c: len(data.metadata_values(c)) for c in data.metadata_columns}
+    return make_layout(token_width, family_width, n_tokens, n_families, meta_sizes), token_width
+
+
+def _build(data: ModelData, layout: Layout, set_matrix: np.ndarray, token_width: int) -> np.ndarray:
+    every_row = np.arange(data.n_examples, dtype=np.int64)
+    meta = {c: data.metadata_codes(c, every_row) for c in layout.meta_sizes}
+    family_offset = layout.n_tokens + 1
+    out = np.empty((data.n_examples, len(layout.column_kind)), dtype=layout.dtype)
+    for start in range(0, data.n_examples, BUILD_CHUNK_ROWS):
+        stop = min(start + BUILD_CHUNK_ROWS, data.n_examples)
+        block = np.asarray(set_matrix[start:stop], dtype=np.int64)
+        out[start:stop] = pack(
+            layout,
+            block[:, :token_width],
+            block[:, token_width:] - family_offset,
+            {c: codes[start:stop] for c, codes in meta.items()},
+        )
+    return out
+
+
+def packed_sets(data: ModelData) -> PackedSets:
+    """The workspace's packed table: built from the set table on first use, cached on disk next
+    to it, then held in RAM (random gathers beat page faults)."""
+
+    def load() -> PackedSets:
+        (set_matrix,) = cached_arrays(data, ("example_sets",), lambda: build_example_sets(data))
+        layout, token_width = _layout_of(data, set_matrix)
+        name = f"packed_sets_{len(layout.column_kind)}_{layout.n_bins}_{int(layout.direct)}"
+        (codes,) = cached_arrays(
+            data, (name,), lambda: (_build(data, layout, set_matrix, token_width),)
+        )
+        if codes.shape != (data.n_examples, len(layout.column_kind)):
+            codes = _build(data, layout, set_matrix, token_width)
+        every_row = np.arange(data.n_examples, dtype=np.int64)
+        loose = {
+            c: (data.metadata_codes(c, every_row), len(data.metadata_values(c)))
+            for c in data.metadata_columns
+            if c not in layout.meta_sizes
+        }
+        return PackedSets(layout, np.array(codes), loose)
+
+    return memoized(data, "packed_sets", load)
