@@ -381,3 +381,46 @@ async def test_switching_model_releases_the_claim_and_shows_the_other_stores(
         assert str(app.workbench.query_one(StatusLine).render()).startswith(" other ")
     entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
     assert not any(e.get("claimed_by") for e in entries)
+
+
+async def test_queue_filter_and_views_from_the_keyboard(queued_workspace: Path) -> None:
+    ws = queued_workspace
+    service(ws).skip(7, "hard")
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        queue_list = app.workbench.queue_list
+
+        def shown() -> list[int]:
+            return [r.feature_id for r in queue_list.visible_rows()]
+
+        assert shown() == [3, 5]
+        await pilot.press("slash", "5", "enter")
+        assert shown() == [5]
+        assert app.focused is queue_list
+        await pilot.press("v", "v")  # completed, then skipped: the filter still applies
+        assert shown() == []
+        await pilot.press("slash", "escape")  # escape drops the filter
+        assert shown() == [7]
+        assert [r.reason for r in queue_list.visible_rows()] == ["hard"]
+        await pilot.press("v")  # back to pending
+        assert shown() == [3, 5]
+
+
+async def test_similar_method_switch_and_open_a_neighbour(queued_workspace: Path) -> None:
+    app = make_app(queued_workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        sidebar = app.workbench.query_one(SimilarSidebar)
+        await wait_until(pilot, lambda: sidebar.feature_id == 3 and sidebar.rows)
+        assert sidebar.method == "decoder"
+        await pilot.press("c")
+        await wait_until(pilot, lambda: sidebar.method == "tokens" and sidebar.rows)
+        from labeler_tui.core.analysis.similarity import similar_features
+
+        expected = similar_features(app.backend.data, 3, "tokens", 12)
+        await wait_until(pilot, lambda: sidebar.shown_features == [f for f, _ in expected])
+        neighbour = sidebar.shown_features[0]
+        app.workbench.query_one("#similar-list").focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: workbench(app).current == neighbour)
