@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "coverage",
         parents=[common],
         help="core coverage of a token, family or metadata value",
-        description="Percent of the feature's core examples (25-75%% of effective max) "
+        description="Percent of the feature's core examples (25-75 percent of effective max) "
         "containing the subject; verdict headline (> 50), mention (30-50), tail_marker (< 30).",
     )
     p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
@@ -114,11 +114,18 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
 
 def _regions_table(o: dict[str, Any]) -> Table:
     table = Table(title="Activation regions (fraction of effective max)", expand=False)
-    for column in ("region", "count", "share", "top tokens", "top families"):
-        table.add_column(column, justify="right" if column in ("count", "share") else "left")
+    for column in ("region", "count", "share"):
+        table.add_column(column, justify="left" if column == "region" else "right", no_wrap=True)
+    # Token names carry the AP level at their end (special_charge_up_57): never cut them off.
+    for column, key, name in (
+        ("top tokens", "top_tokens", "token"),
+        ("top families", "top_families", "family"),
+    ):
+        names = [item[name] for r in o["regions"] for item in r[key][:3]]
+        table.add_column(column, min_width=min(32, max(map(len, names), default=0)))
     metadata_columns = list(o["regions"][0]["metadata"]) if o["regions"] else []
     for column in metadata_columns:
-        table.add_column(f"top {column}")
+        table.add_column(f"top {column}", overflow="fold")
     flagged = {flag["subject"] for flag in o["flags"]}
 
     def cell(items: list[dict[str, Any]], key: str, prefix: str = "") -> Text:
@@ -189,7 +196,9 @@ def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:
 def cmd_coverage(ctx: CliContext) -> int:
     from labeler_tui.core.analysis.coverage import core_coverage
 
-    result = core_coverage(ctx.data(), ctx.args.feature_id, ctx.args.token)
+    data = ctx.data()
+    data.feature(ctx.args.feature_id)  # a bad id is named before the subject is looked up
+    result = core_coverage(data, ctx.args.feature_id, ctx.args.token)
 
     def human(console: Console) -> None:
         if result["core_coverage"] is None:

@@ -88,7 +88,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--no-build", action="store_true", help="don't build an empty queue")
     p.add_argument("--claim", action="store_true", help="lease the feature (see --owner, --ttl)")
     p.add_argument("--owner", metavar="NAME", help="who holds the lease (default: [labeler] owner)")
-    p.add_argument("--ttl", type=float, metavar="S", help="lease length in seconds")
+    p.add_argument(
+        "--ttl",
+        type=float,
+        metavar="S",
+        help="lease length in seconds (default: [app] claim_ttl_seconds, 1800)",
+    )
     p.set_defaults(handler=cmd_next)
 
     p = sub.add_parser(
@@ -131,7 +136,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Add features to the queue. A pending feature gets the new priority and "
         "reason; a completed or skipped one is re-queued for relabeling.",
     )
-    p.add_argument("feature_ids", nargs="+", type=feature_id_list, metavar="IDS")
+    p.add_argument(
+        "feature_ids",
+        nargs="+",
+        type=feature_id_list,
+        metavar="IDS",
+        help="feature ids, comma-separated (18712,18890,19042) or space-separated",
+    )
     p.add_argument(
         "--priority", "-p", type=float, default=0.5, metavar="F", help="0..1 (default 0.5)"
     )
@@ -170,13 +181,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "build-queue",
         parents=[common],
-        help="queue candidates chosen by a method",
+        help="queue candidates chosen by a method (priorities 0..1)",
         description="Add candidates to the queue, skipping labeled, queued, completed and "
         "skipped features. Methods: activation_count (most data), cluster (similar to --seed), "
         "importance (decoder norm percentile), mysterious (important, labeled, low "
         "interpretability confidence).",
     )
-    p.add_argument("--method", choices=BUILD_METHODS, default="activation_count")
+    p.add_argument(
+        "--method",
+        choices=BUILD_METHODS,
+        default="activation_count",
+        help="default: activation_count",
+    )
     p.add_argument("--seed", type=int, metavar="N", help="seed feature (--method cluster)")
     p.add_argument("--top-k", "-k", type=int, default=50, metavar="K", help="default 50")
     p.set_defaults(handler=cmd_build_queue)
@@ -185,8 +201,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "undo",
         parents=[common],
         help="revert the newest change",
-        description="Revert the newest change not yet undone (label, clear, skip, add, sync) "
-        "by appending a compensating event; history is never rewritten.",
+        description="Revert the newest change not yet undone (label, clear, skip, add, "
+        "complete, sync; claims and releases are passed over) by appending a compensating "
+        "event; history is never rewritten. A change of several features at once (one `add` "
+        "or `build-queue` of many ids, one `sync`) is undone whole.",
     )
     p.set_defaults(handler=cmd_undo)
 

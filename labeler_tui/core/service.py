@@ -33,7 +33,12 @@ from labeler_tui.core.errors import StoreError, ValidationError
 from labeler_tui.core.stores.dashboard import dashboard_entry, read_dashboard
 from labeler_tui.core.stores.history import QUEUE_ACTIONS, UNDOABLE, HistoryLog, new_id
 from labeler_tui.core.stores.jsonfile import JsonCache
-from labeler_tui.core.stores.labels import build_record, read_labels, record_feature_id
+from labeler_tui.core.stores.labels import (
+    RECORD_FIELDS,
+    build_record,
+    read_labels,
+    record_feature_id,
+)
 from labeler_tui.core.stores.lock import DEFAULT_TIMEOUT, workspace_lock
 from labeler_tui.core.stores.queue import QueueDoc, QueueEntry, QueueState, SkipRecord
 from labeler_tui.core.stores.research import read_state, state_files, with_feature_label
@@ -382,6 +387,7 @@ class LabelingService:
             before = tx.labels.get(key)
             dash_before = tx.dashboard.get(key)
             if before is None and dash_before is None:
+                self._check_feature(feature_id)  # an id out of range is an error, not a no-op
                 return None
             tx.set_label(key, None)
             tx.set_dashboard(key, None)
@@ -623,8 +629,10 @@ class LabelingService:
                 before, after = old.get(key), merged.get(key)
                 if before == after:
                     continue
-                if after is not None and after.get("importance_percentile") is None:
-                    after = {**after, "importance_percentile": self._importance(int(key))}
+                if after is not None:  # an older (SplatNLP) record gains the newer fields
+                    after = {**dict.fromkeys(RECORD_FIELDS), **after}
+                    if after.get("importance_percentile") is None:
+                        after["importance_percentile"] = self._importance(int(key))
                 tx.set_label(key, after)
                 tx.event(
                     "sync",

@@ -1,0 +1,183 @@
+"""QA regressions found by running `labeler` as a user: one test per bug fixed."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from labeler_tui.cli.analysis_commands import _regions_table
+from labeler_tui.cli.main import build_parser, main
+from labeler_tui.core.stores.labels import RECORD_FIELDS
+
+
+@pytest.fixture
+def ws(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LABELER_WORKSPACE", str(tiny_workspace))
+    return tiny_workspace
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def store_bytes(ws: Path) -> dict[str, bytes]:
+    """Every store file except the lock file (which only records the last holder)."""
+    return {
+        str(p.relative_to(ws)): p.read_bytes()
+        for folder in ("labels", "dashboard", "state")
+        if (ws / folder).exists()
+        for p in sorted((ws / folder).rglob("*"))
+        if p.is_file() and p.name != ".labeler.lock"
+    }
+
+
+def test_export_file_is_readable_by_others_like_the_stores(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkstemp made exports 0600, so a shared export could not be read by a colleague."""
+    assert run(capsys, "label", "--feature-id", "1", "--name", "One")[0] == 0
+    out = ws / "out" / "labels.csv"
+    code, _, err = run(capsys, "export", "--output", str(out))
+    assert code == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert out.read_text().splitlines()[1].startswith("1,")
+
+
+def test_clear_of_an_out_of_range_feature_is_a_user_error(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = store_bytes(ws)
+    code, out, err = run(capsys, "clear", "--feature-id", "999")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "999" in err and "out of range" in err
+    assert store_bytes(ws) == before
+    # an unlabeled feature in range stays a harmless no-op
+    code, out, _ = run(capsys, "clear", "--feature-id", "3", "--json")
+    assert code == 0 and json.loads(out) == {"feature_id": 3, "removed": None}
+
+
+def test_coverage_names_a_bad_feature_id_before_the_subject(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "coverage", "--feature-id", "999", "--token", "nosuch")
+    assert code == 1 and out == ""
+    assert "999" in err and "out of range" in err and "nosuch" not in err
+
+
+def _help(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_texts_have_no_format_escapes_and_explain_every_argument(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for command, parser in sub.choices.items():
+        text = _help(capsys, command)
+        assert "%%" not in text, command
+        for action in parser._actions:
+            if action.dest in ("help",):
+                continue
+            assert action.help, f"labeler {command}: {action.dest} has no help text"
+    assert "25-75 percent" in _help(capsys, "coverage")
+    assert "default: activation_count" in _help(capsys, "build-queue")
+    assert "18712,18890,19042" in _help(capsys, "add")
+
+
+def test_overview_table_never_cuts_off_token_names() -> None:
+    """Token names end in the AP level (special_charge_up_57): an ellipsis hid the level."""
+    long_token = "special_charge_up_57"
+    item = {"token": long_token, "share": 0.5, "enrichment": 2.0}
+    family = {"family": "special_charge_up", "share": 0.5, "enrichment": 1.0}
+    meta = {"value": "splattershot_pro", "share": 0.2, "enrichment": 1.0}
+    regions = [
+        {
+            "name": name,
+            "lo": 0.0,
+            "hi": None,
+            "count": 10,
+            "share": 0.1,
+            "top_tokens": [item, item, item],
+            "top_families": [family],
+            "metadata": {"weapon": [meta], "mode": [meta], "season": [meta]},
+        }
+        for name in ("core", "flanderization")
+    ]
+    overview: dict[str, Any] = {"regions": regions, "flags": []}
+    for width in (120, 100):
+        console = Console(width=width, record=True, force_terminal=False)
+        console.print(_regions_table(overview))
+        text = console.export_text()
+        assert "…" not in text, width
+        assert long_token in text, width
+
+
+def test_splatnlp_queue_loads_and_is_upgraded_without_loss(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SplatNLP's queue: naive timestamps, id lists, an unknown key; nothing of it is lost."""
+    path = ws / "labels" / "queue_tiny.json"
+    path.parent.mkdir(parents=True)
+    entry = {"model_type": "tiny", "priority": 0.9, "reason": "r", "note": "kept"}
+    raw = {
+        "model_type": "tiny",
+        "entries": [
+            {**entry, "feature_id": 4, "added_at": "2025-12-01T10:00:00"},
+            {**entry, "feature_id": 5, "added_at": "2025-12-01T09:00:00"},
+        ],
+        "completed": [1],
+        "skipped": [2],
+        "created_by": "splatnlp",
+    }
+    path.write_text(json.dumps(raw))
+    code, out, err = run(capsys, "next", "--no-build", "--json")
+    assert code == 0, err
+    assert json.loads(out)["feature_id"] == 5  # a tie in priority: the older entry first
+    assert run(capsys, "add", "6", "--priority", "0.2")[0] == 0
+    upgraded = json.loads(path.read_text())
+    assert upgraded["created_by"] == "splatnlp"
+    assert upgraded["completed"] == [1] and upgraded["skipped"] == [2]
+    assert [e["feature_id"] for e in upgraded["entries"]] == [5, 4, 6]
+    assert upgraded["entries"][1] == raw["entries"][0]
+
+
+def test_sync_upgrades_an_older_record_with_the_newer_fields(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SplatNLP record changed by sync gains every field of DESIGN.md, losing nothing."""
+    labels = ws / "labels"
+    labels.mkdir()
+    old = {
+        "feature_id": 2,
+        "model_type": "tiny",
+        "dashboard_name": "Old",
+        "dashboard_category": "none",
+        "dashboard_notes": "",
+        "display_name": "Old",
+        "last_updated": "2025-12-10T01:30:00",
+        "source": "claude code (full investigation)",
+        "legacy": {"kept": True},
+    }
+    (labels / "consolidated_tiny.json").write_text(json.dumps({"2": old}))
+    (ws / "dashboard").mkdir()
+    newer = {"name": "Old", "category": "tactical", "notes": "n", "timestamp": "2025-12-20T00:00"}
+    dashboard = {"2": newer}  # same name, newer category: the agent's provenance stays
+    (ws / "dashboard" / "feature_labels_tiny.json").write_text(json.dumps(dashboard))
+    code, _, err = run(capsys, "sync")
+    assert code == 0, err
+    record = json.loads((labels / "consolidated_tiny.json").read_text())["2"]
+    assert set(RECORD_FIELDS) <= set(record)
+    assert record["legacy"] == {"kept": True}
+    assert record["dashboard_name"] == "Old" and record["dashboard_category"] == "tactical"
+    assert record["source"] == "claude code (full investigation)"
+    assert 0 <= record["importance_percentile"] <= 100
