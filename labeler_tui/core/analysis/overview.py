@@ -17,6 +17,7 @@ from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis import stability as S
 from labeler_tui.core.analysis.feature_view import FeatureView
 from labeler_tui.core.analysis.importance import importance_percentile
+from labeler_tui.core.analysis.overview_cache import cached_part
 from labeler_tui.core.analysis.packed_sets import GroupCounts
 from labeler_tui.core.analysis.quadrant import quadrant
 from labeler_tui.core.data import ModelData
@@ -46,25 +47,52 @@ def feature_overview(
     Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents
     (null when the core is empty). A dead feature gives ``n_nonzero`` 0, null statistics, an
     empty histogram and no regions, flags or general values. Rules: ``flags.py``.
+
+    A large feature's label-independent part is cached per feature (``overview_cache.py``).
     """
-    view = FeatureView(data, feature_id)
-    importance = importance_percentile(data.decoder_norms, view.feature_id)
+    activations = data.feature(feature_id)  # validates the id
+    f = activations.feature_id
+    part = cached_part(data, f, len(activations.activations), lambda: _label_free(data, f))
     confidence = label.get("interpretability_confidence") if label else None
+    part["quadrant"] = quadrant(part["importance_percentile"], confidence)
+    part["model"] = data.name
+    part["label"] = label
+    return {key: part[key] for key in KEYS}
+
+
+KEYS = (
+    "feature_id",
+    "model",
+    "n_nonzero",
+    "effective_max",
+    "max",
+    "mean",
+    "importance_percentile",
+    "stability_score",
+    "quadrant",
+    "histogram",
+    "regions",
+    "flags",
+    "general",
+    "label",
+)
+
+
+def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
+    """The overview without ``model``, ``quadrant`` and ``label``."""
+    view = FeatureView(data, feature_id)
     result: dict[str, Any] = {
         "feature_id": view.feature_id,
-        "model": data.name,
         "n_nonzero": view.n,
         "effective_max": view.effective_max,
         "max": float(view.activations[0]) if view.n else None,
         "mean": float(np.mean(view.activations, dtype=np.float64)) if view.n else None,
-        "importance_percentile": importance,
+        "importance_percentile": importance_percentile(data.decoder_norms, view.feature_id),
         "stability_score": None,
-        "quadrant": quadrant(importance, confidence),
         "histogram": {"edges": [], "counts": []},
         "regions": [],
         "flags": [],
         "general": [],
-        "label": label,
     }
     if view.n == 0:
         return result
@@ -106,12 +134,12 @@ def _count_regions(view: FeatureView) -> tuple[GroupCounts, float | None]:
     groups = [view.rows[view.region_slice(i)] for i in range(len(R.REGIONS))]
     n_core = len(groups[R.CORE])
     if n_core < S.MIN_CORE_EXAMPLES:
-        return view.packed.count_groups(groups), None
+        return view.packed.count_groups(groups, disjoint=True), None
     mask = S.first_half(n_core)
     core_rows = groups[R.CORE]
     groups[R.CORE] = core_rows[mask]
     groups.append(core_rows[~mask])
-    counts = view.packed.count_groups(groups)
+    counts = view.packed.count_groups(groups, disjoint=True)  # a feature's rows are distinct
     first = counts.tokens[R.CORE].copy()
     merged = GroupCounts(
         *(_merge_second_half(a) for a in (counts.tokens, counts.families)),

@@ -199,24 +199,62 @@ class PackedSets:
         width = codes.shape[1] * codes.itemsize
         self._rows = codes.view(np.dtype((np.void, width))).reshape(-1) if width else None
         self._offsets = layout.column_offsets
+        self._n_bins = layout.n_bins
+        self._all_rows: np.ndarray | None = None  # histogram of every row, made on first need
 
-    def count_groups(self, groups: list[np.ndarray]) -> GroupCounts:
-        """Counts of each group of example rows (row indices; a row may repeat across groups)."""
-        layout = self.layout
-        hist = np.zeros((len(groups), layout.n_bins), dtype=np.int64)
-        n_codes = len(layout.column_kind)
-        keys = np.empty((0 if layout.direct else COUNT_CHUNK_ROWS, n_codes), dtype=np.intp)
+    def count_groups(self, groups: list[np.ndarray], disjoint: bool = False) -> GroupCounts:
+        """Counts of each group of example rows (row indices; a row may repeat across groups
+        unless ``disjoint``, which lets a feature active on most examples be counted faster)."""
+        hist = np.zeros((len(groups), self._n_bins), dtype=np.int64)
+        derived = self._complement_target(groups) if disjoint else None
         for g, rows in enumerate(groups):
-            if self._rows is None:
-                break
-            for start in range(0, len(rows), COUNT_CHUNK_ROWS):
-                chunk = rows[start : start + COUNT_CHUNK_ROWS]
-                gathered = np.take(self._rows, chunk).view(self.codes.dtype)
-                if not layout.direct:  # offsets added here, else stored with the codes
-                    block = keys[: len(chunk)]
-                    np.add(gathered.reshape(len(chunk), n_codes), self._offsets, out=block)
-                    gathered = block.reshape(-1)
-                hist[g] += np.bincount(gathered, minlength=layout.n_bins)
+            if g != derived:
+                hist[g] = self._histogram(rows)
+        if derived is not None:
+            # the largest group = every row - rows outside all groups - the other groups
+            hist[derived] = self._every_row() - self._histogram(self._outside(groups))
+            hist[derived] -= hist.sum(axis=0) - hist[derived]
+        return self._marginals(hist, groups)
+
+    def _complement_target(self, groups: list[np.ndarray]) -> int | None:
+        """The group to derive by subtraction, when counting the rows outside every group
+        (found in row order, so their gather is sequential) is cheaper than counting it."""
+        if not groups or self._rows is None:
+            return None
+        sizes = [len(rows) for rows in groups]
+        largest = int(np.argmax(sizes))
+        outside = len(self._rows) - sum(sizes)
+        return largest if outside + len(self._rows) // 10 < sizes[largest] else None
+
+    def _outside(self, groups: list[np.ndarray]) -> np.ndarray:
+        inside = np.zeros(len(self.codes), dtype=bool)
+        for rows in groups:
+            inside[rows] = True
+        return np.flatnonzero(~inside)
+
+    def _every_row(self) -> np.ndarray:
+        if self._all_rows is None:  # a race only computes it twice
+            self._all_rows = self._histogram(np.arange(len(self.codes), dtype=np.intp))
+        return self._all_rows
+
+    def _histogram(self, rows: np.ndarray) -> np.ndarray:
+        """int64[n_bins]: how often each code occurs among ``rows``."""
+        layout = self.layout
+        out = np.zeros(self._n_bins, dtype=np.int64)
+        if self._rows is None:
+            return out
+        n_codes = len(layout.column_kind)
+        for start in range(0, len(rows), COUNT_CHUNK_ROWS):
+            chunk = rows[start : start + COUNT_CHUNK_ROWS]
+            gathered = np.take(self._rows, chunk).view(self.codes.dtype)
+            if not layout.direct:  # offsets added here, else stored with the codes
+                keys = gathered.reshape(len(chunk), n_codes) + self._offsets
+                gathered = keys.reshape(-1)
+            out += np.bincount(gathered, minlength=self._n_bins)
+        return out
+
+    def _marginals(self, hist: np.ndarray, groups: list[np.ndarray]) -> GroupCounts:
+        layout = self.layout
         tokens = np.zeros((len(groups), layout.n_tokens + 1), dtype=np.int64)
         families = np.zeros((len(groups), layout.n_families + 1), dtype=np.int64)
         metadata: dict[str, np.ndarray] = {}
