@@ -181,3 +181,39 @@ def test_sync_upgrades_an_older_record_with_the_newer_fields(
     assert record["dashboard_name"] == "Old" and record["dashboard_category"] == "tactical"
     assert record["source"] == "claude code (full investigation)"
     assert 0 <= record["importance_percentile"] <= 100
+
+
+def test_python_api_rejects_notes_that_are_not_text(ws: Path) -> None:
+    from labeler_tui.core.errors import ValidationError
+    from labeler_tui.labeling import LabelConsolidator
+
+    consolidator = LabelConsolidator(workspace=ws)
+    before = store_bytes(ws)
+    with pytest.raises(ValidationError, match="notes: expected text"):
+        consolidator.set_label(feature_id=1, name="One", notes=5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="research_label: expected text"):
+        consolidator.set_label(feature_id=1, name="One", research_label=["x"])  # type: ignore[arg-type]
+    assert store_bytes(ws) == before
+    assert consolidator.set_label(feature_id=1, name="One", notes="why")["dashboard_notes"] == "why"
+
+
+def test_export_fills_the_importance_an_older_record_lacks(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SplatNLP record has no importance_percentile; the export computes it from the decoder
+    (100 x the fraction of decoder rows with a strictly smaller norm) without touching the store."""
+    import numpy as np
+
+    labels = ws / "labels"
+    labels.mkdir()
+    old = {"feature_id": 3, "model_type": "tiny", "dashboard_name": "Old", "source": "manual"}
+    (labels / "consolidated_tiny.json").write_text(json.dumps({"3": old}))
+    before = store_bytes(ws)
+    out = ws / "labels.jsonl"
+    assert run(capsys, "export", "--output", str(out))[0] == 0
+    norms = np.linalg.norm(np.load(ws / "data" / "decoder.npy").astype(np.float64), axis=1)
+    expected = round(100 * float(np.mean(norms < norms[3])), 2)
+    row = json.loads(out.read_text())
+    assert row["importance_percentile"] == pytest.approx(expected)
+    assert row["dashboard_name"] == "Old" and row["source"] == "manual"
+    assert store_bytes(ws) == before

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError, ValidationError
+from labeler_tui.core.errors import LabelerError, StoreError, ValidationError
 from labeler_tui.core.stores.dashboard import dashboard_entry, read_dashboard
 from labeler_tui.core.stores.history import QUEUE_ACTIONS, UNDOABLE, HistoryLog, new_id
 from labeler_tui.core.stores.jsonfile import JsonCache
@@ -46,6 +46,7 @@ from labeler_tui.core.stores.validation import (
     check_category,
     check_feature_id,
     check_name,
+    check_optional_text,
     check_source,
     check_ttl,
     check_unit_interval,
@@ -319,6 +320,8 @@ class LabelingService:
         completed in the queue, release its claim; returns the saved record."""
         name = check_name(name)
         category = check_category(category, self.categories)
+        notes = check_optional_text("notes", notes)
+        research_label = check_optional_text("research_label", research_label)
         source = check_source(source or self.source)
         interpretability_confidence = check_unit_interval(
             "interpretability_confidence", interpretability_confidence
@@ -648,7 +651,20 @@ class LabelingService:
         """Write every record to CSV or JSONL (by extension); returns the record count."""
         from labeler_tui.core.export import write_export
 
-        records = [record for _, record in sorted(self.labels().items())]
+        labeled = sorted(self.labels().items())
+        if any(record.get("importance_percentile") is None for _, record in labeled):
+            # older (SplatNLP) records lack the computed importance: export it, as a save would
+            try:
+                self._load_model_facts()
+                labeled = [
+                    (fid, record)
+                    if record.get("importance_percentile") is not None
+                    else (fid, {**record, "importance_percentile": self._importance(fid)})
+                    for fid, record in labeled
+                ]
+            except LabelerError:
+                pass  # the labels still export when the model data cannot be opened
+        records = [record for _, record in labeled]
         return write_export(records, Path(path))
 
     def _excluded(self, tx: _Transaction) -> set[int]:

@@ -35,6 +35,14 @@ def check_name(name: str | None) -> str:
     return name.strip()
 
 
+def check_optional_text(name: str, value: str | None) -> str | None:
+    """Notes and research labels are text (None passes through): a number or list from a
+    script would otherwise be stored and break every reader that expects a string."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{name}: expected text, got {type(value).__name__} {value!r}")
+    return value
+
+
 def check_category(category: str | None, categories: Iterable[str]) -> str | None:
     if category is None:
         return None
