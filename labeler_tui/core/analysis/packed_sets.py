@@ -31,6 +31,7 @@ from labeler_tui.core.data import ModelData
 CODE_LIMIT = 1 << 16  # bins of one code kind; keeps a code in uint16 and a histogram in cache
 COUNT_CHUNK_ROWS = 16_384  # rows gathered and counted at a time (their keys stay in cache)
 BUILD_CHUNK_ROWS = 131_072
+MAX_SLOTS = 16  # slots per code even for a one-id universe
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Layout:
 def slots_per_code(universe: int) -> int:
     """Largest k with universe**k <= CODE_LIMIT (at least 1)."""
     k = 1
-    while universe ** (k + 1) <= CODE_LIMIT:
+    while k < MAX_SLOTS and universe ** (k + 1) <= CODE_LIMIT:
         k += 1
     return k
 
@@ -212,7 +213,7 @@ class PackedSets:
                 hist[g] = self._histogram(rows)
         if derived is not None:
             # the largest group = every row - rows outside all groups - the other groups
-            hist[derived] = self._every_row() - self._histogram(self._outside(groups))
+            hist[derived] = self.every_row_histogram() - self._histogram(self._outside(groups))
             hist[derived] -= hist.sum(axis=0) - hist[derived]
         return self._marginals(hist, groups)
 
@@ -232,7 +233,8 @@ class PackedSets:
             inside[rows] = True
         return np.flatnonzero(~inside)
 
-    def _every_row(self) -> np.ndarray:
+    def every_row_histogram(self) -> np.ndarray:
+        """Histogram of the codes of every example (for the complement shortcut), made once."""
         if self._all_rows is None:  # a race only computes it twice
             self._all_rows = self._histogram(np.arange(len(self.codes), dtype=np.intp))
         return self._all_rows
