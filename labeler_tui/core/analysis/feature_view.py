@@ -66,8 +66,11 @@ class FeatureView:
 def all_metadata_codes(data: ModelData, column: str) -> np.ndarray:
     """int32[n_examples] codes of a metadata column, read once and held in RAM (a few MB)."""
     data.metadata_values(column)  # unknown column -> ValidationError
-    every_row = np.arange(data.n_examples, dtype=np.int64)
-    return memoized(data, f"metadata:{column}", lambda: data.metadata_codes(column, every_row))
+    return memoized(
+        data,
+        f"metadata:{column}",
+        lambda: data.metadata_codes(column, np.arange(data.n_examples, dtype=np.int64)),
+    )
 
 
 def counts_by_region(
