@@ -217,3 +217,25 @@ def test_export_fills_the_importance_an_older_record_lacks(
     assert row["importance_percentile"] == pytest.approx(expected)
     assert row["dashboard_name"] == "Old" and row["source"] == "manual"
     assert store_bytes(ws) == before
+
+
+def test_similar_piped_prints_the_original_plain_lines_with_labels(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped output is plain text (no table borders), like SplatNLP's `- 19042 (sim=0.82)`; a
+    record named only by its research label still shows a name."""
+    code, out, _ = run(capsys, "similar", "--feature-id", "0", "--top-k", "3", "--json")
+    neighbours = json.loads(out)
+    first = neighbours[0]["feature_id"]
+    labels = ws / "labels"
+    labels.mkdir()
+    record = {"feature_id": first, "research_label": "Research name", "source": "research"}
+    (labels / "consolidated_tiny.json").write_text(json.dumps({str(first): record}))
+    code, out, err = run(capsys, "similar", "--feature-id", "0", "--top-k", "3")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "Features similar to 0 (decoder):"
+    expected = [f"- {n['feature_id']} (sim={n['similarity']:.2f})" for n in neighbours]
+    assert lines[1] == expected[0] + "  Research name"
+    assert lines[2:] == expected[1:]
+    assert not any(ch in out for ch in "│┃━")

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.core.analysis.similarity import METHODS
+from labeler_tui.core.stores.labels import label_name
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -231,12 +232,24 @@ def cmd_similar(ctx: CliContext) -> int:
         {
             "feature_id": f,
             "similarity": similarity,
-            "label": (labels.get(f) or {}).get("dashboard_name") or None,
+            "label": label_name(labels.get(f)),
         }
         for f, similarity in neighbours
     ]
 
     def human(console: Console) -> None:
+        if not ctx.is_terminal:  # piped: the original's plain lines, easy to read by a script
+            console.print(
+                f"Features similar to {ctx.args.feature_id} ({ctx.args.method}):", markup=False
+            )
+            for row in result:
+                label = f"  {row['label']}" if row["label"] else ""
+                console.print(
+                    f"- {row['feature_id']} (sim={row['similarity']:.2f}){label}", markup=False
+                )
+            if not result:
+                console.print("  (none found)", markup=False)
+            return
         table = Table(title=f"Features similar to {ctx.args.feature_id} ({ctx.args.method})")
         table.add_column("feature", justify="right")
         table.add_column("similarity", justify="right")
