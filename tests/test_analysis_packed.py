@@ -137,6 +137,10 @@ def test_overview_cache_gives_the_computed_part_and_a_fresh_label(
     part["mean"] = -1.0
     paths[f].write_text(json.dumps(part))
     assert feature_overview(data, f)["mean"] == -1.0
+    # a file of other data (another nonzero count) or missing a key is recomputed
+    for stale in ({**part, "n_nonzero": part["n_nonzero"] + 1}, {"feature_id": f}):
+        paths[f].write_text(json.dumps(stale))
+        assert feature_overview(data, f) == plain[f]
     # a torn file is recomputed and rewritten
     paths[f].write_text('{"feature_id": ')
     assert feature_overview(data, f) == plain[f]

@@ -52,7 +52,8 @@ def feature_overview(
     """
     activations = data.feature(feature_id)  # validates the id
     f = activations.feature_id
-    part = cached_part(data, f, len(activations.activations), lambda: _label_free(data, f))
+    n = len(activations.activations)
+    part = cached_part(data, f, n, LABEL_FREE_KEYS, lambda: _label_free(data, f))
     confidence = label.get("interpretability_confidence") if label else None
     part["quadrant"] = quadrant(part["importance_percentile"], confidence)
     part["model"] = data.name
@@ -76,6 +77,7 @@ KEYS = (
     "general",
     "label",
 )
+LABEL_FREE_KEYS = tuple(key for key in KEYS if key not in ("model", "quadrant", "label"))
 
 
 def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:

@@ -30,16 +30,26 @@ def overview_path(data: ModelData, feature_id: int) -> Path:
 
 
 def cached_part(
-    data: ModelData, feature_id: int, n_nonzero: int, compute: Callable[[], dict[str, Any]]
+    data: ModelData,
+    feature_id: int,
+    n_nonzero: int,
+    keys: tuple[str, ...],
+    compute: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """``compute()`` (the label-independent part of the overview), read from the cache when a
-    file is there; computed and saved for features of ``MIN_NONZEROS`` or more."""
+    """``compute()`` (the label-independent part of the overview, a dict with ``keys``), read
+    from the cache when a file is there; computed and saved for features of ``MIN_NONZEROS``
+    or more."""
     if n_nonzero < MIN_NONZEROS:
         return compute()
     path = overview_path(data, feature_id)
     try:
         part = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(part, dict) and part.get("feature_id") == feature_id:
+        if (
+            isinstance(part, dict)
+            and part.get("feature_id") == feature_id
+            and part.get("n_nonzero") == n_nonzero
+            and all(key in part for key in keys)
+        ):
             return part
     except (OSError, ValueError):
         pass
