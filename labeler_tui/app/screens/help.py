@@ -209,9 +209,9 @@ class HelpScreen(Screen[None]):
     def action_scroll(self, direction: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)
         if direction == "down":
-            body.scroll_down()
+            body.scroll_down(animate=False)
         else:
-            body.scroll_up()
+            body.scroll_up(animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -151,6 +151,10 @@ class ProgressScreen(Screen[None]):
         height: auto;
         margin-right: 2;
     }
+    ProgressScreen .tables > #queue {
+        width: 22;
+        margin-right: 0;
+    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -275,9 +279,9 @@ class ProgressScreen(Screen[None]):
     def action_scroll(self, direction: str) -> None:
         body = self.query_one("#progress-body", VerticalScroll)
         if direction == "down":
-            body.scroll_down()
+            body.scroll_down(animate=False)
         else:
-            body.scroll_up()
+            body.scroll_up(animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)
