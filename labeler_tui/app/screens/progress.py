@@ -151,6 +151,10 @@ class ProgressScreen(Screen[None]):
         height: auto;
         margin-right: 2;
     }
+    ProgressScreen .tables > #quadrants {
+        width: auto;
+        max-width: 1fr;
+    }
     ProgressScreen .tables > #queue {
         width: 22;
         margin-right: 0;
