@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from labeler_tui.core.analysis.importance import importance_percentiles
 from labeler_tui.core.analysis.quadrant import QUADRANTS, quadrant
 
 UNKNOWN = "unknown"
@@ -151,8 +152,6 @@ def progress_report(
     n_features: int,
 ) -> ProgressReport:
     """Combine the service's ``status()``, ``labels()`` and ``history()`` with the decoder norms."""
-    from labeler_tui.core.analysis.importance import importance_percentiles
-
     label_counts = status.get("labels", {})
     return ProgressReport(
         n_features=n_features,
