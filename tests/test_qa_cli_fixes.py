@@ -239,3 +239,24 @@ def test_similar_piped_prints_the_original_plain_lines_with_labels(
     assert lines[1] == expected[0] + "  Research name"
     assert lines[2:] == expected[1:]
     assert not any(ch in out for ch in "│┃━")
+
+
+def test_none_stays_accepted_with_custom_categories(
+    make_tiny_workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A label saved without a category is stored as "none"; with custom categories that did not
+    list it, the same value given explicitly was refused."""
+    ws = make_tiny_workspace(extra_config={"labeler": {"categories": ["syntax", "semantic"]}})
+    monkeypatch.setenv("LABELER_WORKSPACE", str(ws))
+    code, out, err = run(capsys, "label", "-f", "1", "-n", "A", "--json")
+    assert code == 0, err
+    assert json.loads(out)["dashboard_category"] == "none"
+    code, out, err = run(capsys, "label", "-f", "1", "-n", "A", "-c", "semantic", "--json")
+    assert code == 0 and json.loads(out)["dashboard_category"] == "semantic"
+    code, out, err = run(capsys, "label", "-f", "1", "-n", "A", "-c", "none", "--json")
+    assert code == 0 and json.loads(out)["dashboard_category"] == "none"
+    before = store_bytes(ws)
+    code, out, err = run(capsys, "label", "-f", "1", "-n", "A", "-c", "tactical")
+    assert code == 1 and out == ""
+    assert "(syntax, semantic; or none)" in err
+    assert store_bytes(ws) == before

@@ -105,7 +105,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
     p.add_argument("--name", "-n", required=True, metavar="S", help="label name")
-    p.add_argument("--category", "-c", metavar="C", help="one of the configured categories")
+    p.add_argument(
+        "--category",
+        "-c",
+        metavar="C",
+        help="one of the configured categories; none = uncategorized (a new label's default)",
+    )
     p.add_argument("--notes", metavar="S", help="investigation notes")
     p.add_argument(
         "--source",

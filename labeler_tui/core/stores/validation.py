@@ -43,13 +43,18 @@ def check_optional_text(name: str, value: str | None) -> str | None:
     return value
 
 
+UNCATEGORIZED = "none"
+"""What a label saved without a category gets; always accepted, configured or not."""
+
+
 def check_category(category: str | None, categories: Iterable[str]) -> str | None:
-    if category is None:
-        return None
+    if category is None or category == UNCATEGORIZED:
+        return category
     allowed = tuple(categories)
     if category not in allowed:
+        listed = ", ".join(allowed) + ("" if UNCATEGORIZED in allowed else "; or none")
         raise ValidationError(
-            f"category: {category!r} is not one of the configured categories ({', '.join(allowed)})"
+            f"category: {category!r} is not one of the configured categories ({listed})"
         )
     return category
 
