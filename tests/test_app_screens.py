@@ -305,7 +305,9 @@ def labeled_workspace(tiny_workspace: Path) -> Workspace:
     workspace = Workspace.open(tiny_workspace)
     clock = {"now": _at("2026-11-20")}
     service = LabelingService(workspace, clock=lambda: clock["now"])
-    service.set_label(0, "Swim A", "mechanical", interpretability_confidence=0.9, source="manual")
+    service.set_label(
+        0, "Swim A", "mechanical", interpretability_confidence=0.9, source="manual [bold]v2"
+    )
     service.set_label(1, "Ink B", "tactical", interpretability_confidence=0.3)
     clock["now"] = _at("2026-11-22")
     service.set_label(2, "Run C", "tactical", interpretability_confidence=0.95)
@@ -359,7 +361,7 @@ async def test_progress_shows_counts_quadrants_and_weighted_coverage(
         tactical_line = next(line for line in categories.splitlines() if "tactical" in line)
         assert tactical_line.split()[1:] == ["2", "67%"]
         sources = plain(screen.query_one("#by-source", Static).content)
-        assert "manual" in sources and "dashboard" in sources
+        assert "manual [bold]v2" in sources and "dashboard" in sources  # user text, not markup
         queue = plain(screen.query_one("#queue", Static).content)
         assert next(ln for ln in queue.splitlines() if "skipped" in ln).split()[1] == "1"
         assert next(ln for ln in queue.splitlines() if "pending" in ln).split()[1] == "1"

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -203,7 +204,7 @@ class HelpScreen(Screen[None]):
                     table.add_row("", "", "")
                 group = spec.group
                 table.add_row(f"[b u]{group}[/]", "", "")
-            table.add_row(action_keys(self.app, spec, keymap), spec.title, spec.help)
+            table.add_row(Text(action_keys(self.app, spec, keymap)), spec.title, spec.help)
         return table
 
     def action_scroll(self, direction: str) -> None:

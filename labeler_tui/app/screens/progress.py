@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -69,7 +71,7 @@ def counts_table(title: str, counts: Mapping[str, int], total: int) -> Table:
         table.add_row("[dim]no labels yet[/]", "", "")
     for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         share = f"{100 * count / total:.0f}%" if total else "-"
-        table.add_row(name, f"{count:,}", share)
+        table.add_row(Text(name), f"{count:,}", share)  # user text, never markup
     return table
 
 
@@ -117,7 +119,7 @@ def summary_text(model: str, report: ProgressReport) -> str:
         else "n/a (no decoder)"
     )
     return (
-        f"[b]{model}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
+        f"[b]{escape(model)}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
         f"({percent(report.labeled_share)}) · importance-weighted coverage [b]{weighted}[/]"
     )
 
@@ -182,7 +184,7 @@ class ProgressScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="progress-body"):
-            yield Static(f"[b]{self.model_name}[/]: computing progress...", id="summary")
+            yield Static(f"[b]{escape(self.model_name)}[/]: computing progress...", id="summary")
             yield PlotextPlot(id="labels-over-time")
             with Horizontal(classes="tables"):
                 yield Static("", id="by-category")
@@ -235,7 +237,9 @@ class ProgressScreen(Screen[None]):
         if not self.is_attached:  # closed before the worker finished
             return
         self.error = message
-        self.query_one("#summary", Static).update(f"[b red]Cannot compute progress:[/] {message}")
+        self.query_one("#summary", Static).update(
+            f"[b red]Cannot compute progress:[/] {escape(message)}"
+        )
         self.notify(message, title="Progress", severity="error")
 
     def show_report(self, report: ProgressReport) -> None:
