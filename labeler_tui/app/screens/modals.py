@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -282,7 +283,12 @@ class ModelPickerScreen(_Prompt[str]):
     def compose_body(self) -> ComposeResult:
         yield OptionList(
             *(
-                Option(f"{name}  [dim](current)[/]" if name == self.current else name, id=name)
+                Option(
+                    Text(name) + Text("  (current)", style="dim")
+                    if name == self.current
+                    else Text(name),
+                    id=name,
+                )
                 for name in self.models
             ),
             id="models",
