@@ -44,8 +44,9 @@ def stability_of(view: FeatureView, seed: int = 0) -> float | None:
         return None
     mask = first_half(n_core, seed)
     core_rows = view.rows[core]
-    halves = view.packed.count_groups([core_rows[mask], core_rows[~mask]]).tokens
-    return score_from_counts(halves[0], halves[0] + halves[1], int(mask.sum()), n_core)
+    halves = [np.compress(mask, core_rows), np.compress(~mask, core_rows)]
+    counts = view.packed.count_groups(halves, disjoint=True).tokens
+    return score_from_counts(counts[0], counts[0] + counts[1], int(mask.sum()), n_core)
 
 
 def stability_score(data: ModelData, feature_id: int, seed: int = 0) -> float | None:
