@@ -260,3 +260,25 @@ def test_none_stays_accepted_with_custom_categories(
     assert code == 1 and out == ""
     assert "(syntax, semantic; or none)" in err
     assert store_bytes(ws) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["overview", "-f", "2"],
+        ["coverage", "-f", "2", "--token", "swim_speed_up"],
+        ["similar", "-f", "2", "--top-k", "2"],
+        ["activations", "-f", "2", "--top", "2"],
+    ],
+)
+def test_every_feature_id_flag_has_the_short_form(
+    ws: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """label/skip/history/clear took -f; overview/coverage/similar/activations refused it."""
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    if isinstance(doc, dict):
+        assert doc["feature_id"] == 2
+    else:
+        assert len(doc) == 2 and all(row["feature_id"] != 2 for row in doc)

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "and metadata values, red flags (tail markers, flanderized values, super-stimuli), "
         "importance, stability and the feature's label.",
     )
-    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
     p.set_defaults(handler=cmd_overview)
 
     p = sub.add_parser(
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Percent of the feature's core examples (25-75 percent of effective max) "
         "containing the subject; verdict headline (> 50), mention (30-50), tail_marker (< 30).",
     )
-    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
     p.add_argument(
         "--token",
         required=True,
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Nearest features by decoder cosine, token-family profile cosine or "
         "coactivation (Jaccard of active examples), with their labels.",
     )
-    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
     p.add_argument("--method", choices=METHODS, default="decoder", help="default: decoder")
     p.add_argument("--top-k", type=int, default=10, metavar="K", help="default: 10")
     p.set_defaults(handler=cmd_similar)

@@ -36,8 +36,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Print one feature's nonzero activations (activation > 0) and example ids, "
         "highest activation first.",
     )
-    p.add_argument("--feature-id", type=int, required=True, metavar="N", help="feature id")
-    p.add_argument("--top", type=int, metavar="K", help="only the K highest (default: all)")
+    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
+    p.add_argument(
+        "--top",
+        type=int,
+        metavar="K",
+        help="only the K highest (default: all with --json, the top 20 on screen)",
+    )
     p.set_defaults(handler=cmd_activations)
 
     p = sub.add_parser(
