@@ -282,3 +282,23 @@ def test_every_feature_id_flag_has_the_short_form(
         assert doc["feature_id"] == 2
     else:
         assert len(doc) == 2 and all(row["feature_id"] != 2 for row in doc)
+
+
+def test_records_with_a_string_or_missing_feature_id_read_as_int(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand-edited store ({"3": {"feature_id": "3"}}, {"4": {}}) exported 4 before 3 and
+    served the string id to overview and the Python API."""
+    labels = ws / "labels"
+    labels.mkdir()
+    records = {
+        "4": {"dashboard_name": "No id", "source": "codex"},
+        "3": {"feature_id": "3", "dashboard_name": "String id", "source": "manual"},
+    }
+    (labels / "consolidated_tiny.json").write_text(json.dumps(records))
+    out = ws / "labels.jsonl"
+    assert run(capsys, "export", "--output", str(out))[0] == 0
+    assert [json.loads(line)["feature_id"] for line in out.read_text().splitlines()] == [3, 4]
+    code, text, err = run(capsys, "overview", "--feature-id", "3", "--json")
+    assert code == 0, err
+    assert json.loads(text)["label"]["feature_id"] == 3

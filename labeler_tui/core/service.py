@@ -58,6 +58,15 @@ __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 DEFAULT_BUILD_TOP_K = 50
 
 
+def _with_int_id(feature_id: int, record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stored record whose ``feature_id`` is the int of its key (an older or
+    hand-edited file may lack it or hold it as a string)."""
+    value = record.get("feature_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dict(record)
+    return {**record, "feature_id": feature_id}
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -236,14 +245,11 @@ class LabelingService:
     def labels(self) -> dict[int, dict[str, Any]]:
         """Consolidated records by feature id (copies: changing them changes nothing)."""
         raw = read_labels(self._cache, self.labels_path)
-        return {
-            int(k): dict(v) if "feature_id" in v else {**v, "feature_id": int(k)}
-            for k, v in raw.items()
-        }
+        return {int(k): _with_int_id(int(k), v) for k, v in raw.items()}
 
     def label(self, feature_id: int) -> dict[str, Any] | None:
         record = read_labels(self._cache, self.labels_path).get(str(feature_id))
-        return None if record is None else {"feature_id": feature_id, **record}
+        return None if record is None else _with_int_id(feature_id, record)
 
     def queue(self) -> QueueState:
         return self._read_queue().state()
