@@ -302,3 +302,21 @@ def test_records_with_a_string_or_missing_feature_id_read_as_int(
     code, text, err = run(capsys, "overview", "--feature-id", "3", "--json")
     assert code == 0, err
     assert json.loads(text)["label"]["feature_id"] == 3
+
+
+def test_history_on_screen_shows_the_newest_screenful(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The log grows with every change: on screen, the newest 20 and a note; --json, all."""
+    ids = ",".join(str(i) for i in range(11))
+    assert run(capsys, "add", ids)[0] == 0  # 11 events
+    assert run(capsys, "add", ids, "--priority", "0.9")[0] == 0  # 11 more
+    code, out, _ = run(capsys, "history")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("(the newest 20 events")
+    assert len(lines) == 21
+    assert lines[-1].split()[3] == "10"  # the newest event: the last id re-prioritised
+    code, out, _ = run(capsys, "history", "--json")
+    assert len(json.loads(out)) == 22
+    code, out, _ = run(capsys, "history", "--limit", "22")
+    assert len(out.splitlines()) == 22

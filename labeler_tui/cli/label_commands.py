@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from labeler_tui.core.service import LabelingService
 
 BUILD_METHODS = ("activation_count", "cluster", "importance", "mysterious")
+HISTORY_SCREEN = 20
+"""Events `labeler history` shows on screen without --limit (--json gives all)."""
 
 
 # --- argument types ---------------------------------------------------------------------------
@@ -217,7 +219,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "history",
         parents=[common],
         help="change events, oldest first",
-        description="Show the change history (newest --limit events, oldest first).",
+        description="Show the change history, oldest first: the newest 20 events on screen, "
+        "all with --json, or the newest --limit K.",
     )
     p.add_argument("--feature-id", "-f", type=int, metavar="N", help="only this feature")
     p.add_argument("--limit", type=int, metavar="K", help="only the newest K events")
@@ -585,12 +588,23 @@ def cmd_history(ctx: CliContext) -> int:
     args = ctx.args
     if args.limit is not None and args.limit < 0:
         raise ValidationError(f"--limit: must be >= 0, got {args.limit}")
-    events = _service(ctx).history(feature_id=args.feature_id, limit=args.limit)
+    limit = args.limit
+    if limit is None and not ctx.json:  # a screenful; the log grows with every change
+        limit = HISTORY_SCREEN + 1
+    events = _service(ctx).history(feature_id=args.feature_id, limit=limit)
+    more = args.limit is None and not ctx.json and len(events) > HISTORY_SCREEN
+    if more:
+        events = events[-HISTORY_SCREEN:]
 
     def human(console: Console) -> None:
         if not events:
             _plain(console, ["No history yet."])
             return
+        if more:
+            _plain(
+                console,
+                [f"(the newest {HISTORY_SCREEN} events; --limit K for more, --json for all)"],
+            )
         rows = [
             (
                 str(e.get("ts", ""))[:19].replace("T", " "),
