@@ -320,3 +320,19 @@ def test_history_on_screen_shows_the_newest_screenful(
     assert len(json.loads(out)) == 22
     code, out, _ = run(capsys, "history", "--limit", "22")
     assert len(out.splitlines()) == 22
+
+
+def test_similar_defaults_to_tokens_without_a_decoder(
+    make_tiny_workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`labeler similar -f N` failed on a model without a decoder (the default method)."""
+    ws = make_tiny_workspace(with_decoder=False)
+    monkeypatch.setenv("LABELER_WORKSPACE", str(ws))
+    code, out, err = run(capsys, "similar", "-f", "0", "--top-k", "3", "--json")
+    assert code == 0, err
+    code, tokens, _ = run(
+        capsys, "similar", "-f", "0", "--top-k", "3", "--method", "tokens", "--json"
+    )
+    assert json.loads(out) == json.loads(tokens) and len(json.loads(out)) == 3
+    code, _, err = run(capsys, "similar", "-f", "0", "--method", "decoder")
+    assert code == 1 and "no decoder" in err

@@ -50,7 +50,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "coactivation (Jaccard of active examples), with their labels.",
     )
     p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
-    p.add_argument("--method", choices=METHODS, default="decoder", help="default: decoder")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        help="default: decoder (tokens for a model without a decoder)",
+    )
     p.add_argument("--top-k", type=int, default=10, metavar="K", help="default: 10")
     p.set_defaults(handler=cmd_similar)
 
@@ -223,6 +227,8 @@ def cmd_similar(ctx: CliContext) -> int:
     from labeler_tui.core.analysis.similarity import similar_features
 
     data = ctx.data()
+    if ctx.args.method is None:
+        ctx.args.method = "decoder" if data.has_decoder else "tokens"
     with ctx.progress() as progress:
         neighbours = similar_features(
             data, ctx.args.feature_id, ctx.args.method, ctx.args.top_k, progress=progress
