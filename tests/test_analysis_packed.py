@@ -1,8 +1,8 @@
 """The packed code table and the per-feature overview cache give exactly the plain results.
 
 Counts from the packed table are checked against Python sets for every layout the packer can
-choose (pairs in one shared bin space, one id per code, separate bin spaces, a metadata column
-too wide to pack), including the complement shortcut for groups covering most rows; the
+choose (id tuples or bitmasks in one shared bin space, one id per code, separate bin spaces, a
+metadata column too wide to pack), including the complement shortcut for groups covering most rows; the
 overview is checked to be identical under tight code limits and when read back from the cache.
 """
 
@@ -56,11 +56,20 @@ def _table(examples: dict) -> PackedSets:
 
 
 @pytest.mark.parametrize("limit", [1 << 16, 200, 30, 8])
+@pytest.mark.parametrize("bitmasks", [True, False])
 @pytest.mark.parametrize("disjoint", [False, True])
-def test_packed_counts_equal_set_counts(examples: dict, monkeypatch, limit, disjoint) -> None:
+def test_packed_counts_equal_set_counts(
+    examples: dict, monkeypatch, limit, bitmasks, disjoint
+) -> None:
     monkeypatch.setattr(packed_sets, "CODE_LIMIT", limit)
+    if not bitmasks:  # id tuples only
+        monkeypatch.setattr(packed_sets, "MAX_BITS", 0)
     monkeypatch.setattr(packed_sets, "COUNT_CHUNK_ROWS", 64)  # several chunks per group
     table = _table(examples)
+    uses_bitmasks = any(kind.first_bit is not None for kind in table.layout.kinds)
+    assert uses_bitmasks == bitmasks
+    if not bitmasks and limit > 30:
+        assert max(len(kind.fields) for kind in table.layout.kinds) >= 2  # ids share codes
     if limit == 8:  # weapon has 9 values: counted unpacked
         assert "weapon" not in table.layout.meta_sizes and "mode" in table.layout.meta_sizes
     order = np.random.default_rng(2).permutation(examples["n"])
@@ -85,7 +94,13 @@ def test_layout_packs_small_vocabularies_into_one_uint16_space() -> None:
     # SplatNLP-like: 142 tokens and 38 families, 12 slots each, weapon x mode
     layout = make_layout(12, 12, 142, 38, {"weapon": 40, "mode": 5})
     assert layout.direct and layout.dtype is np.uint16
-    assert len(layout.column_kind) == 6 + 6 + 1  # pairs of tokens, pairs of families, metadata
+    # pairs of tokens, bitmasks of 13 families, one code for weapon x mode
+    assert len(layout.column_kind) == 6 + 3 + 1
+    assert [k.fields for k in layout.kinds if k.first_bit is not None] == [("families",)] * 3
+    assert sum(k.radices[0] for k in layout.kinds if k.first_bit is not None) == 38
+    # a dense token set (30 of 142 ids) is cheaper as bitmasks than as 15 pairs
+    dense = make_layout(30, 12, 142, 38, {})
+    assert dense.direct and len(dense.column_kind) < 15 + 3
     big = make_layout(12, 12, 200_000, 5_000, {"user": 1_000_000})
     assert not big.direct and big.dtype is np.uint32 and big.meta_sizes == {}
 
