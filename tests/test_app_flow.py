@@ -64,7 +64,7 @@ def ready(app: LabelerApp) -> bool:
 
 
 def notes(app: LabelerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    return [f"{n.title}: {n.message}" if n.title else str(n.message) for n in app._notifications]
 
 
 def make_app(ws: Path, poll: float | None = None) -> LabelerApp:
@@ -401,3 +401,26 @@ async def test_similar_method_switch_and_open_a_neighbour(queued_workspace: Path
         app.workbench.query_one("#similar-list").focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: workbench(app).current == neighbour)
+
+
+async def test_a_store_corrupted_meanwhile_is_reported_then_recovered(
+    queued_workspace: Path,
+) -> None:
+    ws = queued_workspace
+    service(ws).set_label(9, "nine")
+    labels_path = ws / "labels" / "consolidated_tiny.json"
+    good = labels_path.read_text()
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
+        labels_path.write_text('{"9": {"dashboard_name": ')  # another process broke it
+        await wait_until(pilot, lambda: any("consolidated_tiny.json" in n for n in notes(app)))
+        await pilot.press("e")
+        burst(app, "will not be written", "ctrl+s")
+        await wait_until(pilot, lambda: any(n.startswith("Save failed: ") for n in notes(app)))
+        assert "consolidated_tiny.json" in next(n for n in notes(app) if n.startswith("Save"))
+        assert labels_path.read_text() == '{"9": {"dashboard_name": '
+        labels_path.write_text(good)
+        status = app.workbench.query_one(StatusLine)
+        await wait_until(pilot, lambda: "failed" not in str(status.render()), timeout=3)
+        assert "labeled 1/12" in str(status.render())
