@@ -22,6 +22,7 @@ metadata column with more than ``CODE_LIMIT`` values is not packed and is counte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -341,9 +342,14 @@ class PackedSets:
 def _bit_counts(hist: np.ndarray, n_bits: int) -> np.ndarray:
     """int64[n_groups, n_bits]: from histograms of bitmask codes, how many rows set each bit
     (a float64 product is exact: every partial sum is an integer below 2**53)."""
+    return np.rint(hist.astype(np.float64) @ _bit_matrix(n_bits)).astype(np.int64)
+
+
+@functools.cache
+def _bit_matrix(n_bits: int) -> np.ndarray:
+    """float64[2**n_bits, n_bits]: bit j of each value."""
     values = np.arange(1 << n_bits)
-    bits = ((values[:, None] >> np.arange(n_bits)) & 1).astype(np.float64)
-    return np.rint(hist.astype(np.float64) @ bits).astype(np.int64)
+    return ((values[:, None] >> np.arange(n_bits)) & 1).astype(np.float64)
 
 
 def _layout_of(data: ModelData, set_matrix: np.ndarray) -> tuple[Layout, int]:
