@@ -367,15 +367,18 @@ class SimilarFinder:
         self.model_type = self.workspace.model_name(model_type)
 
     def find(
-        self, feature_id: int, method: str = "decoder", top_k: int = 10
+        self, feature_id: int, method: str | None = None, top_k: int = 10
     ) -> list[SimilarFeature]:
-        """The ``top_k`` most similar features by ``method`` (decoder, tokens, coactivation),
-        most similar first; the feature itself is never included."""
+        """The ``top_k`` most similar features by ``method`` (decoder, tokens, coactivation;
+        default: decoder, or tokens for a model without a decoder), most similar first; the
+        feature itself is never included."""
         from labeler_tui.core.analysis.similarity import similar_features
 
         if top_k < 1:
             raise ValidationError(f"top_k: must be at least 1, got {top_k}")
         data = self.workspace.data(self.model_type)
+        if method is None:
+            method = "decoder" if data.has_decoder else "tokens"
         found = similar_features(data, feature_id, method=method, top_k=top_k)
         result = [_as_similar(item) for item in found]
         return [item for item in result if item.feature_id != feature_id][:top_k]

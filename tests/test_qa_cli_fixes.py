@@ -336,3 +336,13 @@ def test_similar_defaults_to_tokens_without_a_decoder(
     assert json.loads(out) == json.loads(tokens) and len(json.loads(out)) == 3
     code, _, err = run(capsys, "similar", "-f", "0", "--method", "decoder")
     assert code == 1 and "no decoder" in err
+
+
+def test_similar_finder_default_method_follows_the_decoder(make_tiny_workspace) -> None:
+    from labeler_tui.labeling import SimilarFinder
+
+    plain = SimilarFinder(workspace=make_tiny_workspace("plain", with_decoder=False))
+    assert plain.find(0, top_k=3) == plain.find_by_top_tokens(0, top_k=3)
+    with_decoder = SimilarFinder(workspace=make_tiny_workspace("dec"))
+    assert with_decoder.find(0, top_k=3) == with_decoder.find_by_decoder(0, top_k=3)
+    assert with_decoder.find(0, top_k=3) != with_decoder.find_by_top_tokens(0, top_k=3)
