@@ -8,8 +8,10 @@ import pytest
 from textual.app import App, ComposeResult
 
 from labeler_tui.app.actions import ACTIONS, action_spec, bindings, unknown_keymap_ids
+from labeler_tui.app.backend import mentioned_subject
 from labeler_tui.app.messages import QueueSnapshot
-from labeler_tui.app.screens.workbench import WorkbenchScreen, build_rows, mentioned_subject
+from labeler_tui.app.queue_rows import build_rows
+from labeler_tui.app.screens.workbench import WorkbenchScreen
 from labeler_tui.app.widgets.feature_detail import (
     flags_text,
     label_text,

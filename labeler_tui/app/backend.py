@@ -6,6 +6,7 @@ and tests can hand the app a fake with the same methods.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -89,3 +90,21 @@ def label_name(record: dict[str, Any] | None) -> str | None:
     return (
         record.get("dashboard_name") or record.get("display_name") or record.get("research_label")
     )
+
+
+def _words(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def mentioned_subject(name: str, subjects: list[tuple[str, str]]) -> str | None:
+    """The coverage subject whose text the label name mentions, longest first (spaces and
+    underscores alike: ``Swim speed up`` mentions the family ``swim_speed_up``)."""
+    words = f"_{_words(name)}_"
+    if len(words) < 5:
+        return None
+    best: tuple[int, str] | None = None
+    for text, subject in subjects:
+        key = _words(text)
+        if len(key) >= 3 and f"_{key}_" in words and (best is None or len(key) > best[0]):
+            best = (len(key), subject)
+    return best[1] if best else None

@@ -1,33 +1,24 @@
 """The one main screen: queue, feature detail, label form and similar features.
 
-Every slow call (index, overview, similarity, stores) runs in a thread worker that posts a
-message from :mod:`labeler_tui.app.messages`; the handlers here only update widgets. Feature
-loads are ``exclusive`` so moving quickly cancels stale ones, and the reply for a feature that is
-no longer wanted is dropped.
+Layout, message handlers and the user actions of :mod:`labeler_tui.app.actions` live here; the
+slow calls run in the thread workers of :mod:`labeler_tui.app.workers` (this screen's base
+class), whose messages the handlers below turn into widget updates.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.events import Resize
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
-from textual.worker import get_current_worker
 
 from labeler_tui.app.actions import bindings
-from labeler_tui.app.backend import label_name
 from labeler_tui.app.messages import (
     CoverageLoaded,
     DataReady,
@@ -38,76 +29,25 @@ from labeler_tui.app.messages import (
     QueueSnapshot,
     SimilarLoaded,
 )
+from labeler_tui.app.queue_rows import QUEUE_VIEWS, build_rows
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
 from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hint
-from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
+from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
-from labeler_tui.core.errors import LabelerError
+from labeler_tui.app.workers import OPENING_DATA, WorkbenchWorkers
 
 if TYPE_CHECKING:
     from labeler_tui.app.app import LabelerApp
-    from labeler_tui.app.backend import Backend
 
-QUEUE_VIEWS = ("pending", "completed", "skipped")
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
-SIMILAR_TOP_K = 12
-OPENING_DATA = "Opening the data"
 CLAIM_DWELL_SECONDS = 1.5
 """A feature merely browsed to is claimed once it stayed on screen this long (n/enter claim at
 once), so holding j does not write a claim per keypress."""
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, LabelerError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def build_rows(
-    view: str, snapshot: QueueSnapshot, owner: str, now: datetime | None = None
-) -> list[QueueRow]:
-    """The rows of one queue view (pending entries, completed or skipped features)."""
-    moment = now or datetime.now(UTC)
-    if view == "pending":
-        rows = []
-        for e in snapshot.entries:
-            live = e.claim_live(moment) if hasattr(e, "claim_live") else bool(e.claimed_by)
-            claimed = e.claimed_by if live else None
-            rows.append(
-                QueueRow(e.feature_id, e.priority, e.reason, claimed, mine=claimed == owner)
-            )
-        return rows
-    if view == "completed":
-        return [
-            QueueRow(fid, None, label_name(snapshot.labels.get(fid)))
-            for fid in reversed(snapshot.completed)
-        ]
-    return [
-        QueueRow(s.feature_id, None, s.reason or "(no reason)") for s in reversed(snapshot.skipped)
-    ]
-
-
-def _words(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def mentioned_subject(name: str, subjects: list[tuple[str, str]]) -> str | None:
-    """The coverage subject whose text the label name mentions, longest first (spaces and
-    underscores alike: ``Swim speed up`` mentions the family ``swim_speed_up``)."""
-    words = f"_{_words(name)}_"
-    if len(words) < 5:
-        return None
-    best: tuple[int, str] | None = None
-    for text, subject in subjects:
-        key = _words(text)
-        if len(key) >= 3 and f"_{key}_" in words and (best is None or len(key) > best[0]):
-            best = (len(key), subject)
-    return best[1] if best else None
-
-
-class WorkbenchScreen(Screen[None]):
+class WorkbenchScreen(WorkbenchWorkers):
     """Queue | detail + form | similar; the status line on top, the footer below."""
 
     BINDINGS = bindings()
@@ -127,7 +67,6 @@ class WorkbenchScreen(Screen[None]):
         self.error: str | None = None
         self.drafts: dict[int, dict[str, Any]] = {}
         self._claim_timer: Timer | None = None
-        self._last_subject: str | None = None
         self._subjects: list[tuple[str, str]] | None = None
 
     @property
@@ -137,10 +76,6 @@ class WorkbenchScreen(Screen[None]):
     @property
     def queue_list(self) -> QueueList:
         return self.query_one("#queue-list", QueueList)
-
-    @property
-    def backend(self) -> Backend:
-        return self.labeler_app.backend
 
     # --- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -220,225 +155,6 @@ class WorkbenchScreen(Screen[None]):
         self.error = f"{what} failed"
         self.notify(error, title=f"{what} failed", severity="error", timeout=10)
         self.refresh_status()
-
-    # --- workers ---------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="data")
-    def _open_data(self) -> None:
-        backend = self.backend
-        last = [0.0]
-
-        def progress(stage: str, done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] < 0.2:
-                return
-            last[0] = now
-            share = f" {100 * done / total:.0f}%" if total else ""
-            self.app.call_from_thread(
-                self.query_one(FeatureDetail).show_message,
-                f"Opening model {backend.model}: {stage}{share}",
-            )
-
-        try:
-            data = backend.open_data(progress)
-            n = int(data.n_features)
-        except Exception as exc:  # shown to the user, never a traceback
-            self.post_message(OperationFailed(OPENING_DATA, _error_text(exc)))
-            return
-        self.post_message(DataReady(backend.model, n))
-
-    def _read_snapshot(self, backend: Backend) -> QueueSnapshot:
-        """Queue, labels and the counts of the status line, each store read once. The pending
-        rows are built here too, off the UI thread (24,576 of them take ~30 ms)."""
-        service = backend.service
-        signature = service.stores_signature()
-        state = service.queue()
-        labels = service.labels()
-        status = {
-            "model": backend.model,
-            "labels": {"total": len(labels)},
-            "queue": {
-                "pending": len(state.entries),
-                "completed": len(state.completed),
-                "skipped": len(state.skipped),
-            },
-        }
-        snapshot = QueueSnapshot(
-            entries=state.entries,
-            completed=state.completed,
-            skipped=state.skipped,
-            labels=labels,
-            status=status,
-            signature=signature,
-            n_features=None,
-        )
-        snapshot.pending_rows = build_rows("pending", snapshot, backend.owner)
-        return snapshot
-
-    @work(thread=True, exclusive=True, group="queue")
-    def _load_queue(self) -> None:
-        backend = self.backend
-        try:
-            snapshot = self._read_snapshot(backend)
-        except Exception as exc:
-            self.post_message(OperationFailed("Reading the labels and queue", _error_text(exc)))
-            return
-        if backend is self.backend:
-            self.post_message(QueueLoaded(snapshot))
-
-    def _poll(self) -> None:
-        self._poll_worker()
-
-    @work(thread=True, exclusive=True, group="poll")
-    def _poll_worker(self) -> None:
-        """Reload when another process changed a store (cheap stat calls otherwise)."""
-        backend = self.backend
-        try:
-            signature = backend.service.stores_signature()
-        except Exception:
-            return
-        known = self.snapshot.signature if self.snapshot else None
-        if signature == known and self.error is None:
-            return
-        try:
-            snapshot = self._read_snapshot(backend)
-        except Exception as exc:
-            if self.snapshot is not None and self.error is None:
-                self.post_message(OperationFailed("Reading the labels and queue", _error_text(exc)))
-            return
-        self.post_message(QueueLoaded(snapshot))
-
-    @work(thread=True, exclusive=True, group="feature")
-    def _load_feature(self, feature_id: int, claim: bool) -> None:
-        worker = get_current_worker()
-        backend = self.backend
-        try:
-            overview = backend.overview(feature_id)
-        except Exception as exc:
-            if not worker.is_cancelled:
-                self.post_message(
-                    OperationFailed(f"Loading feature {feature_id}", _error_text(exc), feature_id)
-                )
-            return
-        if worker.is_cancelled:
-            return
-        try:
-            plot = self.query_one(FeatureDetail).prerender_histogram(overview)
-        except Exception:  # the UI thread draws it then
-            plot = None
-        if worker.is_cancelled:
-            return
-        self.post_message(
-            FeatureLoaded(feature_id, overview, None, claim_pending=claim, histogram=plot)
-        )
-        if claim:  # the lease is written after the detail is on its way to the screen
-            claimed = self._claim_in_thread(backend, feature_id)
-            self.app.call_from_thread(self._show_claim, feature_id, claimed)
-        elif self.claimed is not None and self.claimed != feature_id:
-            self._release_in_thread(backend)  # we left the feature we held
-
-    def _release_in_thread(self, backend: Backend) -> None:
-        held = self.claimed
-        if held is None:
-            return
-        with contextlib.suppress(LabelerError):  # else the lease simply expires
-            backend.service.release(held)
-        if self.claimed == held:
-            self.claimed = None
-
-    def _claim_in_thread(self, backend: Backend, feature_id: int) -> bool | None:
-        """Release our previous lease and lease this feature (only if it is pending)."""
-        previous = self.claimed
-        try:
-            if previous is not None and previous != feature_id:
-                backend.service.release(previous)
-                self.claimed = None
-            if not self._is_pending(feature_id):
-                return None
-            ok = backend.service.claim(feature_id)
-        except LabelerError:
-            return None
-        if ok:
-            self.claimed = feature_id
-        return ok
-
-    def _is_pending(self, feature_id: int) -> bool:
-        snapshot = self.snapshot
-        return snapshot is not None and any(e.feature_id == feature_id for e in snapshot.entries)
-
-    @work(thread=True, exclusive=True, group="claim")
-    def _claim_worker(self, feature_id: int) -> None:
-        if self.current != feature_id:
-            return
-        claimed = self._claim_in_thread(self.backend, feature_id)
-        self.app.call_from_thread(self._show_claim, feature_id, claimed)
-
-    @work(thread=True, exclusive=True, group="similar")
-    def _load_similar(self, feature_id: int, method: str) -> None:
-        worker = get_current_worker()
-        try:
-            rows = self.backend.similar(feature_id, method, SIMILAR_TOP_K)
-        except Exception as exc:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(
-                    self.query_one(SimilarSidebar).show_error, _error_text(exc)
-                )
-            return
-        if not worker.is_cancelled:
-            self.post_message(SimilarLoaded(feature_id, method, rows))
-
-    @work(thread=True, exclusive=True, group="coverage")
-    def _load_coverage(self, feature_id: int, name: str) -> None:
-        backend = self.backend
-        try:
-            if self._subjects is None:
-                self._subjects = backend.coverage_subjects()
-            subject = mentioned_subject(name, self._subjects)
-            coverage = backend.coverage(feature_id, subject) if subject else None
-        except Exception:
-            subject, coverage = None, None
-        if not get_current_worker().is_cancelled:
-            self.post_message(CoverageLoaded(feature_id, subject or "", coverage))
-
-    @work(thread=True, group="write")
-    def _write(self, what: str, call: Callable[[], str | None], next_feature: bool = False) -> None:
-        """Run one store change; its message is said, then everything reloads."""
-        try:
-            self.backend.data  # noqa: B018 - the service validates ids against the data
-            text = call()
-        except Exception as exc:
-            self.post_message(OperationFailed(what, _error_text(exc)))
-            return
-        self.post_message(OperationDone(text or f"{what}: done", next_feature))
-
-    @work(thread=True, exclusive=True, group="next")
-    def _take_next_from_service(self) -> None:
-        """No pending feature known here: ask the service (it builds an empty queue)."""
-        backend = self.backend
-        try:
-            backend.data  # noqa: B018
-            if self.claimed is not None:
-                backend.service.release(self.claimed)
-                self.claimed = None
-            entry = backend.service.next(claim=True)
-        except Exception as exc:
-            self.post_message(OperationFailed("Next", _error_text(exc)))
-            return
-        if entry is None or entry.feature_id == self.current:
-            self.post_message(OperationDone("The queue is empty: press b to build it."))
-            return
-        self.claimed = entry.feature_id
-        self.app.call_from_thread(self._opened_next, entry.feature_id)
-
-    def next_candidate(self) -> int | None:
-        """The top pending feature other than the one on screen that nobody else holds."""
-        if self.snapshot is None:
-            return None
-        now = datetime.now(UTC)
-        owner = self.backend.owner
-        for entry in self.snapshot.entries:
-            if entry.feature_id != self.current and not entry.held_by_other(owner, now):
-                return entry.feature_id
-        return None
 
     # --- message handlers ------------------------------------------------------------------------
     def on_data_ready(self, message: DataReady) -> None:
