@@ -424,3 +424,21 @@ async def test_a_store_corrupted_meanwhile_is_reported_then_recovered(
         status = app.workbench.query_one(StatusLine)
         await wait_until(pilot, lambda: "failed" not in str(status.render()), timeout=3)
         assert "labeled 1/12" in str(status.render())
+
+
+async def test_the_claim_on_screen_is_renewed_before_it_expires(make_tiny_workspace: Any) -> None:
+    ws = make_tiny_workspace(extra_config={"app": {"claim_ttl_seconds": 3}})
+    service(ws).add([4], priority=0.9)
+    app = make_app(ws)
+
+    def expiry() -> str | None:
+        entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
+        return entries[0].get("claim_expires")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 4)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: expiry() is not None)
+        first = expiry()
+        await wait_until(pilot, lambda: expiry() != first, timeout=3)  # renewed every ttl / 3
+        assert expiry() > first

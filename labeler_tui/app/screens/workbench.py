@@ -118,6 +118,13 @@ class WorkbenchScreen(WorkbenchWorkers):
         interval = self.workspace_poll_interval()
         if getattr(self, "_poll_timer", None) is None:
             self._poll_timer = self.set_interval(interval, self._poll)
+            ttl = float(self.backend.workspace.config.app.claim_ttl_seconds)
+            self.set_interval(max(1.0, min(ttl / 3, 600.0)), self._renew_claim)
+
+    def _renew_claim(self) -> None:
+        """Keep the lease of the feature on screen alive while it is being studied."""
+        if self.claimed is not None and self.claimed == self.current:
+            self._claim_worker(self.claimed)
 
     def workspace_poll_interval(self) -> float:
         return float(self.backend.workspace.config.app.poll_interval_seconds)
