@@ -287,6 +287,11 @@ async def test_typing_in_the_form_never_triggers_a_hotkey(queued_workspace: Path
         assert workbench(app).current == 3
         assert app.workbench.query_one("#form-name").value == "quasi"
         assert app.workbench.query_one("#form-notes").text == "q n s"
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")  # back to the category Select
+        assert app.focused is not None and app.focused.id == "form-category"
+        await pilot.press("q", "n", "s")
+        assert app.is_running and workbench(app).current == 3
+        assert type(app.screen).__name__ == "WorkbenchScreen"
         await pilot.press("escape")
         assert app.focused is app.workbench.queue_list
 

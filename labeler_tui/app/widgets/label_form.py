@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -194,6 +195,14 @@ class LabelForm(Vertical):
 
     def mark_saved(self) -> None:
         self._filled = self.raw()
+
+    def on_key(self, event: events.Key) -> None:
+        """Printable keys never reach the workbench's hotkeys from inside the form: Input and
+        TextArea consume them, and here they stop for the category Select too (``q`` on a
+        focused Select must not quit)."""
+        if event.is_printable:
+            event.stop()
+            event.prevent_default()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "form-name" and event.value != self._filled.get("#form-name"):
