@@ -346,3 +346,32 @@ def test_similar_finder_default_method_follows_the_decoder(make_tiny_workspace) 
     with_decoder = SimilarFinder(workspace=make_tiny_workspace("dec"))
     assert with_decoder.find(0, top_k=3) == with_decoder.find_by_decoder(0, top_k=3)
     assert with_decoder.find(0, top_k=3) != with_decoder.find_by_top_tokens(0, top_k=3)
+
+
+def test_demo_is_written_once_when_first_uses_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three agents started together on a fresh machine each wrote the demo; the later writers
+    swapped its data files under the first one's index build ("input files changed")."""
+    import threading
+    import time
+
+    import labeler_tui.demo as demo_module
+    from labeler_tui.core.workspace import CONFIG_NAME, demo_workspace_dir, find_config
+
+    calls: list[int] = []
+
+    def slow_write_demo(root: Path, progress: Any = None) -> Path:
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for the other threads to find no labeler.toml yet
+        root.mkdir(parents=True, exist_ok=True)
+        (root / CONFIG_NAME).write_text("# demo\n")
+        return root / CONFIG_NAME
+
+    monkeypatch.setattr(demo_module, "write_demo", slow_write_demo)
+    found: list[Path] = []
+    threads = [threading.Thread(target=lambda: found.append(find_config())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert found == [demo_workspace_dir() / CONFIG_NAME] * 3

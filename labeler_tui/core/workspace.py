@@ -20,6 +20,10 @@ from labeler_tui.core.errors import ConfigError
 ENV_WORKSPACE = "LABELER_WORKSPACE"
 
 
+DEMO_LOCK_TIMEOUT = 300.0
+"""Seconds a process waits for another one writing the demo workspace."""
+
+
 def demo_workspace_dir() -> Path:
     """Where the built-in demo workspace lives (honours XDG_DATA_HOME)."""
     return Path(user_data_dir("labeler-tui", appauthor=False)) / "demo"
@@ -57,9 +61,14 @@ def find_config(
             return candidate
     demo = demo_workspace_dir()
     if not (demo / CONFIG_NAME).is_file():
+        from labeler_tui.core.stores.lock import workspace_lock
         from labeler_tui.demo import write_demo
 
-        write_demo(demo, progress=progress)
+        # Agents started together on a fresh machine: one writes the demo, the others wait for
+        # it (a second writer would swap the data files under the first one's index build).
+        with workspace_lock(demo.parent / ".demo.lock", timeout=DEMO_LOCK_TIMEOUT):
+            if not (demo / CONFIG_NAME).is_file():
+                write_demo(demo, progress=progress)
     return demo / CONFIG_NAME
 
 
