@@ -447,3 +447,18 @@ async def test_the_claim_on_screen_is_renewed_before_it_expires(make_tiny_worksp
         first = expiry()
         await wait_until(pilot, lambda: expiry() != first, timeout=3)  # renewed every ttl / 3
         assert expiry() > first
+
+
+async def test_a_model_without_decoder_shows_similar_by_tokens(make_tiny_workspace: Any) -> None:
+    ws = make_tiny_workspace(with_decoder=False)
+    service(ws).add([2], priority=0.9)
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 2)
+        sidebar = app.workbench.query_one(SimilarSidebar)
+        await wait_until(pilot, lambda: sidebar.feature_id == 2 and sidebar.rows)
+        assert sidebar.method == "tokens"
+        detail = app.workbench.query_one(FeatureDetail)
+        await wait_until(pilot, lambda: detail.overview is not None)
+        assert detail.overview["importance_percentile"] is None
+        assert "importance - pct" in str(detail.query_one("#detail-summary").render())

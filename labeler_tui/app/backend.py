@@ -56,13 +56,8 @@ class Backend:
 
         labels = self.service.labels()
         rows: list[tuple[int, float, str | None]] = []
-        for item in similar_features(self.data, feature_id, method, top_k):
-            if isinstance(item, dict):
-                fid, sim = int(item["feature_id"]), float(item["similarity"])
-            else:
-                fid, sim = int(item[0]), float(item[1])
-            record = labels.get(fid)
-            rows.append((fid, sim, label_name(record)))
+        for fid, sim in similar_features(self.data, feature_id, method, top_k):
+            rows.append((int(fid), float(sim), label_name(labels.get(int(fid)))))
         return rows
 
     def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:

@@ -26,10 +26,11 @@ class QueueSnapshot:
 class DataReady(Message):
     """The model's data (index) is open; feature loads can start."""
 
-    def __init__(self, model: str, n_features: int) -> None:
+    def __init__(self, model: str, n_features: int, has_decoder: bool = True) -> None:
         super().__init__()
         self.model = model
         self.n_features = n_features
+        self.has_decoder = has_decoder
 
 
 class QueueLoaded(Message):

@@ -85,10 +85,11 @@ class WorkbenchWorkers(Screen[None]):
         try:
             data = backend.open_data(progress)
             n = int(data.n_features)
+            has_decoder = bool(data.has_decoder)
         except Exception as exc:  # shown to the user, never a traceback
             self.post_message(OperationFailed(OPENING_DATA, _error_text(exc)))
             return
-        self.post_message(DataReady(backend.model, n))
+        self.post_message(DataReady(backend.model, n, has_decoder))
 
     def _read_snapshot(self, backend: Backend) -> QueueSnapshot:
         """Queue, labels and the counts of the status line, each store read once. The pending

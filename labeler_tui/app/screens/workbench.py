@@ -169,6 +169,10 @@ class WorkbenchScreen(WorkbenchWorkers):
             return
         self.data_ready = True
         self.n_features = message.n_features
+        sidebar = self.query_one(SimilarSidebar)
+        if not message.has_decoder and sidebar.method == "decoder":
+            sidebar.method = "tokens"  # decoder similarity needs a decoder
+            self.notify(f"Model {message.model} has no decoder: similar features by tokens.")
         self.refresh_status()
         if self.current is None:
             self.query_one(FeatureDetail).show_message(
