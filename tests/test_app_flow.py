@@ -96,15 +96,21 @@ async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) ->
         burst(app, "0.8")
         await pilot.press("tab")
         burst(app, "0.6", "ctrl+s")
-        await wait_until(
-            pilot, lambda: "5" in (read_json(ws / "labels" / "consolidated_tiny.json") or {})
+        dashboard = ws / "dashboard" / "feature_labels_tiny.json"
+        await wait_until(  # the write ends with the queue file: all three are then in place
+            pilot,
+            lambda: (
+                "5" in (read_json(ws / "labels" / "consolidated_tiny.json") or {})
+                and "5" in (read_json(dashboard) or {})
+                and 5 in (read_json(ws / "labels" / "queue_tiny.json") or {}).get("completed", [])
+            ),
         )
         record = read_json(ws / "labels" / "consolidated_tiny.json")["5"]
         assert record["dashboard_name"] == "swim speed"
         assert record["interpretability_confidence"] == 0.8
         assert record["hypothesis_confidence"] == 0.6
         assert record["source"] == "dashboard"
-        assert read_json(ws / "dashboard" / "feature_labels_tiny.json")["5"]["name"] == "swim speed"
+        assert read_json(dashboard)["5"]["name"] == "swim speed"
         queue = read_json(ws / "labels" / "queue_tiny.json")
         assert 5 in queue["completed"]
         assert all(e["feature_id"] != 5 for e in queue["entries"])
@@ -152,9 +158,13 @@ async def test_undo_reverts_the_saved_label(queued_workspace: Path) -> None:
         await pilot.press("escape", "u")
         await wait_until(pilot, lambda: "3" not in (read_json(labels_path) or {}))
         assert any("Undid" in n for n in notes(app))
-        events = [json.loads(line) for line in (ws / "labels" / "history_tiny.jsonl").open()]
-        actions = [e["action"] for e in events if e["feature_id"] == 3 and e["action"] != "claim"]
-        assert actions[-2:] == ["label", "undo"]
+
+        def actions() -> list[str]:  # the history line is appended after the store files
+            lines = (ws / "labels" / "history_tiny.jsonl").read_text().splitlines()
+            events = [json.loads(line) for line in lines]
+            return [e["action"] for e in events if e["feature_id"] == 3 and e["action"] != "claim"]
+
+        await wait_until(pilot, lambda: actions()[-2:] == ["label", "undo"])
 
 
 async def test_similar_feature_added_to_the_queue(queued_workspace: Path) -> None:

@@ -47,6 +47,8 @@ class FeatureLoaded(Message):
         claimed: bool | None,
         claim_pending: bool = False,
         histogram: Any = None,
+        similar: tuple[str, list[tuple[int, float, str | None]]] | None = None,
+        similar_error: str | None = None,
     ) -> None:
         super().__init__()
         self.feature_id = feature_id
@@ -57,6 +59,9 @@ class FeatureLoaded(Message):
         """The worker is writing the claim now (its result follows separately)."""
         self.histogram = histogram
         """The histogram plot built by the worker (None: the UI thread builds it)."""
+        self.similar = similar
+        """(method, neighbours) computed with the overview, or None."""
+        self.similar_error = similar_error
 
 
 class SimilarLoaded(Message):

@@ -153,7 +153,9 @@ class WorkbenchWorkers(Screen[None]):
         self.post_message(QueueLoaded(snapshot))
 
     @work(thread=True, exclusive=True, group="feature")
-    def _load_feature(self, feature_id: int, claim: bool) -> None:
+    def _load_feature(self, feature_id: int, claim: bool, similar_method: str | None) -> None:
+        """Overview, similar features and the histogram plot of one feature, posted as ONE
+        message so the screen is laid out and painted once per feature."""
         worker = get_current_worker()
         backend = self.backend
         try:
@@ -166,6 +168,16 @@ class WorkbenchWorkers(Screen[None]):
             return
         if worker.is_cancelled:
             return
+        similar: tuple[str, list[tuple[int, float, str | None]]] | None = None
+        similar_error = None
+        if similar_method is not None:
+            try:
+                similar = (
+                    similar_method,
+                    backend.similar(feature_id, similar_method, SIMILAR_TOP_K),
+                )
+            except Exception as exc:
+                similar_error = _error_text(exc)
         try:
             plot = self.query_one(FeatureDetail).prerender_histogram(overview)
         except Exception:  # the UI thread draws it then
@@ -173,7 +185,15 @@ class WorkbenchWorkers(Screen[None]):
         if worker.is_cancelled:
             return
         self.post_message(
-            FeatureLoaded(feature_id, overview, None, claim_pending=claim, histogram=plot)
+            FeatureLoaded(
+                feature_id,
+                overview,
+                None,
+                claim_pending=claim,
+                histogram=plot,
+                similar=similar,
+                similar_error=similar_error,
+            )
         )
         if claim:  # the lease is written after the detail is on its way to the screen
             claimed = self._claim_in_thread(backend, feature_id)

@@ -214,6 +214,11 @@ class WorkbenchScreen(WorkbenchWorkers):
         if message.feature_id != self.current:
             return
         self.query_one(FeatureDetail).show(message.overview, message.histogram)
+        sidebar = self.query_one(SimilarSidebar)
+        if message.similar is not None and message.similar[0] == sidebar.method:
+            sidebar.show(message.feature_id, *message.similar)
+        elif message.similar_error is not None:
+            sidebar.show_error(message.similar_error)
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.overview.get("label"))
@@ -301,12 +306,11 @@ class WorkbenchScreen(WorkbenchWorkers):
         sidebar = self.query_one(SimilarSidebar)
         sidebar.show_loading(feature_id)
         self.refresh_status()
-        self._load_feature(feature_id, claim)
-        self._load_similar(feature_id, sidebar.method)
+        self._load_feature(feature_id, claim, sidebar.method)
 
     def _refresh_current(self) -> None:
         if self.current is not None:
-            self._load_feature(self.current, False)
+            self._load_feature(self.current, False, self.query_one(SimilarSidebar).method)
 
     def _opened_next(self, feature_id: int) -> None:
         self._load_queue()
