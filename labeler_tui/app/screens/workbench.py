@@ -7,6 +7,7 @@ class), whose messages the handlers below turn into widget updates.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -66,6 +67,7 @@ class WorkbenchScreen(WorkbenchWorkers):
         self.claim_note = ""
         self.error: str | None = None
         self.drafts: dict[int, dict[str, Any]] = {}
+        self._frozen = False
         self._claim_timer: Timer | None = None
         self._subjects: list[tuple[str, str]] | None = None
 
@@ -183,6 +185,19 @@ class WorkbenchScreen(WorkbenchWorkers):
         if self.current is None and row is not None:
             self.open_feature(row.feature_id, claim=False)
 
+    def _freeze_startup_objects(self) -> None:
+        """Once the model and the queue are in, move every object alive into the collector's
+        permanent generation: a full collection then skips the app, the index and the queue
+        (without this each one took 50-80 ms, stalling the keypress it landed on). Objects
+        freed later by reference counting are still freed."""
+        if not self._frozen and self.data_ready and self.snapshot is not None:
+            self._frozen = True
+            gc.freeze()
+
+    def on_unmount(self) -> None:
+        if self._frozen:  # give the app's objects back to the collector (tests start many apps)
+            gc.unfreeze()
+
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         self.snapshot = message.snapshot
         self.error = None
@@ -226,6 +241,7 @@ class WorkbenchScreen(WorkbenchWorkers):
         if not message.claim_pending and message.claimed is None and self._claim_timer is None:
             fid = message.feature_id
             self._claim_timer = self.set_timer(CLAIM_DWELL_SECONDS, lambda: self._dwell_claim(fid))
+        self._freeze_startup_objects()
         name = self.query_one("#form-name", Input).value
         if name:
             self._load_coverage(message.feature_id, name)

@@ -6,7 +6,7 @@ costs the same for 20 rows or 200,000 because ``render_line`` only builds the li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -19,9 +19,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    """One line of the list: a pending entry, or a completed/skipped feature."""
+class QueueRow(NamedTuple):
+    """One line of the list: a pending entry, or a completed/skipped feature.
+
+    A tuple of plain values, so the garbage collector stops tracking it: 24,576 tracked row
+    objects made every full collection (and the keypress it lands on) tens of ms slower."""
 
     feature_id: int
     priority: float | None = None
