@@ -472,3 +472,18 @@ async def test_a_model_without_decoder_shows_similar_by_tokens(make_tiny_workspa
         await wait_until(pilot, lambda: detail.overview is not None)
         assert detail.overview["importance_percentile"] is None
         assert "importance - pct" in str(detail.query_one("#detail-summary").render())
+
+
+async def test_perform_runs_an_action_by_id_and_bad_keymap_ids_are_reported(
+    make_tiny_workspace: Any,
+) -> None:
+    ws = make_tiny_workspace(extra_config={"keymap": {"next": "x", "no_such_action": "z"}})
+    service(ws).add([4, 6], priority=0.7)
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: ready(app) and workbench(app).current == 4)
+        assert any("no_such_action" in n and "[keymap]" in n for n in notes(app))
+        await app.perform("next")  # what the palette and the help screen call
+        await wait_until(pilot, lambda: workbench(app).current == 6)
+        await app.perform("queue_view")
+        assert app.workbench.view == "completed"
