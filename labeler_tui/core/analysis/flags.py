@@ -54,7 +54,7 @@ def tail_markers(
 ) -> list[dict[str, Any]]:
     zone_count = int(region_counts[R.FLANDERIZATION])
     n = int(region_counts.sum())
-    if zone_count == 0:
+    if zone_count == 0 or region_counts[R.CORE] == 0:  # no core: nothing to contrast the tail with
         return []
     zone = token_counts[R.FLANDERIZATION] / zone_count
     overall = token_counts.sum(axis=0) / n
@@ -89,7 +89,7 @@ def flanderized(
     region_counts: np.ndarray,
 ) -> list[dict[str, Any]]:
     """``top_codes``: the column's codes of the top-100 examples (highest activation first)."""
-    if len(top_codes) == 0:
+    if len(top_codes) == 0 or region_counts[R.CORE] == 0:
         return []
     top_counts = np.bincount(top_codes, minlength=len(values))
     top = 100.0 * top_counts / len(top_codes)
@@ -117,7 +117,7 @@ def super_stimuli(
     column: str, values: list[Any], code_counts: np.ndarray, region_counts: np.ndarray
 ) -> list[dict[str, Any]]:
     zone_count = int(region_counts[R.FLANDERIZATION])
-    if zone_count == 0:
+    if zone_count == 0 or region_counts[R.CORE] == 0:
         return []
     zone = code_counts[R.FLANDERIZATION] / zone_count
     if np.sort(zone)[::-1][:SUPER_TOP_VALUES].sum() < SUPER_MIN_CONCENTRATION:
