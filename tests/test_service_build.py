@@ -20,21 +20,27 @@ def service(tiny_workspace: Path) -> LabelingService:
 def test_activation_count_skips_known_features(service: LabelingService) -> None:
     counts = np.asarray(service.workspace.data().nonzero_counts)
     ranked = [int(f) for f in np.argsort(-counts, kind="stable") if counts[f] > 0]
-    labeled, skipped, pending = ranked[0], ranked[1], ranked[2]
+    labeled, skipped, pending, low = ranked[0], ranked[1], ranked[2], ranked[3]
     service.set_label(labeled, "known")
     service.skip(skipped)
     service.add([pending], priority=0.1)
+    service.add([low], priority=1.0)
     added = service.build_queue("activation_count", top_k=4)
-    assert added == [f for f in ranked if f not in (labeled, skipped, pending)][:4]
+    # labeled and skipped features are never proposed; a pending one is re-prioritised upwards
+    # (0.1 -> its activation-count priority), one already above its new priority is left alone
+    top4 = [f for f in ranked if f not in (labeled, skipped)][:4]
+    assert added == [f for f in top4 if f != low]
+    assert pending in added and low not in added
     entries = {e.feature_id: e for e in service.queue().entries}
     top = counts.max()
     for fid in added:
         assert entries[fid].priority == pytest.approx(counts[fid] / top)
-    assert entries[pending].priority == 0.1  # untouched
-    assert (
-        service.build_queue("activation_count", top_k=4)
-        == [f for f in ranked if f not in (labeled, skipped, pending, *added)][:4]
-    )
+    assert entries[low].priority == 1.0  # never demoted
+    # building again changes nothing: the same candidates are already queued at their priority
+    assert service.build_queue("activation_count", top_k=4) == []
+    assert {e.feature_id: e.priority for e in service.queue().entries} == {
+        fid: e.priority for fid, e in entries.items()
+    }
 
 
 def test_next_builds_by_activation_count_when_empty(service: LabelingService) -> None:

@@ -465,16 +465,25 @@ class LabelingService:
         priority_reason: Callable[[int], tuple[float, str | None]],
         source: str | None,
         blocked: Callable[[_Transaction], set[int]] | None,
+        raise_only: bool = False,
     ) -> list[int]:
         """Queue ``ids`` in one transaction, leaving out those ``blocked(tx)`` names (checked
-        under the lock, after the fresh read)."""
+        under the lock, after the fresh read). With ``raise_only`` a pending entry is changed
+        only when the new priority is higher (a builder never demotes what a user queued)."""
         added: list[int] = []
         with self._transaction() as tx:
             known = blocked(tx) if blocked is not None else set()
+            current = (
+                {int(e["feature_id"]): float(e.get("priority", 0.0)) for e in tx.queue.entries}
+                if raise_only
+                else {}
+            )
             for fid in ids:
                 if fid in known:
                     continue
                 priority, reason = priority_reason(fid)
+                if fid in current and current[fid] >= priority:
+                    continue
                 before = tx.queue.feature_state(fid)
                 tx.queue.add(fid, priority, reason, tx.ts)
                 after = tx.queue.feature_state(fid)
@@ -682,13 +691,20 @@ class LabelingService:
     def _pending(tx: _Transaction) -> set[int]:
         return {int(e["feature_id"]) for e in tx.queue.entries}
 
+    def _done(self, tx: _Transaction) -> set[int]:
+        """Labeled, completed or skipped: never proposed by a builder (DESIGN.md). Pending
+        features may be proposed again; their priority is then only ever raised."""
+        return self._excluded(tx) - self._pending(tx)
+
     def build_queue(
         self, method: str, seed: int | None = None, top_k: int | None = None
     ) -> list[int]:
         """Add the builder's candidates (``labeler_tui.core.analysis.queue_builders``) to the
-        queue; returns the ids added (``top_k`` defaults to 50). Features already labeled or
-        queued (pending, completed, skipped) are not proposed, except by ``mysterious``, whose
-        point is to re-queue labeled features for relabeling (it only skips pending ones).
+        queue; returns the ids added or re-prioritised (``top_k`` defaults to 50). Features
+        already labeled, completed or skipped are not proposed (DESIGN.md), except by
+        ``mysterious``, whose point is to re-queue labeled features for relabeling (it only
+        skips pending ones). A pending candidate's priority is raised, never lowered, so
+        building twice changes nothing and a cluster build promotes the seed's queued neighbours.
         The candidates are computed outside the lock; the exclusions are checked again under
         it, so concurrent builders never queue a feature twice."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
@@ -700,7 +716,8 @@ class LabelingService:
         data = self._data()
         labels = self.labels()
         doc = self._read_queue()
-        excluded = set(labels) | doc.ids()
+        pending = {int(e["feature_id"]) for e in doc.entries}
+        excluded = set(labels) | (doc.ids() - pending)
         candidates = build_candidates(
             data,
             method,
@@ -710,8 +727,8 @@ class LabelingService:
             top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
         )
         requeue = method == "mysterious"
-        blocked = self._pending if requeue else self._excluded
-        skip_now = {int(e["feature_id"]) for e in doc.entries} if requeue else excluded
+        blocked = self._pending if requeue else self._done
+        skip_now = pending if requeue else excluded
         chosen: dict[int, tuple[float, str | None]] = {}
         for c in candidates:
             fid = int(c.feature_id)
@@ -720,5 +737,9 @@ class LabelingService:
         if not chosen:
             return []
         return self._add(
-            list(chosen), chosen.__getitem__, source=f"build-queue:{method}", blocked=blocked
+            list(chosen),
+            chosen.__getitem__,
+            source=f"build-queue:{method}",
+            blocked=blocked,
+            raise_only=True,
         )
