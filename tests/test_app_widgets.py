@@ -210,14 +210,21 @@ def test_texts_show_the_figures() -> None:
         "importance_percentile": 91.25,
         "stability_score": 0.8,
         "quadrant": "important but mysterious",
-        "flags": [{"kind": "tail_marker", "subject": "comeback", "enrichment": 6.5}],
+        "flags": [
+            {"kind": "tail_marker", "subject": "comeback", "enrichment": 6.5, "core_coverage": 4.0},
+            {"kind": "flanderized", "subject": "weapon=hydra", "top_share": 0.5},
+            {"kind": "super_stimulus", "subject": "weapon=hydra", "zone_share": 0.93},
+        ],
         "general": [{"kind": "family", "subject": "swim_speed_up"}],
     }
     summary = summary_text(overview).plain
     for piece in ("Feature 42", "12,345 nonzero", "eff. max 3.5", "91.2", "0.80", "mysterious"):
         assert piece in summary
     flags = flags_text(overview)
-    assert "tail_marker: comeback" in flags.plain and "enrichment 6.5" in flags.plain
+    lines = flags.plain.splitlines()
+    assert lines[0] == "⚠ comeback tail-marker  x6.5 enriched · core 4.0%"
+    # two flags on one subject share a line
+    assert lines[1] == "⚠ weapon=hydra flanderized + super-stimulus  top-100 50% · 90%+ zone 93%"
     assert any("red" in str(span.style) for span in flags.spans)
     assert "swim_speed_up" in flags.plain
     assert flags_text({}).plain == "no red flags"

@@ -82,20 +82,30 @@ def regions_text(overview: dict[str, Any]) -> Text:
     return text
 
 
+_FLAG_FIGURES = (
+    ("enrichment", lambda v: f"x{v:.1f} enriched"),
+    ("top_share", lambda v: f"top-100 {100 * v:.0f}%"),
+    ("zone_share", lambda v: f"90%+ zone {100 * v:.0f}%"),
+    ("core_coverage", lambda v: f"core {v:.1f}%"),
+)
+
+
 def flags_text(overview: dict[str, Any]) -> Text:
-    """Red flags highlighted; general (every-region) values after them."""
+    """Red flags highlighted, one line per subject (its kinds, then the figures behind them);
+    general (every-region) values after them."""
     text = Text()
+    by_subject: dict[str, tuple[list[str], dict[str, Any]]] = {}
     for flag in overview.get("flags") or []:
-        kind = flag.get("kind", "flag")
-        extra = ", ".join(
-            f"{k.replace('_', ' ')} {_fmt(v, '.3g') if isinstance(v, float) else v}"
-            for k, v in flag.items()
-            if k not in ("kind", "subject") and not isinstance(v, dict | list)
-        )
-        text.append(f"⚠ {kind}: ", style="bold red")
-        text.append(str(flag.get("subject")), style="red")
-        if extra:
-            text.append(f"  ({extra})", style="red dim")
+        kinds, figures = by_subject.setdefault(str(flag.get("subject")), ([], {}))
+        kinds.append(str(flag.get("kind", "flag")).replace("_", "-"))
+        figures.update({k: v for k, v in flag.items() if isinstance(v, int | float)})
+    for subject, (kinds, figures) in by_subject.items():
+        shown = [fmt(figures[k]) for k, fmt in _FLAG_FIGURES if figures.get(k) is not None]
+        text.append("⚠ ", style="bold red")
+        text.append(subject, style="bold red")
+        text.append(f" {' + '.join(kinds)}", style="red")
+        if shown:
+            text.append(f"  {' · '.join(shown)}", style="red dim")
         text.append("\n")
     general = overview.get("general") or []
     if general:
