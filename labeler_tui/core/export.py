@@ -21,23 +21,9 @@ from typing import Any
 import orjson
 
 from labeler_tui.core.errors import StoreError, ValidationError
+from labeler_tui.core.stores.labels import RECORD_FIELDS
 
-LABEL_FIELDS = (
-    "feature_id",
-    "model_type",
-    "dashboard_name",
-    "dashboard_category",
-    "dashboard_notes",
-    "display_name",
-    "last_updated",
-    "source",
-    "hypothesis_confidence",
-    "importance_percentile",
-    "interpretability_confidence",
-    "stability_score",
-    "research_label",
-    "research_state_path",
-)
+LABEL_FIELDS = RECORD_FIELDS  # the DESIGN.md record fields lead every export
 """The label record fields of DESIGN.md, in the order exports put them."""
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
