@@ -165,6 +165,25 @@ def test_label_removed_from_dashboard_is_cleared() -> None:
     assert removed[1]["before"]["dashboard_name"] == "Gone" and removed[1]["after"] is None
 
 
+def test_name_emptied_in_the_dashboard_after_a_cli_label_clears_it() -> None:
+    consolidated = {
+        "3": record(3, "Agent label", "claude code", ts=T1),
+        "6": record(6, "Agent with research", "manual", ts=T1, research_label="Research six"),
+    }
+    dashboard = {"3": dash("", T2), "6": dash("", T2)}
+    merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
+    assert "3" not in merged  # no name left anywhere: the record goes
+    six = merged["6"]
+    assert six["dashboard_name"] is None and six["display_name"] == "Research six"
+    assert six["source"] == "manual"  # provenance kept, never "merged"
+    assert {c["feature_id"] for c in changes} == {3, 6}
+    # an emptied entry older than the CLI label does not clear it
+    merged, changes = merge_sources(
+        {"3": record(3, "New", "claude code", ts=T3)}, {"3": dash("", T2)}, {}, "ultra"
+    )
+    assert merged["3"]["dashboard_name"] == "New" and changes == []
+
+
 def test_empty_name_older_than_the_record_does_not_clear() -> None:
     consolidated = {"2": record(2, "Relabeled", "dashboard", ts=T3)}
     merged, changes = merge_sources(consolidated, {"2": dash("", T1)}, {}, "ultra")

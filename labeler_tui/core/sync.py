@@ -16,7 +16,9 @@ Rules, per feature:
   record holds exactly those values, and the record's source was sync-made.
 - a label cleared in the dashboard (entry removed, or its name emptied no earlier than the record)
   is cleared in the record when the record came from the dashboard ("dashboard" or "merged"); a
-  record left without any name is removed. An empty dashboard mapping means "no dashboard file"
+  name emptied in the dashboard after the record's last update clears a label of any source
+  (e.g. "claude code", whose `label` also wrote the dashboard); a record left without any name is
+  removed. An empty dashboard mapping means "no dashboard file"
   and clears nothing.
 - timestamps without a zone are read as UTC; missing or unreadable ones count as oldest; on a tie
   the consolidated record wins.
@@ -185,13 +187,22 @@ def _merge_existing(
     dash_ts = parse_timestamp(dash.get("timestamp")) if dash else None
 
     # --- dashboard -------------------------------------------------------------------------
+    has_name = _text(record.get("dashboard_name")) is not None
     cleared_in_dashboard = (
         dashboard_known
+        and has_name
         and old_source in ("dashboard", "merged")
-        and _text(record.get("dashboard_name")) is not None
         and (
             dash is None or (dash_name is None and (rec_ts is None or not _newer(rec_ts, dash_ts)))
         )
+    ) or (
+        # an explicit clear (the entry kept, its name emptied) newer than the label clears a
+        # label of any source; its provenance stays as it was
+        has_name
+        and dash is not None
+        and dash_name is None
+        and rec_ts is not None
+        and _newer(dash_ts, rec_ts)
     )
     dashboard_renamed = False
     if cleared_in_dashboard:
@@ -246,7 +257,8 @@ def _merge_existing(
     # --- name and provenance ---------------------------------------------------------------
     name = _text(rec.get("dashboard_name"))
     research_name = _text(rec.get("research_label"))
-    if name is None and sync_made and (research_name or _text(rec.get("display_name"))):
+    renamable = sync_made or cleared_in_dashboard
+    if name is None and renamable and (research_name or _text(rec.get("display_name"))):
         merge.set("display_name", research_name, "research" if research_name else "dashboard")
 
     has_dash = dash_name is not None and name == dash_name
