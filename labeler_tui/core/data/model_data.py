@@ -40,6 +40,7 @@ class FeatureActivations:
     __slots__ = (
         "_example_ids",
         "_example_table",
+        "_id_affine",
         "_rows",
         "_stored_rows",
         "activations",
@@ -52,11 +53,13 @@ class FeatureActivations:
         stored_rows: np.ndarray,
         activations: np.ndarray,
         example_table: np.ndarray,
+        id_affine: tuple[int, int] | None = None,
     ) -> None:
         self.feature_id = feature_id
         self.activations = activations  # float32[n], descending
         self._stored_rows = stored_rows
         self._example_table = example_table
+        self._id_affine = id_affine
         self._rows: np.ndarray | None = None
         self._example_ids: np.ndarray | None = None
 
@@ -71,7 +74,13 @@ class FeatureActivations:
     def example_ids(self) -> np.ndarray:
         """int64[n]: the user's example ids."""
         if self._example_ids is None:
-            self._example_ids = self._example_table[self._stored_rows]
+            if self._id_affine is not None:  # ids = start + step * row: arithmetic, no gather
+                start, step = self._id_affine
+                ids = self.rows * step if step != 1 else self.rows.copy()
+                ids += start
+                self._example_ids = ids
+            else:
+                self._example_ids = self._example_table[self._stored_rows]
         return self._example_ids
 
     def __len__(self) -> int:
@@ -162,6 +171,7 @@ class ModelData:
             self._max = np.load(folder / L.MAX_ACTS)
             self._mean = np.load(folder / L.MEAN_ACTS)
             self._example_ids = np.load(folder / L.EXAMPLE_IDS)
+            self._id_affine = _affine(self._example_ids)
             self._token_offsets = np.load(folder / L.TOKEN_OFFSETS, mmap_mode="r")
             self._token_ids = np.load(folder / L.TOKEN_IDS, mmap_mode="r")
             self.token_family = np.load(folder / L.TOKEN_FAMILY)
@@ -215,6 +225,7 @@ class ModelData:
             stored_rows=self._rows[lo:hi],
             activations=np.asarray(self._acts[lo:hi]),
             example_table=self._example_ids,
+            id_affine=self._id_affine,
         )
 
     def _check_feature(self, feature_id: int) -> int:
@@ -325,3 +336,19 @@ class ModelData:
     def decoder_norms(self) -> np.ndarray | None:
         """float32[n_features]: L2 norm of each decoder row, or None without a decoder."""
         return self._decoder_norms
+
+
+def _affine(example_ids: np.ndarray) -> tuple[int, int] | None:
+    """(start, step) when the sorted example ids are ``start + step * row`` (contiguous ids are
+    the common case); a feature's example ids are then computed instead of gathered at random
+    from the example table, which halves the fetch time of a large feature."""
+    n = len(example_ids)
+    if n < 2:
+        return None
+    start, step = int(example_ids[0]), int(example_ids[1]) - int(example_ids[0])
+    if int(example_ids[-1]) != start + step * (n - 1):
+        return None
+    expected = np.arange(n, dtype=np.int64)
+    expected *= step
+    expected += start
+    return (start, step) if np.array_equal(example_ids, expected) else None
