@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from synthetic import write_activation_parts, write_bench_config
 
 from labeler_tui.core.analysis.example_sets import example_sets  # noqa: E402
 from labeler_tui.core.analysis.overview import feature_overview  # noqa: E402
@@ -119,26 +120,11 @@ def make_workspace(
         }
     )
     files = 4
-    bounds = np.linspace(0, table.height, files + 1).astype(int)
-    for i in range(files):
-        table.slice(bounds[i], bounds[i + 1] - bounds[i]).write_parquet(
-            data / "activations" / f"part-{i:03d}.parquet"
-        )
+    write_activation_parts(table, data / "activations", files)
     scale = rng.lognormal(0.0, 0.5, size=(n_features, 1)).astype(np.float32)
     decoder = rng.normal(size=(n_features, 512)).astype(np.float32) * scale
     np.save(data / "decoder.npy", decoder)
-    config = {
-        "labeler": {"default_model": "bench"},
-        "models": {
-            "bench": {
-                "activations": "data/activations",
-                "examples": "data/examples.parquet",
-                "vocab": "data/vocab.json",
-                "decoder": "data/decoder.npy",
-            }
-        },
-    }
-    (root / "labeler.toml").write_bytes(tomli_w.dumps(config).encode())
+    write_bench_config(root)
     (root / "planted.json").write_text(
         json.dumps(dict(zip(map(str, PLANTED), planted_ids, strict=True)))
     )

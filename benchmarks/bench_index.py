@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from synthetic import write_activation_parts, write_bench_config
 
 from labeler_tui.core.config import load_config  # noqa: E402
 from labeler_tui.core.data import ModelData  # noqa: E402
@@ -82,25 +83,10 @@ def make_workspace(
             "activation": activations[perm],
         }
     )
-    bounds = np.linspace(0, table.height, files + 1).astype(int)
-    for i in range(files):
-        table.slice(bounds[i], bounds[i + 1] - bounds[i]).write_parquet(
-            acts_dir / f"part-{i:03d}.parquet"
-        )
+    write_activation_parts(table, acts_dir, files)
     decoder = rng.normal(size=(n_features, 64)).astype(np.float32)
     np.save(data / "decoder.npy", decoder)
-    config = {
-        "labeler": {"default_model": "bench"},
-        "models": {
-            "bench": {
-                "activations": "data/activations",
-                "examples": "data/examples.parquet",
-                "vocab": "data/vocab.json",
-                "decoder": "data/decoder.npy",
-            }
-        },
-    }
-    (root / "labeler.toml").write_bytes(tomli_w.dumps(config).encode())
+    write_bench_config(root)
     return root / "labeler.toml"
 
 

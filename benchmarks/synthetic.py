@@ -1,0 +1,36 @@
+"""Shared pieces of the benchmarks' synthetic workspaces (input files in the documented format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import tomli_w
+
+
+def write_activation_parts(table: pl.DataFrame, folder: Path, files: int) -> None:
+    """Split the activation rows into ``files`` parquet files, as real dumps come."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, table.height, files + 1).astype(int)
+    for i in range(files):
+        table.slice(bounds[i], bounds[i + 1] - bounds[i]).write_parquet(
+            folder / f"part-{i:03d}.parquet"
+        )
+
+
+def write_bench_config(root: Path) -> Path:
+    """labeler.toml of a one-model ("bench") workspace laid out under ``root/data``."""
+    config = {
+        "labeler": {"default_model": "bench"},
+        "models": {
+            "bench": {
+                "activations": "data/activations",
+                "examples": "data/examples.parquet",
+                "vocab": "data/vocab.json",
+                "decoder": "data/decoder.npy",
+            }
+        },
+    }
+    (root / "labeler.toml").write_bytes(tomli_w.dumps(config).encode())
+    return root / "labeler.toml"
