@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import write_tiny_workspace
 
-from labeler_tui.core.analysis import overview_cache, packed_sets
+from labeler_tui.core.analysis import counting, overview_cache, packed_sets
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.packed_sets import PackedSets, make_layout, pack
 from labeler_tui.core.workspace import Workspace
@@ -64,7 +64,7 @@ def test_packed_counts_equal_set_counts(
     monkeypatch.setattr(packed_sets, "CODE_LIMIT", limit)
     if not bitmasks:  # id tuples only
         monkeypatch.setattr(packed_sets, "MAX_BITS", 0)
-    monkeypatch.setattr(packed_sets, "COUNT_CHUNK_ROWS", 64)  # several chunks per group
+    monkeypatch.setattr(counting, "COUNT_CHUNK_ROWS", 64)  # several chunks per group
     table = _table(examples)
     uses_bitmasks = any(kind.first_bit is not None for kind in table.layout.kinds)
     assert uses_bitmasks == bitmasks
@@ -79,7 +79,10 @@ def test_packed_counts_equal_set_counts(
         groups = [order[:5], order[5:300], order[300:330], order[330:330], order[330:390]]
     else:
         groups = [order[:50], order[20:80], np.concatenate([order[:7], order[:7]]), order[:0]]
-    counts = table.count_groups(groups, disjoint=disjoint)
+    _assert_counts(table.count_groups(groups, disjoint=disjoint), examples, groups)
+
+
+def _assert_counts(counts, examples: dict, groups: list[np.ndarray]) -> None:
     for g, rows in enumerate(groups):
         for t in range(N_TOKENS):
             assert counts.tokens[g, t] == sum(t in examples["tokens"][r] for r in rows)
@@ -88,6 +91,26 @@ def test_packed_counts_equal_set_counts(
         for column, size in META_SIZES.items():
             expected = np.bincount(examples["meta"][column][rows], minlength=size)
             assert counts.metadata[column][g].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("order_fraction", [1, 10_000])  # no group / every group in row order
+@pytest.mark.parametrize("limit", [1 << 16, 8])
+def test_ordered_threaded_counts_equal_set_counts(
+    examples: dict, monkeypatch, threads, order_fraction, limit
+) -> None:
+    monkeypatch.setattr(packed_sets, "CODE_LIMIT", limit)
+    monkeypatch.setattr(counting, "COUNT_CHUNK_ROWS", 16)
+    monkeypatch.setattr(counting, "PARALLEL_MIN_ROWS", 32)
+    monkeypatch.setattr(counting, "MAX_THREADS", threads)
+    monkeypatch.setattr(counting, "ORDER_FRACTION", order_fraction)
+    table = _table(examples)
+    order = np.random.default_rng(5).permutation(examples["n"])
+    for groups in (  # the complement (395 of 400 rows in groups), then no complement
+        [order[:40], order[40:330], order[330:360], order[360:395]],
+        [order[:40], order[40:200], order[330:360]],
+    ):
+        _assert_counts(table.count_groups(groups, disjoint=True), examples, groups)
 
 
 def test_layout_packs_small_vocabularies_into_one_uint16_space() -> None:

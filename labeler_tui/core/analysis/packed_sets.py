@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labeler_tui.core.analysis.counting import count_histograms, histogram
 from labeler_tui.core.analysis.derived import cached_arrays, memoized
 from labeler_tui.core.analysis.example_sets import _build as build_example_sets
 from labeler_tui.core.data import ModelData
 
 CODE_LIMIT = 1 << 16  # bins of one code kind; keeps a code in uint16 and a histogram in cache
-COUNT_CHUNK_ROWS = 16_384  # rows gathered and counted at a time (their keys stay in cache)
 BUILD_CHUNK_ROWS = 131_072
 MAX_SLOTS = 16  # slots per code even for a one-id universe
 MAX_BITS = 16  # ids per bitmask code
@@ -255,57 +255,35 @@ class PackedSets:
         self._n_bins = layout.n_bins
         self._all_rows: np.ndarray | None = None  # histogram of every row, made on first need
 
+    @property
+    def n_rows(self) -> int:
+        return len(self.codes)
+
+    @property
+    def n_bins(self) -> int:
+        return self._n_bins
+
     def count_groups(self, groups: list[np.ndarray], disjoint: bool = False) -> GroupCounts:
         """Counts of each group of example rows (row indices; a row may repeat across groups
-        unless ``disjoint``, which lets a feature active on most examples be counted faster)."""
-        hist = np.zeros((len(groups), self._n_bins), dtype=np.int64)
-        derived = self._complement_target(groups) if disjoint else None
-        for g, rows in enumerate(groups):
-            if g != derived:
-                hist[g] = self._histogram(rows)
-        if derived is not None:
-            # the largest group = every row - rows outside all groups - the other groups
-            hist[derived] = self.every_row_histogram() - self._histogram(self._outside(groups))
-            hist[derived] -= hist.sum(axis=0) - hist[derived]
-        return self._marginals(hist, groups)
-
-    def _complement_target(self, groups: list[np.ndarray]) -> int | None:
-        """The group to derive by subtraction, when counting the rows outside every group
-        (found in row order, so their gather is sequential) is cheaper than counting it."""
-        if not groups or self._rows is None:
-            return None
-        sizes = [len(rows) for rows in groups]
-        largest = int(np.argmax(sizes))
-        outside = len(self._rows) - sum(sizes)
-        return largest if outside + len(self._rows) // 10 < sizes[largest] else None
-
-    def _outside(self, groups: list[np.ndarray]) -> np.ndarray:
-        inside = np.zeros(len(self.codes), dtype=bool)
-        for rows in groups:
-            inside[rows] = True
-        return np.flatnonzero(~inside)
+        unless ``disjoint``, which lets a feature active on most examples be counted faster,
+        see :func:`counting.count_histograms`)."""
+        return self._marginals(count_histograms(self, groups, disjoint), groups)
 
     def every_row_histogram(self) -> np.ndarray:
         """Histogram of the codes of every example (for the complement shortcut), made once."""
         if self._all_rows is None:  # a race only computes it twice
-            self._all_rows = self._histogram(np.arange(len(self.codes), dtype=np.intp))
+            self._all_rows = histogram(self, np.arange(self.n_rows, dtype=np.intp))
         return self._all_rows
 
-    def _histogram(self, rows: np.ndarray) -> np.ndarray:
-        """int64[n_bins]: how often each code occurs among ``rows``."""
-        layout = self.layout
-        out = np.zeros(self._n_bins, dtype=np.int64)
+    def chunk_histogram(self, rows: np.ndarray) -> np.ndarray:
+        """int64[n_bins]: how often each code occurs among ``rows`` (one gather: keep it to a
+        chunk of rows, see ``counting.COUNT_CHUNK_ROWS``)."""
         if self._rows is None:
-            return out
-        n_codes = len(layout.column_kind)
-        for start in range(0, len(rows), COUNT_CHUNK_ROWS):
-            chunk = rows[start : start + COUNT_CHUNK_ROWS]
-            gathered = np.take(self._rows, chunk).view(self.codes.dtype)
-            if not layout.direct:  # offsets added here, else stored with the codes
-                keys = gathered.reshape(len(chunk), n_codes) + self._offsets
-                gathered = keys.reshape(-1)
-            out += np.bincount(gathered, minlength=self._n_bins)
-        return out
+            return np.zeros(self._n_bins, dtype=np.int64)
+        gathered = np.take(self._rows, rows).view(self.codes.dtype)
+        if not self.layout.direct:  # offsets added here, else stored with the codes
+            gathered = (gathered.reshape(len(rows), -1) + self._offsets).reshape(-1)
+        return np.bincount(gathered, minlength=self._n_bins)
 
     def _marginals(self, hist: np.ndarray, groups: list[np.ndarray]) -> GroupCounts:
         layout = self.layout
