@@ -63,6 +63,24 @@ def test_histogram_counts_half_open_bins() -> None:
     assert R.histogram(np.zeros(0), 20) == ([], [])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_counting_on_activations_equals_counting_fractions(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    acts = rng.gamma(2.0, 1.5, size=rng.integers(1, 3000)).astype(np.float32)
+    eff = R.effective_max(np.sort(acts)[::-1])
+    # activations right at region edges and bin edges, where rounding decides the side
+    edges = [r.lo for r in R.REGIONS] + list(np.linspace(0, 1, 41))
+    acts = np.concatenate([acts, (np.array(edges) * eff).astype(np.float32), acts[:5]])
+    descending = np.sort(acts)[::-1]
+    fractions = R.fractions(descending, eff)
+    count = R.above_counter(descending, eff)
+    assert R.bounds_from(count).tolist() == R.region_bounds(fractions).tolist()
+    top = float(descending[0]) / eff
+    assert R.histogram_from(top, count) == R.histogram(fractions)
+    for t in edges:
+        assert count(t) == int(np.sum(fractions > t))
+
+
 def _table(token_rows: list[list[int]], family_of: list[int]) -> ExampleSets:
     """An ExampleSets built the way the workspace table is, from plain lists."""
     n_tokens, n_families = len(family_of), max(family_of) + 1

@@ -30,11 +30,29 @@ class FeatureView:
         self.n = len(self.activations)
         self.effective_max = R.effective_max(self.activations)
         if self.effective_max is None:
-            self.fractions = np.zeros(0, dtype=np.float64)
             self.bounds = np.zeros((len(R.REGIONS), 2), dtype=np.int64)
         else:
-            self.fractions = R.fractions(self.activations, self.effective_max)
-            self.bounds = R.region_bounds(self.fractions)
+            self.bounds = R.bounds_from(self.count_above)
+
+    def count_above(self, t: float) -> int:
+        """How many activations have f = activation / effective max > t (binary search)."""
+        if self.effective_max is None:
+            return 0
+        return R.above_counter(self.activations, self.effective_max)(t)
+
+    def histogram(self, n_bins: int) -> tuple[list[float], list[int]]:
+        """:func:`regions.histogram` of the fractions (edges, counts); empty when dead."""
+        if self.effective_max is None:
+            return [], []
+        top = float(self.activations[0]) / self.effective_max
+        return R.histogram_from(top, self.count_above, n_bins)
+
+    @cached_property
+    def fractions(self) -> np.ndarray:
+        """float64[n]: f of each nonzero activation, highest first (made on first use)."""
+        if self.effective_max is None:
+            return np.zeros(0, dtype=np.float64)
+        return R.fractions(self.activations, self.effective_max)
 
     def region_slice(self, region: int) -> slice:
         start, stop = self.bounds[region]

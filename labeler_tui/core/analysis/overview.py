@@ -98,7 +98,7 @@ def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
     }
     if view.n == 0:
         return result
-    edges, counts = R.histogram(view.fractions, HISTOGRAM_BINS)
+    edges, counts = view.histogram(HISTOGRAM_BINS)
     result["histogram"] = {"edges": edges, "counts": counts}
 
     region_counts = view.bounds[:, 1] - view.bounds[:, 0]
