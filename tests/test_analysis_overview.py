@@ -17,7 +17,7 @@ from conftest import write_tiny_workspace
 from labeler_tui.core.analysis.coverage import core_coverage
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.quadrant import quadrant
-from labeler_tui.core.analysis.stability import stability_score
+from labeler_tui.core.analysis.stability import in_first_half, stability_score
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.workspace import Workspace
 
@@ -240,17 +240,38 @@ def test_some_features_of_the_fixture_are_flagged(data) -> None:
     assert kinds  # so the rule checks above compare non-empty sets somewhere
 
 
+def _in_first_half(example_id: int, seed: int) -> bool:
+    """The documented split, in plain Python: splitmix64's finalizer of id + (seed+1)*golden."""
+    mask = (1 << 64) - 1
+    z = (example_id + (seed + 1) * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return (z ^ (z >> 31)) < 1 << 63
+
+
 def test_stability_is_seeded_split_half_cosine(data, ref: Reference) -> None:
-    f = 2
-    core = ref.feature(f)["region"]["core"]
-    first = np.random.default_rng(7).permutation(len(core)) < len(core) // 2
-    halves = [[e for e, h in zip(core, first, strict=True) if h == side] for side in (True, False)]
-    profiles = [np.array([ref.share(half, "token", t) for t in ref.vocab]) for half in halves]
-    expected = profiles[0] @ profiles[1] / np.linalg.norm(profiles[0]) / np.linalg.norm(profiles[1])
-    assert stability_score(data, f, seed=7) == pytest.approx(expected)
-    assert stability_score(data, f, seed=7) == stability_score(data, f, seed=7)
-    assert 0.0 <= stability_score(data, f) <= 1.0
+    for f, seed in ((2, 7), (2, 0), (5, 3)):
+        core = ref.feature(f)["region"]["core"]
+        halves = [[e for e in core if _in_first_half(e, seed) == side] for side in (True, False)]
+        assert all(halves)  # both halves hold examples, so the score is defined
+        profiles = [np.array([ref.share(half, "token", t) for t in ref.vocab]) for half in halves]
+        norms = np.linalg.norm(profiles[0]) * np.linalg.norm(profiles[1])
+        expected = profiles[0] @ profiles[1] / norms
+        assert stability_score(data, f, seed=seed) == pytest.approx(expected)
+        if seed == 0:
+            assert feature_overview(data, f)["stability_score"] == pytest.approx(expected)
+    assert stability_score(data, 2, seed=7) != stability_score(data, 2, seed=0)
+    assert 0.0 <= stability_score(data, 2) <= 1.0
     assert stability_score(data, 11) is None
+
+
+def test_split_puts_each_example_on_one_side_for_every_feature() -> None:
+    ids = np.array([-5, 0, 1, 2, 17, 10**12, 2**62], dtype=np.int64)
+    for seed in (0, 1, 99):
+        expected = [_in_first_half(int(e), seed) for e in ids]
+        assert in_first_half(ids, seed).tolist() == expected
+    halves = in_first_half(np.arange(100_000), 0)
+    assert 0.49 < halves.mean() < 0.51  # halves of about equal size
 
 
 def test_importance_and_quadrant_come_from_decoder_and_label(data, ref: Reference) -> None:

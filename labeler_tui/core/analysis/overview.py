@@ -32,9 +32,10 @@ def feature_overview(
     """The overview of one feature (JSON of issue 4 part 7).
 
     Keys: ``feature_id``, ``model``, ``n_nonzero``, ``effective_max``, ``max``, ``mean``,
-    ``importance_percentile`` (null without a decoder), ``stability_score`` (null for a core of
-    < 10 examples), ``quadrant`` (see ``quadrant.py``; null unless there is both an importance
-    and a label with ``interpretability_confidence``), ``histogram`` ``{"edges", "counts"}`` of
+    ``importance_percentile`` (null without a decoder), ``stability_score`` (null for a core
+    of < 10 examples or with an empty half, see ``stability.py``), ``quadrant`` (see
+    ``quadrant.py``; null unless there is both an importance and a label with
+    ``interpretability_confidence``), ``histogram`` ``{"edges", "counts"}`` of
     activation / effective max (40 bins over [0, max(1, max f)], half-open (lo, hi]),
     ``regions`` (six, floor first: ``name``, ``lo``, ``hi`` (null = inf), ``count``, ``share``,
     ``top_tokens`` ``[{"token", "share", "enrichment"}]``, ``top_families`` ``[{"family", ...}]``,
@@ -134,20 +135,19 @@ def _count_regions(view: FeatureView) -> tuple[GroupCounts, float | None]:
     """Per-region counts and the stability score from one counting pass: the core is counted
     as its two stability halves (seed 0), which add up to the core's counts."""
     groups = [view.rows[view.region_slice(i)] for i in range(len(R.REGIONS))]
-    n_core = len(groups[R.CORE])
-    if n_core < S.MIN_CORE_EXAMPLES:
+    halves = S.split_core(view.data, groups[R.CORE])
+    if halves is None:
         return view.packed.count_groups(groups, disjoint=True), None
-    mask = S.first_half(n_core)
-    core_rows = groups[R.CORE]
-    groups[R.CORE] = np.compress(mask, core_rows)  # ~6x faster than core_rows[mask] here
-    groups.append(np.compress(~mask, core_rows))
+    n_core = len(groups[R.CORE])
+    groups[R.CORE] = halves[0]
+    groups.append(halves[1])
     counts = view.packed.count_groups(groups, disjoint=True)  # a feature's rows are distinct
     first = counts.tokens[R.CORE].copy()
     merged = GroupCounts(
         *(_merge_second_half(a) for a in (counts.tokens, counts.families)),
         {column: _merge_second_half(a) for column, a in counts.metadata.items()},
     )
-    score = S.score_from_counts(first, merged.tokens[R.CORE], int(mask.sum()), n_core)
+    score = S.score_from_counts(first, merged.tokens[R.CORE], len(halves[0]), n_core)
     return merged, score
 
 

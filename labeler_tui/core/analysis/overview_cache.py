@@ -22,7 +22,7 @@ from labeler_tui.core.analysis.derived import cache_folder
 from labeler_tui.core.data import ModelData
 
 MIN_NONZEROS = 50_000
-FOLDER = "overviews-v2"  # bump when the overview's definition or layout changes
+FOLDER = "overviews-v3"  # bump when the overview's definition or layout changes
 
 
 def overview_path(data: ModelData, feature_id: int) -> Path:
