@@ -2,7 +2,7 @@
 
 Everything in an overview but the label and the quadrant depends only on the workspace's input
 files, so a large feature's part is computed on its first view and saved as JSON in
-``data.cache_dir/analysis-v1/overviews-v1/`` (dropped with the index when an input changes); a
+``data.cache_dir/analysis-v1/<FOLDER>/`` (dropped with the index when an input changes); a
 later view, in this or another process, is a file read. JSON keeps the values exact (floats
 round-trip through ``repr``). Features under ``MIN_NONZEROS`` are not cached: computing their
 overview costs about as much as reading a file. A missing, unreadable or stale file is
