@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 from pathlib import Path
 
 from textual.app import App
@@ -26,6 +28,7 @@ class LabelerApp(App[None]):
         self.model_name = workspace.model_name(model)
         self.backend = Backend(workspace, self.model_name)
         self.similar_method = workspace.config.app.similar_method
+        self._workbench: WorkbenchScreen | None = None
         self._install_commands()
 
     def _install_commands(self) -> None:
@@ -52,7 +55,22 @@ class LabelerApp(App[None]):
                     f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}",
                     severity="warning",
                 )
-        self.push_screen(WorkbenchScreen())
+        self._workbench = WorkbenchScreen()
+        self.push_screen(self._workbench)
+        self._exit_on_hangup()
+
+    def _exit_on_hangup(self) -> None:
+        """A closed SSH session (SIGHUP) or a plain ``kill`` (SIGTERM) quits as ``q`` does, so
+        the claimed feature is given back now instead of when its lease runs out."""
+        loop = asyncio.get_running_loop()
+        for signum in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
+            if signum is not None:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(signum, self._quit_on_signal, signum)
+
+    def _quit_on_signal(self, signum: int) -> None:
+        self.release_claim()
+        self.exit(return_code=128 + signum)
 
     @property
     def workbench(self) -> WorkbenchScreen:
@@ -79,7 +97,12 @@ class LabelerApp(App[None]):
         workbench.start()
         self.notify(f"Model {self.model_name}", timeout=2)
 
+    def release_claim(self) -> None:
+        """Give back the feature this app holds a lease on, if any (safe to call twice, and
+        after the app has ended)."""
+        if self._workbench is not None:
+            self._workbench.release_claim_now(self.backend)
+
     async def action_quit(self) -> None:
-        with contextlib.suppress(LookupError):
-            self.workbench.release_claim_now()
+        self.release_claim()
         self.exit()

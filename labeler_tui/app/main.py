@@ -49,4 +49,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except LabelerError as exc:
         print(f"labeler-tui: error: {exc}", file=sys.stderr)
         sys.exit(1)
-    app.run()
+    try:
+        app.run()
+    finally:
+        app.release_claim()  # however the app ended (a crash included), give the lease back
+    sys.exit(app.return_code or 0)

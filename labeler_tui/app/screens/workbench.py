@@ -7,6 +7,7 @@ class), whose messages the handlers below turn into widget updates.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from labeler_tui.app.workers import OPENING_DATA, WorkbenchWorkers
 
 if TYPE_CHECKING:
     from labeler_tui.app.app import LabelerApp
+    from labeler_tui.app.backend import Backend
 
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
@@ -694,12 +696,11 @@ class WorkbenchScreen(WorkbenchWorkers):
         ):
             self.queue_list.focus()
 
-    def release_claim_now(self) -> None:
-        """Give back our lease (on quit or model switch); failures only get logged."""
-        if self.claimed is None:
+    def release_claim_now(self, backend: Backend | None = None) -> None:
+        """Give back our lease (on quit or model switch; ``backend`` once the app has ended);
+        failures are ignored: the lease then runs out on its own."""
+        claimed, self.claimed = self.claimed, None
+        if claimed is None:
             return
-        try:
-            self.backend.service.release(self.claimed)
-        except Exception as exc:  # quitting must not fail
-            self.log.warning(f"release failed: {exc}")
-        self.claimed = None
+        with contextlib.suppress(Exception):  # quitting must not fail
+            (backend or self.backend).service.release(claimed)
