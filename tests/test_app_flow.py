@@ -12,7 +12,7 @@ import pytest
 from textual import events
 
 from labeler_tui.app.app import LabelerApp
-from labeler_tui.app.screens.workbench import WorkbenchScreen
+from labeler_tui.app.screens.workbench import NARROW_WIDTH, WorkbenchScreen
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine
@@ -477,3 +477,21 @@ async def test_a_model_without_decoder_shows_similar_by_tokens(make_tiny_workspa
         await wait_until(pilot, lambda: detail.overview is not None)
         assert detail.overview["importance_percentile"] is None
         assert "importance - pct" in str(detail.query_one("#detail-summary").render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_footer_shows_every_footer_key_in_the_width(tiny_workspace: Path, size) -> None:
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from labeler_tui.app.actions import ACTIONS
+
+    app = make_app(tiny_workspace)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: ready(app))
+        await pilot.pause(0.1)
+        keys = list(app.workbench.query_one(Footer).query(FooterKey))
+        shown = {key.description for key in keys if key.region.right <= size[0]}
+        assert {spec.title for spec in ACTIONS if spec.show} <= shown
+        # the palette key is listed at 120 columns; at 80 help (f1) lists it instead
+        assert any(key.description == "palette" for key in keys) == (size[0] >= NARROW_WIDTH)

@@ -139,6 +139,13 @@ class WorkbenchScreen(WorkbenchWorkers):
     def _update_layout(self, width: int, height: int) -> None:
         self.set_class(width < NARROW_WIDTH, "narrow")
         self.set_class(height < 30, "short")
+        # at 80 columns the footer cut off "f1 Help  q Quit": compact, without the palette
+        # key (help lists it), every shown key fits
+        footer = self.query_one(Footer)
+        footer.compact = width < NARROW_WIDTH
+        if footer.show_command_palette != (width >= NARROW_WIDTH):
+            footer.show_command_palette = width >= NARROW_WIDTH
+            footer.refresh(recompose=True)
 
     # --- status ----------------------------------------------------------------------------------
     def refresh_status(self) -> None:
