@@ -258,6 +258,17 @@ def test_history_and_undo_restore_the_previous_label(ws: Path, capsys) -> None:
     assert len(run_json(capsys, "history", "--limit", "1")) == 1
 
 
+def test_undo_of_a_batch_names_every_feature_it_reverted(ws: Path, capsys) -> None:
+    run(capsys, "add", "7,3,9", "--priority", "0.4")
+    code, out, _ = run(capsys, "undo")
+    assert code == 0 and "Undid add of features 3, 7, 9: pending -> -" in out
+    run(capsys, "add", "8,4", "--priority", "0.4")
+    event = run_json(capsys, "undo")
+    assert event["action"] == "undo" and event["undone_feature_ids"] == [4, 8]
+    queue = json.loads((ws / "labels" / "queue_tiny.json").read_text())
+    assert not {3, 4, 7, 8, 9} & {e["feature_id"] for e in queue["entries"]}
+
+
 def test_undo_with_nothing_to_undo_prints_null(ws: Path, capsys) -> None:
     assert run_json(capsys, "undo") is None
     code, out, _ = run(capsys, "undo")

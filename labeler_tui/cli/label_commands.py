@@ -568,17 +568,27 @@ def _event_summary(event: dict[str, Any]) -> str:
 
 
 def cmd_undo(ctx: CliContext) -> int:
-    event = _service(ctx).undo()
+    events = _service(ctx).undo_change()
+    # JSON: the newest compensating event, plus every feature the undo reverted
+    undone = sorted(int(e["feature_id"]) for e in events)
+    event = dict(events[-1], undone_feature_ids=undone) if events else None
 
     def human(console: Console) -> None:
-        if event is None:
+        if not events:
             _plain(console, ["Nothing to undo."])
             return
-        text = (
-            f"Undid {event.get('undone_action')} of feature {event.get('feature_id')}: "
-            f"{_event_summary(event)}"
-        )
-        _plain(console, [text])
+        summaries = {_event_summary(e) for e in events}
+        actions = {e.get("undone_action") for e in events}
+        if len(events) > 1 and len(summaries) == 1 and len(actions) == 1:
+            ids = ", ".join(map(str, undone))
+            lines = [f"Undid {actions.pop()} of features {ids}: {summaries.pop()}"]
+        else:
+            lines = [
+                f"Undid {e.get('undone_action')} of feature {e.get('feature_id')}: "
+                f"{_event_summary(e)}"
+                for e in events
+            ]
+        _plain(console, lines)
 
     ctx.emit(event, human)
     return 0

@@ -566,7 +566,14 @@ class LabelingService:
     def undo(self) -> dict[str, Any] | None:
         """Revert the newest not-yet-undone change; returns the compensating event (None if
         there is nothing to undo). A change written as a batch (one ``add`` of several ids, one
-        ``sync``) is undone whole; the newest of its compensating events is returned."""
+        ``sync``) is undone whole; the newest of its compensating events is returned (see
+        :meth:`undo_change` for all of them)."""
+        events = self.undo_change()
+        return events[-1] if events else None
+
+    def undo_change(self) -> list[dict[str, Any]]:
+        """:meth:`undo`, returning every compensating event written (one per feature of the
+        batch, oldest first; empty when there is nothing to undo)."""
         with self._transaction() as tx:
             undone: set[str] = set()
             targets: list[dict[str, Any]] = []
@@ -585,10 +592,10 @@ class LabelingService:
                     if not event.get("batch"):
                         break
             if not targets:
-                return None
+                return []
             for event in targets:
                 self._revert(tx, event)
-        return dict(tx.events[-1]) if tx.events else None
+        return [dict(event) for event in tx.events]
 
     def _revert(self, tx: _Transaction, event: dict[str, Any]) -> None:
         fid = int(event["feature_id"])

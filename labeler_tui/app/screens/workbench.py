@@ -589,11 +589,13 @@ class WorkbenchScreen(WorkbenchWorkers):
         service = self.backend.service
 
         def call() -> str:
-            event = service.undo()
-            if event is None:
+            events = service.undo_change()
+            if not events:
                 return "Nothing to undo."
-            reverted = event.get("reverted_action") or event.get("undone_action") or "change"
-            return f"Undid the {reverted} of feature {event.get('feature_id')}"
+            reverted = events[-1].get("undone_action") or "change"
+            ids = [str(i) for i in sorted(int(e["feature_id"]) for e in events)]
+            features = f"features {', '.join(ids)}" if len(ids) > 1 else f"feature {ids[0]}"
+            return f"Undid the {reverted} of {features}"
 
         self._write("Undo", call)
 
