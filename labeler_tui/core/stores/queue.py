@@ -129,7 +129,11 @@ class QueueDoc:
         self._entries: dict[int, dict[str, Any]] = {}
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
-                raise StoreError(f"{path}: entries[{i}] is not an object; left unchanged")
+                raise StoreError(
+                    f"{path}: entries[{i}] is not an object (expected "
+                    f'{{"feature_id": N, "priority": P, ...}}; `labeler add IDS` writes them); '
+                    "left unchanged"
+                )
             fid = _as_id(entry.get("feature_id"), path, f"entries[{i}].feature_id")
             if fid in self._entries or fid in self._completed or fid in self._skipped:
                 continue
