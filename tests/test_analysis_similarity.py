@@ -137,7 +137,8 @@ def test_tables_are_cached_once_per_workspace(data, workspace: Path, monkeypatch
     similar_features(data, 0, "tokens")
     similar_features(data, 0, "coactivation")
     folder = cache_folder(data)
-    assert (folder / "token_profiles.npy").is_file() and (folder / "minhash.npy").is_file()
+    profiles = folder / f"{similarity_index.PROFILES_NAME}.npy"
+    assert profiles.is_file() and (folder / "minhash.npy").is_file()
 
     def fail(*_args):
         raise AssertionError("rebuilt a cached table")
@@ -153,7 +154,7 @@ def test_corrupt_or_unwritable_cache_is_rebuilt_not_fatal(
     data, workspace: Path, monkeypatch
 ) -> None:
     expected = similar_features(data, 4, "tokens")
-    path = cache_folder(data) / "token_profiles.npy"
+    path = cache_folder(data) / f"{similarity_index.PROFILES_NAME}.npy"
     path.write_bytes(b"not a numpy file")
     fresh = Workspace.open(workspace).data()
     assert similar_features(fresh, 4, "tokens") == expected
@@ -166,3 +167,20 @@ def test_corrupt_or_unwritable_cache_is_rebuilt_not_fatal(
     monkeypatch.setattr("labeler_tui.core.analysis.derived.save_array", refuse)
     assert similar_features(Workspace.open(workspace).data(), 4, "tokens") == expected
     assert not path.exists()
+
+
+def test_tokens_similarity_does_not_depend_on_the_activation_scale(
+    tmp_path: Path, workspace: Path, data
+) -> None:
+    tiny = tmp_path / "tiny-scale"
+    write_tiny_workspace(tiny, n_features=N_FEATURES, n_examples=500, seed=11)
+    for path in (tiny / "data" / "activations").glob("*.parquet"):
+        acts = pl.read_parquet(path)
+        scaled = (pl.col("activation") * 1e-30).cast(acts.schema["activation"])
+        acts.with_columns(scaled).write_parquet(path)
+    tiny_data = Workspace.open(tiny).data()
+    for f in (1, 7):
+        plain = similar_features(data, f, "tokens", top_k=6)
+        small = similar_features(tiny_data, f, "tokens", top_k=6)
+        assert [g for g, _ in small] == [g for g, _ in plain]
+        assert [s for _, s in small] == pytest.approx([s for _, s in plain], abs=1e-6)

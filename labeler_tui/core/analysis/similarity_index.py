@@ -28,6 +28,7 @@ BATCH_NONZEROS = 2_000_000
 MINHASH_BINS = 128
 MINHASH_SEED = 20_240_601
 EMPTY = np.iinfo(np.int32).max
+PROFILES_NAME = "token_profiles_v2"  # v2: normalised in float64 (tiny activations kept)
 
 
 def _batches(
@@ -61,10 +62,18 @@ def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple
             weights=weights.reshape(-1),
             minlength=len(rows) * (n_families + 1),
         ).reshape(len(rows), n_families + 1)
-        profiles[start : start + len(rows)] = sums[:, :n_families]
-    norms = np.linalg.norm(profiles, axis=1, keepdims=True)
-    np.divide(profiles, norms, out=profiles, where=norms > 0)
+        profiles[start : start + len(rows)] = _unit_rows(sums[:, :n_families])
     return (profiles,)
+
+
+def _unit_rows(sums: np.ndarray) -> np.ndarray:
+    """Rows of non-negative ``sums`` scaled to unit L2 norm (zero rows stay zero), in float64
+    and by the row's peak first, so activations of any scale (1e-30 included: their squares
+    underflow float32) give the same profile."""
+    peak = sums.max(axis=1, keepdims=True, initial=0.0)
+    scaled = np.divide(sums, peak, out=np.zeros_like(sums), where=peak > 0)
+    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
+    return np.divide(scaled, norms, out=np.zeros_like(scaled), where=norms > 0)
 
 
 def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
@@ -86,7 +95,7 @@ def token_profiles(data: ModelData, progress: ProgressCallback | None = None) ->
     """float32[n_features, n_families], unit rows (zero rows for dead features)."""
 
     def load() -> np.ndarray:
-        return cached_arrays(data, ("token_profiles",), lambda: _build_profiles(data, progress))[0]
+        return cached_arrays(data, (PROFILES_NAME,), lambda: _build_profiles(data, progress))[0]
 
     return memoized(data, "token_profiles", load)
 
