@@ -15,6 +15,7 @@ cost, so for a large feature three things make it cheaper, none changing a count
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -83,12 +84,14 @@ def _complement_target(sizes: list[int], n_rows: int) -> int | None:
 
 def _count(packed: PackedSets, tasks: list[Task], hist: np.ndarray) -> None:
     """Add each task's histogram to ``hist[slot]``, its chunks spread over the threads when
-    there are enough rows to pay for them."""
+    there are enough rows to pay for them (each thread takes a run of consecutive chunks)."""
     step = COUNT_CHUNK_ROWS
     pieces = [(g, rows[i : i + step]) for g, rows in tasks for i in range(0, len(rows), step)]
     n_rows = sum(len(rows) for _, rows in tasks)
     workers = min(_threads(), len(pieces), max(1, n_rows // PARALLEL_MIN_ROWS))
-    shares = [pieces[k::workers] for k in range(workers)]
+    ends = np.cumsum([len(rows) for _, rows in pieces])
+    cuts = np.searchsorted(ends, [n_rows * k // workers for k in range(1, workers)], "right")
+    shares = [pieces[lo:hi] for lo, hi in itertools.pairwise([0, *cuts.tolist(), len(pieces)])]
     futures = [_pool().submit(_count_share, packed, share) for share in shares[1:]]
     for partial in [_count_share(packed, shares[0])] + [f.result() for f in futures]:
         for g, counts in partial.items():
