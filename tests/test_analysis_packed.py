@@ -183,3 +183,23 @@ def test_overview_cache_gives_the_computed_part_and_a_fresh_label(
     paths[f].write_text('{"feature_id": ')
     assert feature_overview(data, f) == plain[f]
     assert json.loads(paths[f].read_text())["mean"] == plain[f]["mean"]
+
+
+def test_threaded_counting_works_in_a_forked_child(examples: dict, monkeypatch) -> None:
+    """An agent's multiprocessing worker (fork) counts with its own threads, not the parent's
+    (which a forked child does not have: waiting on them would hang)."""
+    import multiprocessing
+
+    monkeypatch.setattr(counting, "COUNT_CHUNK_ROWS", 16)
+    monkeypatch.setattr(counting, "PARALLEL_MIN_ROWS", 32)
+    monkeypatch.setattr(counting, "MAX_THREADS", 3)
+    table = _table(examples)
+    groups = [np.arange(0, 150), np.arange(150, 390)]
+    expected = table.count_groups(groups, disjoint=True).tokens  # the parent's pool is started
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(_tokens_in_child, (table, groups))
+        assert (result.get(timeout=30) == expected).all()
+
+
+def _tokens_in_child(table: PackedSets, groups: list[np.ndarray]) -> np.ndarray:
+    return table.count_groups(groups, disjoint=True).tokens

@@ -119,13 +119,15 @@ def _threads() -> int:
 
 
 _pool_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
+_executor: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool)
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The counting threads, started on first use (their tasks never wait on each other)."""
+    """The counting threads, started on first use (their tasks never wait on each other); a
+    forked child (multiprocessing) starts its own, as the parent's threads are not in it."""
     global _executor
     with _pool_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(_threads(), thread_name_prefix="labeler-count")
-        return _executor
+        if _executor is None or _executor[0] != os.getpid():
+            pool = ThreadPoolExecutor(_threads(), thread_name_prefix="labeler-count")
+            _executor = (os.getpid(), pool)
+        return _executor[1]
