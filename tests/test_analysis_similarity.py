@@ -184,3 +184,19 @@ def test_tokens_similarity_does_not_depend_on_the_activation_scale(
         small = similar_features(tiny_data, f, "tokens", top_k=6)
         assert [g for g, _ in small] == [g for g, _ in plain]
         assert [s for _, s in small] == pytest.approx([s for _, s in plain], abs=1e-6)
+
+
+def test_tables_ready_says_whether_a_method_must_build_first(tmp_path: Path) -> None:
+    root = tmp_path / "ready"
+    write_tiny_workspace(root, n_features=N_FEATURES, n_examples=300, seed=3)
+    data = Workspace.open(root).data()
+    assert similarity_index.tables_ready(data, "decoder")
+    assert not similarity_index.tables_ready(data, "tokens")
+    assert not similarity_index.tables_ready(data, "coactivation")
+    similar_features(data, 1, "tokens")
+    assert similarity_index.tables_ready(data, "tokens")
+    assert not similarity_index.tables_ready(data, "coactivation")
+    similar_features(data, 1, "coactivation")
+    fresh = Workspace.open(root).data()  # another process: the files are there
+    assert similarity_index.tables_ready(fresh, "tokens")
+    assert similarity_index.tables_ready(fresh, "coactivation")

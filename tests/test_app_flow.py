@@ -495,3 +495,42 @@ async def test_footer_shows_every_footer_key_in_the_width(tiny_workspace: Path, 
         assert {spec.title for spec in ACTIONS if spec.show} <= shown
         # the palette key is listed at 120 columns; at 80 help (f1) lists it instead
         assert any(key.description == "palette" for key in keys) == (size[0] >= NARROW_WIDTH)
+
+
+async def test_a_similarity_table_still_to_build_does_not_hold_back_the_feature(
+    make_tiny_workspace: Any, monkeypatch
+) -> None:
+    """The tokens table takes minutes on a full-size model: the feature shows at once, the
+    sidebar reports the build's progress, then the neighbours."""
+    import threading
+
+    from labeler_tui.core.analysis import similarity_index
+
+    ws = make_tiny_workspace(extra_config={"app": {"similar_method": "tokens"}})
+    service(ws).add([3], priority=0.9)
+    release = threading.Event()
+    build = similarity_index._build_profiles
+
+    def slow_build(data, progress):
+        if progress is not None:
+            progress("token profiles", 1, 4)
+        release.wait(10)
+        return build(data, progress)
+
+    monkeypatch.setattr(similarity_index, "_build_profiles", slow_build)
+    app = make_app(ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = app.workbench.query_one(FeatureDetail)
+        sidebar = app.workbench.query_one(SimilarSidebar)
+        await wait_until(
+            pilot, lambda: ready(app) and (detail.overview or {}).get("feature_id") == 3
+        )
+
+        def title() -> str:
+            return str(app.workbench.query_one("#similar-title").render())
+
+        await wait_until(pilot, lambda: "building 25%" in title())
+        assert sidebar.rows == []  # still building
+        release.set()
+        await wait_until(pilot, lambda: sidebar.rows and sidebar.feature_id == 3)
+        assert sidebar.method == "tokens" and "of 3" in title()

@@ -49,16 +49,27 @@ class Backend:
         return feature_overview(self.data, feature_id, self.service.label(feature_id))
 
     def similar(
-        self, feature_id: int, method: str, top_k: int
+        self,
+        feature_id: int,
+        method: str,
+        top_k: int,
+        progress: ProgressCallback | None = None,
     ) -> list[tuple[int, float, str | None]]:
-        """Neighbours as (feature id, similarity, label name or None)."""
+        """Neighbours as (feature id, similarity, label name or None); ``progress`` reports
+        the method's one-time table build, if it still has to be built."""
         from labeler_tui.core.analysis.similarity import similar_features
 
         labels = self.service.labels()
         rows: list[tuple[int, float, str | None]] = []
-        for fid, sim in similar_features(self.data, feature_id, method, top_k):
+        for fid, sim in similar_features(self.data, feature_id, method, top_k, progress):
             rows.append((int(fid), float(sim), label_name(labels.get(int(fid)))))
         return rows
+
+    def similar_ready(self, method: str) -> bool:
+        """Whether :meth:`similar` answers at once (no one-time table to build first)."""
+        from labeler_tui.core.analysis.similarity_index import tables_ready
+
+        return tables_ready(self.data, method)
 
     def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
         from labeler_tui.core.analysis.coverage import core_coverage

@@ -170,7 +170,9 @@ class WorkbenchWorkers(Screen[None]):
             return
         similar: tuple[str, list[tuple[int, float, str | None]]] | None = None
         similar_error = None
-        if similar_method is not None:
+        # a method whose table is not built yet (minutes at full scale) must not hold back the
+        # overview: the screen asks for it separately, with progress (_load_similar)
+        if similar_method is not None and backend.similar_ready(similar_method):
             try:
                 similar = (
                     similar_method,
@@ -240,8 +242,17 @@ class WorkbenchWorkers(Screen[None]):
     @work(thread=True, exclusive=True, group="similar")
     def _load_similar(self, feature_id: int, method: str) -> None:
         worker = get_current_worker()
+        sidebar = self.query_one(SimilarSidebar)
+        shown = [-1]
+
+        def progress(_stage: str, done: int, total: int) -> None:
+            percent = 100 * done // max(total, 1)
+            if percent != shown[0] and not worker.is_cancelled:
+                shown[0] = percent
+                self.app.call_from_thread(sidebar.show_progress, f"building {percent}%")
+
         try:
-            rows = self.backend.similar(feature_id, method, SIMILAR_TOP_K)
+            rows = self.backend.similar(feature_id, method, SIMILAR_TOP_K, progress)
         except Exception as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(

@@ -243,6 +243,8 @@ class WorkbenchScreen(WorkbenchWorkers):
             sidebar.show(message.feature_id, *message.similar)
         elif message.similar_error is not None:
             sidebar.show_error(message.similar_error)
+        else:  # the method's table is still to be built: on its own worker, with progress
+            self._load_similar(message.feature_id, sidebar.method)
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.overview.get("label"))

@@ -53,6 +53,10 @@ class SimilarSidebar(Vertical):
         self.feature_id = feature_id
         self.query_one("#similar-title", Static).update(self._title("…"))
 
+    def show_progress(self, note: str) -> None:
+        """The one-time table build of the method, e.g. ``building 35%``."""
+        self.query_one("#similar-title", Static).update(self._title(note))
+
     def clear(self) -> None:
         """Nothing on screen (another model, no feature yet)."""
         self.feature_id, self.rows = None, []

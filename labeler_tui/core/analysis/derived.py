@@ -69,6 +69,16 @@ def memoized(data: ModelData, key: str, compute: Callable[[], Any]) -> Any:
         return value
 
 
+def is_available(data: ModelData, key: str, names: tuple[str, ...]) -> bool:
+    """Whether ``memoized(data, key, ...)`` or ``cached_arrays(data, names, ...)`` would answer
+    without building: the value is in this process's memo or its files are in the cache."""
+    with _memo_lock:
+        if key in _memo.get(data, {}):
+            return True
+    folder = cache_folder(data)
+    return all((folder / f"{name}.npy").is_file() for name in names)
+
+
 def cached_arrays(
     data: ModelData, names: tuple[str, ...], build: Callable[[], tuple[np.ndarray, ...]]
 ) -> tuple[np.ndarray, ...]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from labeler_tui.core.analysis.derived import cached_arrays, memoized
+from labeler_tui.core.analysis.derived import cached_arrays, is_available, memoized
 from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData, ProgressCallback
 
@@ -107,3 +107,13 @@ def minhash_signatures(data: ModelData, progress: ProgressCallback | None = None
         return cached_arrays(data, ("minhash",), lambda: _build_minhash(data, progress))[0]
 
     return memoized(data, "minhash", load)
+
+
+def tables_ready(data: ModelData, method: str) -> bool:
+    """Whether ``method`` answers without first building its one-time per-workspace table
+    (``decoder`` needs none; ``tokens`` and ``coactivation`` take minutes at full scale)."""
+    if method == "tokens":
+        return is_available(data, "token_profiles", (PROFILES_NAME,))
+    if method == "coactivation":
+        return is_available(data, "minhash", ("minhash",))
+    return True
