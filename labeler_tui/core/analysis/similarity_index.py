@@ -25,6 +25,7 @@ from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData, ProgressCallback
 
 BATCH_NONZEROS = 2_000_000
+PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per batch cost 3x
 MINHASH_BINS = 128
 MINHASH_SEED = 20_240_601
 EMPTY = np.iinfo(np.int32).max
@@ -51,18 +52,21 @@ def _batches(
 def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
     table = example_sets(data)
     n_families, first, width = table.n_families, table.family_offset, table.token_width
+    columns = n_families + 1  # the pad (id n_families) gets its own column, dropped below
     profiles = np.zeros((data.n_features, n_families), dtype=np.float32)
     for start, rows, acts in _batches(data, progress, "token profiles"):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
-        families = table.gather(np.concatenate(rows))[:, width:].astype(np.int64) - first
-        weights = np.broadcast_to(np.concatenate(acts).astype(np.float64)[:, None], families.shape)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)[:, None]
-        sums = np.bincount(  # the pad (id n_families) gets its own column, dropped below
-            (owner * (n_families + 1) + families).reshape(-1),
-            weights=weights.reshape(-1),
-            minlength=len(rows) * (n_families + 1),
-        ).reshape(len(rows), n_families + 1)
-        profiles[start : start + len(rows)] = _unit_rows(sums[:, :n_families])
+        all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64) * columns, counts)
+        sums = np.zeros(len(rows) * columns, dtype=np.float64)
+        for i in range(0, len(all_rows), PROFILE_CHUNK):  # temporaries stay in cache
+            part = slice(i, i + PROFILE_CHUNK)
+            families = table.gather(all_rows[part])[:, width:].astype(np.int64) - first
+            keys = owner[part, None] + families
+            weights = np.broadcast_to(all_acts[part].astype(np.float64)[:, None], keys.shape)
+            sums += np.bincount(keys.reshape(-1), weights=weights.reshape(-1), minlength=len(sums))
+        block = sums.reshape(len(rows), columns)[:, :n_families]
+        profiles[start : start + len(rows)] = _unit_rows(block)
     return (profiles,)
 
 
