@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.stores.jsonfile import dumps, parse, write_bytes_atomic
 from labeler_tui.core.workspace import Workspace
@@ -113,7 +114,9 @@ def main() -> None:
     blob = dumps(obj)
     write_t = timed(lambda i: write_bytes_atomic(service.labels_path, blob), args.repeats)
     save_t = timed(
-        lambda i: service.set_label(i * 97 % args.labels, f"bench {i}", "mechanical", "notes"),
+        lambda i: service.set_label(
+            i * 97 % args.labels, LabelEdit(f"bench {i}", "mechanical", "notes")
+        ),
         args.repeats,
     )
 

@@ -13,7 +13,7 @@ __all__ = ["load_context"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_context":
-        from labeler_tui.context import load_context
+        from labeler_tui.api.context import load_context
 
         return load_context
     raise AttributeError(f"module 'labeler_tui' has no attribute {name!r}")

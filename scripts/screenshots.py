@@ -36,6 +36,7 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from labeler_tui.app.app import LabelerApp
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 from labeler_tui.demo import write_demo
@@ -77,12 +78,14 @@ def prepare_workspace(root: Path) -> Workspace:
         day["now"] = FIRST_DAY + timedelta(days=i * 5 // len(HISTORY_LABELS), hours=i)
         service.set_label(
             feature_id,
-            name,
-            category,
-            notes="Core region: see the region table.",
-            source=source,
-            interpretability_confidence=interp,
-            hypothesis_confidence=hyp,
+            LabelEdit(
+                name,
+                category,
+                notes="Core region: see the region table.",
+                source=source,
+                interpretability_confidence=interp,
+                hypothesis_confidence=hyp,
+            ),
         )
     day["now"] = FIRST_DAY + timedelta(days=4, hours=6)
     service.skip(candidates[len(HISTORY_LABELS) + 5], reason="ReLU floor too high")

@@ -19,6 +19,7 @@ from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.quadrant import quadrant
 from labeler_tui.core.analysis.stability import in_first_half, stability_score
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.workspace import Workspace
 
 NAMES = ["floor", "low", "below_core", "core", "high", "flanderization"]
@@ -277,11 +278,12 @@ def test_split_puts_each_example_on_one_side_for_every_feature() -> None:
 def test_importance_and_quadrant_come_from_decoder_and_label(data, ref: Reference) -> None:
     norms = np.linalg.norm(ref.decoder.astype(np.float64), axis=1)
     for f in (0, 5, 10):
-        o = feature_overview(data, f, {"dashboard_name": "x", "interpretability_confidence": 0.9})
+        label = LabelRecord(f, dashboard_name="x", interpretability_confidence=0.9)
+        o = feature_overview(data, f, label)
         expected = 100.0 * np.sum(norms < norms[f]) / len(norms)
         assert o["importance_percentile"] == pytest.approx(expected)
         assert o["quadrant"] == quadrant(expected, 0.9)
-        assert o["label"]["dashboard_name"] == "x"
+        assert o["label"] == label.to_json() and o["label"]["dashboard_name"] == "x"
     assert feature_overview(data, 0)["quadrant"] is None
 
 
@@ -290,7 +292,7 @@ def test_workspace_without_metadata_or_decoder(make_tiny_workspace) -> None:
     path = root / "data" / "examples.parquet"
     pl.read_parquet(path).drop("weapon").write_parquet(path)
     data = Workspace.open(root).data()
-    o = feature_overview(data, 2, {"interpretability_confidence": 0.9})
+    o = feature_overview(data, 2, LabelRecord(2, interpretability_confidence=0.9))
     assert o["importance_percentile"] is None and o["quadrant"] is None
     assert o["n_nonzero"] > 0 and all(region["metadata"] == {} for region in o["regions"])
     assert all(flag["kind"] == "tail_marker" for flag in o["flags"])

@@ -18,6 +18,7 @@ from conftest import write_tiny_workspace
 from labeler_tui.core.analysis import counting, overview_cache, packed_sets
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.packed_sets import PackedSets, make_layout, pack
+from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.workspace import Workspace
 
 N_TOKENS, N_FAMILIES = 23, 7
@@ -161,10 +162,10 @@ def test_overview_cache_gives_the_computed_part_and_a_fresh_label(
     assert all(paths[f].exists() for f in live)
     assert not any(paths[f].exists() for f in range(data.n_features) if f not in live)
 
-    label = {"name": "x", "interpretability_confidence": 0.9}
     f = live[0]
+    label = LabelRecord(f, dashboard_name="x", interpretability_confidence=0.9)
     warm = feature_overview(data, f, label)
-    assert warm["label"] == label and warm["quadrant"] is not None
+    assert warm["label"] == label.to_json() and warm["quadrant"] is not None
     assert {k: v for k, v in warm.items() if k not in ("label", "quadrant")} == {
         k: v for k, v in plain[f].items() if k not in ("label", "quadrant")
     }

@@ -8,10 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from labeler_tui.core.analysis.queue_builders import QUEUE_METHODS, Candidate, build_candidates
+from labeler_tui.core.analysis.queue_builders import Candidate, build_candidates
 from labeler_tui.core.analysis.similarity import similar_features
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.registry import QUEUE_METHODS
 from labeler_tui.core.workspace import Workspace
+
+
+def rec(feature_id: int, fields: dict) -> LabelRecord:
+    return LabelRecord.from_json(fields, feature_id)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def percentiles(workspace: Path) -> np.ndarray:
 
 
 def test_activation_count_priorities_and_exclusions(data, counts: np.ndarray) -> None:
-    labels = {2: {"dashboard_name": "x"}}
+    labels = {2: rec(2, {"dashboard_name": "x"})}
     result = build_candidates(data, "activation_count", labels=labels, excluded={0, 5})
     expected = sorted(
         (f for f in range(20) if f not in {0, 2, 5} and counts[f] > 0),
@@ -88,10 +94,10 @@ def test_mysterious_selects_important_labeled_low_confidence(data, percentiles) 
     high, low = int(order[-1]), int(order[0])  # percentile >= 80 and < 80
     second = int(order[-2])
     labels = {
-        high: {"interpretability_confidence": 0.3},
-        second: {"interpretability_confidence": 0.7},  # understood enough
-        low: {"interpretability_confidence": 0.1},  # not important
-        int(order[-3]): {"dashboard_name": "no confidence recorded"},
+        high: rec(high, {"interpretability_confidence": 0.3}),
+        second: rec(second, {"interpretability_confidence": 0.7}),  # understood enough
+        low: rec(low, {"interpretability_confidence": 0.1}),  # not important
+        int(order[-3]): rec(int(order[-3]), {"dashboard_name": "no confidence recorded"}),
     }
     result = build_candidates(data, "mysterious", labels=labels, excluded={high})
     assert result == [Candidate(high, pytest.approx(percentiles[high] / 100), result[0].reason)]
@@ -99,8 +105,8 @@ def test_mysterious_selects_important_labeled_low_confidence(data, percentiles) 
 
 
 def test_priorities_are_within_unit_interval_for_every_method(data) -> None:
-    labels = {f: {"interpretability_confidence": 0.2} for f in range(20)}
-    for method in QUEUE_METHODS:
+    labels = {f: rec(f, {"interpretability_confidence": 0.2}) for f in range(20)}
+    for method in QUEUE_METHODS.names():
         result = build_candidates(
             data, method, labels=labels if method == "mysterious" else {}, excluded=set(), seed=0
         )
@@ -117,7 +123,7 @@ def test_bad_method_and_missing_decoder(make_tiny_workspace) -> None:
     result = build_candidates(data, "cluster", labels={}, excluded=set(), seed=0, top_k=3)
     assert len(result) == 3 and all("tokens similarity" in c.reason for c in result)
     # mysterious falls back to the importance stored in the label
-    labels = {4: {"importance_percentile": 91.0, "interpretability_confidence": 0.2}}
+    labels = {4: rec(4, {"importance_percentile": 91.0, "interpretability_confidence": 0.2})}
     assert [
         c.feature_id for c in build_candidates(data, "mysterious", labels=labels, excluded=set())
     ] == [4]

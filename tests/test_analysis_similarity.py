@@ -16,7 +16,9 @@ from labeler_tui.core.analysis import similarity_index
 from labeler_tui.core.analysis.derived import cache_folder
 from labeler_tui.core.analysis.similarity import minhash_estimates, similar_features
 from labeler_tui.core.analysis.similarity_index import minhash_signatures
+from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.registry import SIMILARITY_METHODS
 from labeler_tui.core.workspace import Workspace
 
 N_FEATURES = 16
@@ -121,7 +123,7 @@ def test_dead_feature_has_no_tokens_or_coactivation_neighbours(data) -> None:
 
 
 def test_bad_requests_are_validation_errors(data, make_tiny_workspace) -> None:
-    with pytest.raises(ValidationError, match="unknown method"):
+    with pytest.raises(ValidationError, match="unknown similarity method 'jaccard'"):
         similar_features(data, 0, "jaccard")
     with pytest.raises(ValidationError, match="--top-k"):
         similar_features(data, 0, "decoder", top_k=0)
@@ -186,17 +188,17 @@ def test_tokens_similarity_does_not_depend_on_the_activation_scale(
         assert [s for _, s in small] == pytest.approx([s for _, s in plain], abs=1e-6)
 
 
-def test_tables_ready_says_whether_a_method_must_build_first(tmp_path: Path) -> None:
+def test_a_method_says_whether_it_must_build_its_table_first(tmp_path: Path) -> None:
     root = tmp_path / "ready"
     write_tiny_workspace(root, n_features=N_FEATURES, n_examples=300, seed=3)
     data = Workspace.open(root).data()
-    assert similarity_index.tables_ready(data, "decoder")
-    assert not similarity_index.tables_ready(data, "tokens")
-    assert not similarity_index.tables_ready(data, "coactivation")
+
+    def ready(d: ModelData) -> list[str]:
+        return [m.name for m in SIMILARITY_METHODS.entries() if m.is_ready(d)]
+
+    assert ready(data) == ["decoder"]
     similar_features(data, 1, "tokens")
-    assert similarity_index.tables_ready(data, "tokens")
-    assert not similarity_index.tables_ready(data, "coactivation")
+    assert ready(data) == ["decoder", "tokens"]
     similar_features(data, 1, "coactivation")
     fresh = Workspace.open(root).data()  # another process: the files are there
-    assert similarity_index.tables_ready(fresh, "tokens")
-    assert similarity_index.tables_ready(fresh, "coactivation")
+    assert ready(fresh) == ["decoder", "tokens", "coactivation"]

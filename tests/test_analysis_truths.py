@@ -13,7 +13,8 @@ import pytest
 from labeler_tui.core.analysis.coverage import core_coverage
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.queue_builders import build_candidates
-from labeler_tui.core.analysis.similarity import METHODS, similar_features
+from labeler_tui.core.analysis.similarity import similar_features
+from labeler_tui.core.registry import SIMILARITY_METHODS
 from labeler_tui.core.workspace import Workspace
 from labeler_tui.demo import write_demo
 
@@ -93,7 +94,7 @@ def test_general_concepts_headline_and_span_every_region(demo, model: str) -> No
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SIMILARITY_METHODS.names())
 def test_planted_clusters_are_nearest_neighbours(demo, model: str, method: str) -> None:
     _, truth, ws = demo
     data = ws.data(model)

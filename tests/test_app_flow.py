@@ -16,6 +16,7 @@ from labeler_tui.app.screens.workbench import NARROW_WIDTH, WorkbenchScreen
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -201,7 +202,7 @@ async def test_changes_by_another_process_show_up(queued_workspace: Path) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
         other = service(ws)
-        other.set_label(3, "written by the CLI", "tactical")
+        other.set_label(3, LabelEdit("written by the CLI", "tactical"))
         other.add([9], priority=1.0, reason="from the cli")
         queue_list = app.workbench.queue_list
         # polled every [app] poll_interval_seconds (1 s): visible within 2 s
@@ -427,7 +428,7 @@ async def test_a_store_corrupted_meanwhile_is_reported_then_recovered(
     queued_workspace: Path,
 ) -> None:
     ws = queued_workspace
-    service(ws).set_label(9, "nine")
+    service(ws).set_label(9, LabelEdit("nine"))
     labels_path = ws / "labels" / "consolidated_tiny.json"
     good = labels_path.read_text()
     app = make_app(ws)

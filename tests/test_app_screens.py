@@ -27,6 +27,7 @@ from labeler_tui.app.screens.modals import (
 )
 from labeler_tui.app.screens.progress import ProgressScreen
 from labeler_tui.core.analysis.quadrant import IN_BETWEEN, MYSTERIOUS, SKIP, STRONG, WEAK
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -306,12 +307,15 @@ def labeled_workspace(tiny_workspace: Path) -> Workspace:
     clock = {"now": _at("2026-11-20")}
     service = LabelingService(workspace, clock=lambda: clock["now"])
     service.set_label(
-        0, "Swim A", "mechanical", interpretability_confidence=0.9, source="manual [bold]v2"
+        0,
+        LabelEdit(
+            "Swim A", "mechanical", interpretability_confidence=0.9, source="manual [bold]v2"
+        ),
     )
-    service.set_label(1, "Ink B", "tactical", interpretability_confidence=0.3)
+    service.set_label(1, LabelEdit("Ink B", "tactical", interpretability_confidence=0.3))
     clock["now"] = _at("2026-11-22")
-    service.set_label(2, "Run C", "tactical", interpretability_confidence=0.95)
-    service.set_label(3, "Oops", "strategic", interpretability_confidence=0.1)
+    service.set_label(2, LabelEdit("Run C", "tactical", interpretability_confidence=0.95))
+    service.set_label(3, LabelEdit("Oops", "strategic", interpretability_confidence=0.1))
     service.undo()
     service.skip(5, reason="noise")
     service.add([6], priority=0.9)
@@ -388,12 +392,14 @@ async def test_progress_follows_labels_written_by_another_process(
         app.open(screen)
         await wait_until(pilot, lambda: screen.report is not None)
         assert screen.report.labeled == 3
-        LabelingService(labeled_workspace, source="claude code").set_label(9, "Other", "none")
+        LabelingService(labeled_workspace, source="claude code").set_label(
+            9, LabelEdit("Other", "none")
+        )
         await wait_until(pilot, lambda: screen.report.labeled == 4, timeout=3.0)  # polled
         assert screen.report.by_source.get("claude code") == 1
         summary = plain(str(screen.query_one("#summary", Static).content))
         assert "4 / 12 features labeled" in summary
-        LabelingService(labeled_workspace).set_label(10, "Another", "none")
+        LabelingService(labeled_workspace).set_label(10, LabelEdit("Another", "none"))
         await pilot.press("r")
         await wait_until(pilot, lambda: screen.report.labeled == 5)
 
@@ -425,7 +431,7 @@ async def test_real_app_help_follows_the_keymap_and_palette_opens_progress(
 
     root = make_tiny_workspace(extra_config={"keymap": {"skip": "x", "help": "f2"}})
     workspace = Workspace.open(root)
-    LabelingService(workspace).set_label(3, "Quick Respawn", "mechanical")
+    LabelingService(workspace).set_label(3, LabelEdit("Quick Respawn", "mechanical"))
     app = LabelerApp(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.workbench.data_ready)

@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from labeler_tui.app.app import LabelerApp
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -36,13 +37,15 @@ def snapshot_workspace(make_tiny_workspace: Callable[..., Path]) -> Workspace:
     service = LabelingService(workspace, clock=lambda: FROZEN)
     service.set_label(
         0,
-        "Swim Speed Stacker",
-        "mechanical",
-        notes="Core: swim_speed_up in most builds.",
-        interpretability_confidence=0.9,
-        hypothesis_confidence=0.8,
+        LabelEdit(
+            "Swim Speed Stacker",
+            "mechanical",
+            notes="Core: swim_speed_up in most builds.",
+            interpretability_confidence=0.9,
+            hypothesis_confidence=0.8,
+        ),
     )
-    service.set_label(2, "Ink Economy", "tactical", interpretability_confidence=0.4)
+    service.set_label(2, LabelEdit("Ink Economy", "tactical", interpretability_confidence=0.4))
     service.add([4], priority=0.9, reason="doc example")
     service.add([6, 1], priority=0.7, reason="activation_count")
     service.add([8, 9], priority=0.3, reason="cluster of 4")
@@ -95,8 +98,11 @@ def test_workbench(snap_compare, snapshot_workspace: Workspace, size: tuple[int,
 
 
 async def fill_in_form(pilot: Pilot[None]) -> None:
-    """Feature 4 open, the form entered and partly filled in."""
+    """Feature 4 open, the form entered and partly filled in. The text cursor is held still
+    (a blinking one is drawn or not depending on when the picture is taken)."""
     await open_top_entry(pilot)
+    for widget in pilot.app.screen.query("#form Input, #form TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
     await pilot.press("e")
     pilot.app.screen.query_one("#form-name").value = "Swim Kit"
     pilot.app.screen.query_one("#form-interp").value = "0.7"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
@@ -23,6 +24,7 @@ from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hi
 from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
 from labeler_tui.app.widgets.status_line import status_text
 from labeler_tui.core.service import QueueEntry, SkipRecord
+from labeler_tui.core.stores.labels import LabelBook
 
 N_ROWS = 24_576
 
@@ -112,7 +114,7 @@ def test_build_rows_marks_live_claims_and_lists_skips() -> None:
         entries=entries,
         completed=[4, 5],
         skipped=[SkipRecord(6, "noisy", None), SkipRecord(7, None, None)],
-        labels={5: {"dashboard_name": "five"}},
+        labels=LabelBook(Path("labels.json"), {"5": {"dashboard_name": "five"}}),
         status={},
         signature=(),
         n_features=10,

@@ -11,6 +11,7 @@ from labeler_tui.cli.main import main
 from labeler_tui.core.analysis.coverage import core_coverage
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.similarity import similar_features
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -32,7 +33,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_overview_json_is_the_core_overview_with_the_label(workspace: Path, capsys) -> None:
     ws = Workspace.open(workspace)
-    LabelingService(ws).set_label(3, "Swim kit", "mechanical", interpretability_confidence=0.9)
+    LabelingService(ws).set_label(
+        3, LabelEdit("Swim kit", "mechanical", interpretability_confidence=0.9)
+    )
     code, out, err = run(
         capsys, "overview", "--workspace", str(workspace), "--feature-id", "3", "--json"
     )
@@ -104,7 +107,7 @@ def test_coverage_json_and_errors(workspace: Path, capsys) -> None:
 def test_similar_json_carries_neighbour_labels(workspace: Path, capsys) -> None:
     ws = Workspace.open(workspace)
     expected = similar_features(ws.data(), 5, "decoder", top_k=4)
-    LabelingService(ws).set_label(expected[0][0], "Neighbour", "tactical")
+    LabelingService(ws).set_label(expected[0][0], LabelEdit("Neighbour", "tactical"))
     code, out, err = run(
         capsys,
         "similar",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.stores.history import HistoryLog
 from labeler_tui.core.stores.lock import workspace_lock
@@ -34,7 +35,9 @@ def _worker(root: str, index: int, start: multiprocessing.Event) -> None:
         elif i % 3 == 1:
             service.add([fid], priority=0.1 * (i % 10), reason=f"add by {index}")
         else:
-            service.set_label(fid, f"label {fid}", "tactical", notes=f"by worker {index}")
+            service.set_label(
+                fid, LabelEdit(f"label {fid}", "tactical", notes=f"by worker {index}")
+            )
 
 
 def test_parallel_processes_lose_nothing(make_tiny_workspace) -> None:
@@ -75,7 +78,7 @@ def _writer_loop(root: str, ready: multiprocessing.Event) -> None:
     notes = "x" * 400_000  # ~5 MB files: each write takes long enough to be interrupted
     i = 0
     while True:
-        service.set_label(i % 12, f"name {i}", notes=notes)
+        service.set_label(i % 12, LabelEdit(f"name {i}", notes=notes))
         service.add([(i + 5) % 12], priority=0.5, reason=str(i))
         i += 1
         if i == 3:
@@ -106,7 +109,7 @@ def test_sigkill_mid_write_leaves_valid_files(tiny_workspace: Path) -> None:
         stored = labels[last["feature_id"]]["dashboard_name"]
         assert int(stored.split()[1]) >= int(last["after"]["dashboard_name"].split()[1])
         # the lock died with the process: the next write goes through and cleans temp files
-        service.set_label(11, f"after kill {round_}")
+        service.set_label(11, LabelEdit(f"after kill {round_}"))
         assert service.label(11)["dashboard_name"] == f"after kill {round_}"
         assert not list(service.labels_path.parent.glob(".consolidated_*.tmp"))
 
@@ -119,7 +122,7 @@ def _hold_lock(lock: str, held: multiprocessing.Event, release: multiprocessing.
 
 def test_lock_held_by_another_process_times_out_clearly(tiny_workspace: Path) -> None:
     service = LabelingService(Workspace.open(tiny_workspace), lock_timeout=0.2)
-    service.set_label(1, "before")
+    service.set_label(1, LabelEdit("before"))
     before = service.labels_path.read_bytes()
     held, release = SPAWN.Event(), SPAWN.Event()
     proc = SPAWN.Process(target=_hold_lock, args=(str(service.lock_path), held, release))
@@ -127,14 +130,14 @@ def test_lock_held_by_another_process_times_out_clearly(tiny_workspace: Path) ->
     try:
         assert held.wait(30)
         with pytest.raises(StoreError) as err:
-            service.set_label(2, "blocked")
+            service.set_label(2, LabelEdit("blocked"))
         assert str(service.lock_path) in str(err.value)
         assert f"process {proc.pid}" in str(err.value)
         assert service.labels_path.read_bytes() == before
     finally:
         release.set()
         proc.join(10)
-    service.set_label(2, "now")
+    service.set_label(2, LabelEdit("now"))
     assert service.label(2)["dashboard_name"] == "now"
 
 
@@ -149,7 +152,7 @@ def test_threads_sharing_one_service_lose_nothing(make_tiny_workspace) -> None:
         try:
             for fid in range(index * 10, index * 10 + 10):
                 if fid % 2:
-                    shared.set_label(fid, f"t{index}")
+                    shared.set_label(fid, LabelEdit(f"t{index}"))
                 else:
                     shared.add([fid], priority=0.5)
         except BaseException as exc:  # surfaced below
@@ -176,13 +179,13 @@ def _writer_stalled_before_rename(root: str, stalled: multiprocessing.Event) -> 
         time.sleep(60)
 
     jsonfile.os.replace = stall  # this child only
-    LabelingService(Workspace.open(root)).set_label(4, "never lands")
+    LabelingService(Workspace.open(root)).set_label(4, LabelEdit("never lands"))
 
 
 def test_sigkill_between_temp_write_and_rename(tiny_workspace: Path) -> None:
     root = str(tiny_workspace)
     service = LabelingService(Workspace.open(root))
-    service.set_label(4, "kept")
+    service.set_label(4, LabelEdit("kept"))
     before = service.labels_path.read_bytes()
     stalled = SPAWN.Event()
     proc = SPAWN.Process(target=_writer_stalled_before_rename, args=(root, stalled))
@@ -194,6 +197,6 @@ def test_sigkill_between_temp_write_and_rename(tiny_workspace: Path) -> None:
     assert len(temps) == 1 and b"never lands" in temps[0].read_bytes()
     assert service.labels_path.read_bytes() == before
     assert [e["action"] for e in service.history()] == ["label"]
-    service.set_label(5, "next writer")  # gets the lock the dead process held
+    service.set_label(5, LabelEdit("next writer"))  # gets the lock the dead process held
     assert not temps[0].exists()
     assert service.label(4)["dashboard_name"] == "kept"

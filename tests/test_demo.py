@@ -446,7 +446,8 @@ def test_refuses_a_file_as_root_and_a_scale_out_of_range(tmp_path: Path) -> None
 
 def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import labeler_tui.demo as demo_module
-    from labeler_tui.core.workspace import demo_workspace_dir, find_config
+    from labeler_tui.core.workspace import find_config
+    from labeler_tui.demo import demo_config, demo_workspace_dir
 
     writes: list[Path] = []
 
@@ -455,12 +456,12 @@ def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.Monke
         return write_demo(root, progress=progress, seed=seed, scale=MIN_SCALE)
 
     monkeypatch.setattr(demo_module, "write_demo", small_demo)
-    config = find_config()
+    config = find_config(fallback=demo_config)
     assert config == demo_workspace_dir() / "labeler.toml"
     assert load_config(config).labeler.default_model == "ultra"
     assert json.loads((config.parent / "truth.json").read_text())["models"].keys() == {
         "ultra",
         "full",
     }
-    assert find_config() == config
+    assert find_config(fallback=demo_config) == config
     assert writes == [demo_workspace_dir()]

@@ -10,9 +10,11 @@ import polars as pl
 import pytest
 
 from labeler_tui.core.errors import StoreError, ValidationError
-from labeler_tui.core.export import LABEL_FIELDS, write_export
+from labeler_tui.core.export import write_export
+from labeler_tui.core.records import RECORD_FIELDS as LABEL_FIELDS
+from labeler_tui.core.records import LabelRecord
 
-RECORDS = [
+RAW = [
     {
         "feature_id": 18712,
         "model_type": "ultra",
@@ -37,6 +39,7 @@ RECORDS = [
         "alpha_tags": ["a", "b"],
     },
 ]
+RECORDS = [LabelRecord.from_json(raw) for raw in RAW]
 
 
 def test_csv_has_every_field_in_stable_order(tmp_path: Path) -> None:
@@ -50,7 +53,7 @@ def test_csv_has_every_field_in_stable_order(tmp_path: Path) -> None:
     by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == ["7", "18712"]  # sorted by feature id
     scu = by_id["18712"]
-    assert scu["dashboard_notes"] == RECORDS[0]["dashboard_notes"]  # quotes/newlines survive
+    assert scu["dashboard_notes"] == RAW[0]["dashboard_notes"]  # quotes/newlines survive
     assert float(scu["importance_percentile"]) == 9.3
     assert scu["stability_score"] == "" and scu["zeta_reviewer"] == "bob"
     assert json.loads(by_id["7"]["alpha_tags"]) == ["a", "b"]
@@ -74,7 +77,7 @@ def test_json_lines_one_record_a_line(tmp_path: Path, name: str) -> None:
     assert [r["feature_id"] for r in rows] == [7, 18712]
     assert list(rows[0])[: len(LABEL_FIELDS)] == list(LABEL_FIELDS)
     assert rows[0]["alpha_tags"] == ["a", "b"] and rows[0]["dashboard_notes"] is None
-    assert rows[1]["dashboard_notes"] == RECORDS[0]["dashboard_notes"]
+    assert rows[1]["dashboard_notes"] == RAW[0]["dashboard_notes"]
     assert rows[1]["stability_score"] is None
 
 
@@ -110,7 +113,7 @@ def test_rewrite_replaces_atomically_and_leaves_no_temp(tmp_path: Path) -> None:
 def test_unwritable_target_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match="cannot write export"):
+    with pytest.raises(StoreError, match="cannot write"):
         write_export(RECORDS, blocker / "export.csv")
     folder = tmp_path / "folder.csv"
     folder.mkdir()

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from labeler_tui.cli.analysis_commands import _regions_table
 from labeler_tui.cli.main import build_parser, main
-from labeler_tui.core.stores.labels import RECORD_FIELDS
+from labeler_tui.core.records import RECORD_FIELDS
 
 
 @pytest.fixture
@@ -355,7 +355,8 @@ def test_demo_is_written_once_when_first_uses_race(monkeypatch: pytest.MonkeyPat
     import time
 
     import labeler_tui.demo as demo_module
-    from labeler_tui.core.workspace import CONFIG_NAME, demo_workspace_dir, find_config
+    from labeler_tui.core.workspace import CONFIG_NAME, find_config
+    from labeler_tui.demo import demo_config, demo_workspace_dir
 
     calls: list[int] = []
 
@@ -368,7 +369,10 @@ def test_demo_is_written_once_when_first_uses_race(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(demo_module, "write_demo", slow_write_demo)
     found: list[Path] = []
-    threads = [threading.Thread(target=lambda: found.append(find_config())) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: found.append(find_config(fallback=demo_config)))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

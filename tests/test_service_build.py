@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -21,7 +22,7 @@ def test_activation_count_skips_known_features(service: LabelingService) -> None
     counts = np.asarray(service.workspace.data().nonzero_counts)
     ranked = [int(f) for f in np.argsort(-counts, kind="stable") if counts[f] > 0]
     labeled, skipped, pending, low = ranked[0], ranked[1], ranked[2], ranked[3]
-    service.set_label(labeled, "known")
+    service.set_label(labeled, LabelEdit("known"))
     service.skip(skipped)
     service.add([pending], priority=0.1)
     service.add([low], priority=1.0)
@@ -58,9 +59,9 @@ def test_mysterious_requeues_important_labeled_features(service: LabelingService
     norms = np.linalg.norm(np.load(service.workspace.root / "data/decoder.npy"), axis=1)
     order = [int(f) for f in np.argsort(norms)]
     most, second, low = order[-1], order[-2], order[0]
-    service.set_label(most, "unclear", interpretability_confidence=0.2)
-    service.set_label(second, "clear", interpretability_confidence=0.9)
-    service.set_label(low, "weak and unclear", interpretability_confidence=0.1)
+    service.set_label(most, LabelEdit("unclear", interpretability_confidence=0.2))
+    service.set_label(second, LabelEdit("clear", interpretability_confidence=0.9))
+    service.set_label(low, LabelEdit("weak and unclear", interpretability_confidence=0.1))
     assert service.build_queue("mysterious") == [most]
     state = service.queue()
     assert [e.feature_id for e in state.entries] == [most]

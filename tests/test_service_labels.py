@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from labeler_tui.core.errors import StoreError, ValidationError
+from labeler_tui.core.records import RECORD_FIELDS, LabelEdit
 from labeler_tui.core.service import LabelingService
-from labeler_tui.core.stores.labels import RECORD_FIELDS
 from labeler_tui.core.workspace import Workspace
 
 
@@ -28,13 +28,15 @@ def _store_bytes(service: LabelingService) -> dict[str, bytes | None]:
 def test_set_label_writes_full_record_dashboard_and_queue(service: LabelingService) -> None:
     record = service.set_label(
         3,
-        "SCU Detector",
-        "tactical",
-        "Responds to SCU",
-        source="claude code",
-        interpretability_confidence=0.8,
-        hypothesis_confidence=0.7,
-        stability_score=0.5,
+        LabelEdit(
+            "SCU Detector",
+            "tactical",
+            "Responds to SCU",
+            source="claude code",
+            interpretability_confidence=0.8,
+            hypothesis_confidence=0.7,
+            stability_score=0.5,
+        ),
     )
     stored = json.loads(service.labels_path.read_text())
     assert list(stored) == ["3"]
@@ -64,8 +66,8 @@ def test_set_label_writes_full_record_dashboard_and_queue(service: LabelingServi
 
 
 def test_relabel_keeps_unset_fields_and_default_source(service: LabelingService) -> None:
-    service.set_label(2, "First", "mechanical", "n1", interpretability_confidence=0.4)
-    record = service.set_label(2, "Second")
+    service.set_label(2, LabelEdit("First", "mechanical", "n1", interpretability_confidence=0.4))
+    record = service.set_label(2, LabelEdit("Second"))
     assert record["dashboard_name"] == "Second"
     assert record["dashboard_category"] == "mechanical"
     assert record["dashboard_notes"] == "n1"
@@ -75,7 +77,7 @@ def test_relabel_keeps_unset_fields_and_default_source(service: LabelingService)
 
 def test_label_without_decoder_has_null_importance(make_tiny_workspace) -> None:
     root = make_tiny_workspace("nodec", with_decoder=False)
-    record = LabelingService(Workspace.open(root)).set_label(1, "x")
+    record = LabelingService(Workspace.open(root)).set_label(1, LabelEdit("x"))
     assert record["importance_percentile"] is None
     assert record["dashboard_category"] == "none"
 
@@ -93,10 +95,11 @@ def test_label_without_decoder_has_null_importance(make_tiny_workspace) -> None:
     ],
 )
 def test_invalid_values_write_nothing(service: LabelingService, kwargs, message: str) -> None:
-    service.set_label(0, "existing")
+    service.set_label(0, LabelEdit("existing"))
     before = _store_bytes(service)
+    feature_id = kwargs.pop("feature_id")
     with pytest.raises(ValidationError, match=message):
-        service.set_label(**kwargs)
+        service.set_label(feature_id, LabelEdit(**kwargs))
     assert _store_bytes(service) == before
 
 
@@ -106,13 +109,13 @@ def test_research_state_updated_only_when_it_exists(service: LabelingService) ->
     path.write_text(
         json.dumps({"feature_label": "old", "hypotheses": [{"statement": "h"}], "custom": 1})
     )
-    record = service.set_label(5, "New name")
+    record = service.set_label(5, LabelEdit("New name"))
     state = json.loads(path.read_text())
     assert state["feature_label"] == "New name"
     assert state["updated_at"] == record["last_updated"]
     assert state["hypotheses"] == [{"statement": "h"}] and state["custom"] == 1
     assert record["research_state_path"] == str(path)
-    service.set_label(6, "Other")
+    service.set_label(6, LabelEdit("Other"))
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
@@ -138,7 +141,7 @@ def test_splatnlp_file_loads_and_unknown_fields_survive(service: LabelingService
     assert service.labels()[6]["feature_id"] == 6
     assert service.label(6)["feature_id"] == 6
     assert service.status()["labels"]["by_source"] == {"dashboard": 1, "research": 1, "unknown": 1}
-    record = service.set_label(10, "Renamed", notes=None)
+    record = service.set_label(10, LabelEdit("Renamed", notes=None))
     assert record["legacy_field"] == {"keep": [1, 2]}
     assert record["dashboard_notes"] == "from splatnlp"
     assert record["dashboard_category"] == "strategic"
@@ -150,23 +153,23 @@ def test_splatnlp_file_loads_and_unknown_fields_survive(service: LabelingService
 
 @pytest.mark.parametrize("store", ["labels_path", "queue_path", "dashboard_path"])
 def test_corrupt_store_is_never_overwritten(service: LabelingService, store: str) -> None:
-    service.set_label(1, "ok")
+    service.set_label(1, LabelEdit("ok"))
     path: Path = getattr(service, store)
     path.write_bytes(b'{\n  "1": {\n    "name": "x",,\n  }\n}\n')
     before = _store_bytes(service)
     with pytest.raises(StoreError) as err:
-        service.set_label(2, "blocked")
+        service.set_label(2, LabelEdit("blocked"))
     assert str(path) in str(err.value) and "line 3" in str(err.value)
     assert _store_bytes(service) == before
     fresh = LabelingService(Workspace.open(service.workspace.root))
     with pytest.raises(StoreError):
-        fresh.set_label(2, "blocked")
+        fresh.set_label(2, LabelEdit("blocked"))
     assert _store_bytes(service) == before
 
 
 def test_clear_label_removes_record_and_dashboard_entry(service: LabelingService) -> None:
-    service.set_label(7, "To clear", "tactical")
-    service.set_label(8, "Stays")
+    service.set_label(7, LabelEdit("To clear", "tactical"))
+    service.set_label(8, LabelEdit("Stays"))
     removed = service.clear_label(7)
     assert removed is not None and removed["dashboard_name"] == "To clear"
     assert service.label(7) is None

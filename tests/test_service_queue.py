@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -72,7 +73,7 @@ def test_adding_pending_updates_without_duplicates(service: LabelingService, clo
 
 def test_label_completes_and_add_requeues_completed_and_skipped(service: LabelingService) -> None:
     service.add([1, 2, 3], priority=0.6)
-    service.set_label(1, "done")
+    service.set_label(1, LabelEdit("done"))
     assert service.skip(2, reason="too noisy") == 2
     state = service.queue()
     assert [e.feature_id for e in state.entries] == [3]
@@ -135,7 +136,7 @@ def test_release_of_another_owners_live_lease_needs_force(service: LabelingServi
 def test_labeling_releases_the_claim(service: LabelingService) -> None:
     service.add([5, 6])
     entry = service.next(claim=True, owner="me", ttl=100)
-    service.set_label(entry.feature_id, "done")
+    service.set_label(entry.feature_id, LabelEdit("done"))
     assert service.queue().active_claims() == []
     assert service.next(claim=True, owner="other").feature_id == 6
 
@@ -172,7 +173,7 @@ def test_next_builds_an_empty_queue(service: LabelingService, monkeypatch) -> No
     module = type(analysis_pkg)("labeler_tui.core.analysis.queue_builders")
     module.build_candidates = fake_build
     monkeypatch.setitem(__import__("sys").modules, module.__name__, module)
-    service.set_label(0, "labeled")
+    service.set_label(0, LabelEdit("labeled"))
     assert service.next(build=False) is None
     entry = service.next()
     counts = service.workspace.data().nonzero_counts
@@ -214,9 +215,9 @@ def test_splatnlp_queue_file_loads_and_keeps_unknown_keys(service: LabelingServi
 
 
 def test_status_counts(service: LabelingService) -> None:
-    service.set_label(1, "a", "tactical", source="claude code")
-    service.set_label(2, "b", "tactical")
-    service.set_label(3, "c")
+    service.set_label(1, LabelEdit("a", "tactical", source="claude code"))
+    service.set_label(2, LabelEdit("b", "tactical"))
+    service.set_label(3, LabelEdit("c"))
     service.add([4, 5])
     service.skip(6)
     service.next(claim=True, owner="z", ttl=10)
@@ -238,5 +239,5 @@ def test_stores_signature_changes_on_write(service: LabelingService) -> None:
     second = service.stores_signature()
     assert second != first
     other = LabelingService(Workspace.open(service.workspace.root))
-    other.set_label(2, "from another process")
+    other.set_label(2, LabelEdit("from another process"))
     assert service.stores_signature() != second

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -26,7 +27,7 @@ def _write(path: Path, value: object) -> None:
 def test_sync_merges_dashboard_and_research_and_keeps_cli_provenance(
     service: LabelingService,
 ) -> None:
-    service.set_label(1, "CLI label", "tactical", source="claude code")
+    service.set_label(1, LabelEdit("CLI label", "tactical", source="claude code"))
     dashboard = json.loads(service.dashboard_path.read_text())
     dashboard["2"] = {
         "name": "Dash only",
@@ -62,7 +63,7 @@ def test_sync_merges_dashboard_and_research_and_keeps_cli_provenance(
 
 
 def test_sync_refuses_a_corrupt_research_state(service: LabelingService) -> None:
-    service.set_label(1, "x")
+    service.set_label(1, LabelEdit("x"))
     bad = service.workspace.state_path(3, "tiny")
     bad.parent.mkdir(parents=True)
     bad.write_text('{"feature_label": "a",\n oops}')
@@ -73,8 +74,8 @@ def test_sync_refuses_a_corrupt_research_state(service: LabelingService) -> None
 
 
 def test_export_writes_every_record(service: LabelingService, tmp_path: Path) -> None:
-    service.set_label(4, "four", "strategic", "n4")
-    service.set_label(2, "two")
+    service.set_label(4, LabelEdit("four", "strategic", "n4"))
+    service.set_label(2, LabelEdit("two"))
     out = tmp_path / "labels.csv"
     assert service.export(out) == 2
     rows = list(csv.DictReader(out.open()))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
@@ -21,8 +22,8 @@ def _lines(service: LabelingService) -> list[dict]:
 
 
 def test_every_change_is_one_event_with_before_and_after(service: LabelingService) -> None:
-    service.set_label(1, "A", source="manual")
-    service.set_label(1, "B")
+    service.set_label(1, LabelEdit("A", source="manual"))
+    service.set_label(1, LabelEdit("B"))
     service.add([2], priority=0.4)
     service.next(claim=True, owner="bot", ttl=10)
     service.release(2, owner="bot")
@@ -52,8 +53,8 @@ def test_every_change_is_one_event_with_before_and_after(service: LabelingServic
 
 
 def test_undo_sequence_walks_back_and_skips_claims(service: LabelingService) -> None:
-    service.set_label(1, "A")
-    service.set_label(1, "B", "tactical")
+    service.set_label(1, LabelEdit("A"))
+    service.set_label(1, LabelEdit("B", "tactical"))
     service.add([3, 4], priority=0.9)
     service.claim(3, owner="bot", ttl=100)
     service.skip(4, reason="x")
@@ -84,13 +85,13 @@ def test_undo_sequence_walks_back_and_skips_claims(service: LabelingService) -> 
 
 
 def test_undo_after_new_change_reverts_the_newest(service: LabelingService) -> None:
-    service.set_label(2, "first")
+    service.set_label(2, LabelEdit("first"))
     service.undo()
-    service.set_label(2, "second")
+    service.set_label(2, LabelEdit("second"))
     service.undo()
     assert service.label(2) is None
-    service.set_label(5, "x")
-    service.set_label(2, "third")
+    service.set_label(5, LabelEdit("x"))
+    service.set_label(2, LabelEdit("third"))
     service.undo()
     assert service.label(2) is None and service.label(5)["dashboard_name"] == "x"
 
@@ -99,7 +100,7 @@ def test_undo_clear_restores_record_dashboard_and_research(service: LabelingServ
     path = service.workspace.state_path(6, "tiny")
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"feature_label": None}))
-    saved = service.set_label(6, "Kept", "strategic", "n")
+    saved = service.set_label(6, LabelEdit("Kept", "strategic", "n"))
     service.clear_label(6)
     assert json.loads(path.read_text())["feature_label"] is None
     service.undo()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.sync import merge_sources, parse_timestamp, top_hypothesis
 
 T1 = "2025-01-01T10:00:00"
@@ -12,7 +13,7 @@ T2 = "2025-01-02T10:00:00"
 T3 = "2025-01-03T10:00:00"
 
 
-def record(fid: int, name: str, source: str, ts: str = T2, **extra: Any) -> dict[str, Any]:
+def record(fid: int, name: str, source: str, ts: str = T2, **extra: Any) -> LabelRecord:
     rec = {
         "feature_id": fid,
         "model_type": "ultra",
@@ -28,7 +29,7 @@ def record(fid: int, name: str, source: str, ts: str = T2, **extra: Any) -> dict
         "stability_score": None,
     }
     rec.update(extra)
-    return rec
+    return LabelRecord.from_json(rec)
 
 
 def dash(name: str, ts: str, category: str = "tactical", notes: str = "old notes") -> dict:
@@ -57,8 +58,8 @@ def fields_changed(changes: list[dict], fid: int) -> dict[str, tuple]:
 
 def test_newer_dashboard_wins_per_field_and_older_one_loses() -> None:
     consolidated = {
-        "1": record(1, "Old", "dashboard", ts=T2),
-        "2": record(2, "Keep", "dashboard", ts=T2),
+        1: record(1, "Old", "dashboard", ts=T2),
+        2: record(2, "Keep", "dashboard", ts=T2),
     }
     dashboard = {
         "1": dash("New", T3, category="strategic", notes="fresh"),
@@ -66,18 +67,18 @@ def test_newer_dashboard_wins_per_field_and_older_one_loses() -> None:
     }
     merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
 
-    one = merged["1"]
+    one = merged[1]
     assert (one["dashboard_name"], one["display_name"]) == ("New", "New")
     assert (one["dashboard_category"], one["dashboard_notes"]) == ("strategic", "fresh")
     assert one["last_updated"] == T3
     assert one["importance_percentile"] == 50.0  # untouched fields survive
     assert fields_changed(changes, 1)["dashboard_name"] == ("Old", "New", "dashboard")
-    assert merged["2"] == consolidated["2"]
+    assert merged[2] == consolidated[2]
     assert fields_changed(changes, 2) == {}
 
 
 def test_inputs_are_not_modified() -> None:
-    consolidated = {"1": record(1, "Old", "dashboard")}
+    consolidated = {1: record(1, "Old", "dashboard")}
     dashboard = {"1": dash("New", T3)}
     research = {1: state("R", T3, ("supported", 0.9))}
     snapshot = copy.deepcopy((consolidated, dashboard, research))
@@ -87,34 +88,34 @@ def test_inputs_are_not_modified() -> None:
 
 def test_cli_provenance_is_never_rewritten_to_merged() -> None:
     consolidated = {
-        "5": record(5, "SCU Detector", "claude code", ts=T2),
-        "6": record(6, "Mine", "manual", ts=T2),
+        5: record(5, "SCU Detector", "claude code", ts=T2),
+        6: record(6, "Mine", "manual", ts=T2),
     }
     dashboard = {"5": dash("SCU Detector", T2), "6": dash("Mine", T1)}
     research = {5: state("SCU research", T3, ("supported", 0.8)), 6: state("R6", T3)}
     merged, changes = merge_sources(consolidated, dashboard, research, "ultra")
 
-    assert merged["5"]["source"] == "claude code"
-    assert merged["6"]["source"] == "manual"
-    assert merged["5"]["research_label"] == "SCU research"
-    assert merged["5"]["hypothesis_confidence"] == 0.8
-    assert merged["5"]["display_name"] == "SCU Detector"
+    assert merged[5]["source"] == "claude code"
+    assert merged[6]["source"] == "manual"
+    assert merged[5]["research_label"] == "SCU research"
+    assert merged[5]["hypothesis_confidence"] == 0.8
+    assert merged[5]["display_name"] == "SCU Detector"
     assert "source" not in fields_changed(changes, 5)
 
 
 def test_merged_only_when_both_stores_hold_labels() -> None:
     consolidated = {
-        "1": record(1, "Dash", "dashboard", ts=T1),  # will gain a research label
-        "2": record(2, "Dash only", "dashboard", ts=T1),  # research state has no label
+        1: record(1, "Dash", "dashboard", ts=T1),  # will gain a research label
+        2: record(2, "Dash only", "dashboard", ts=T1),  # research state has no label
     }
     dashboard = {"1": dash("Dash", T1), "2": dash("Dash only", T1)}
     research = {1: state("Research", T2), 2: state(None, T2, ("testing", 0.4))}
     merged, changes = merge_sources(consolidated, dashboard, research, "ultra")
 
-    assert merged["1"]["source"] == "merged"
+    assert merged[1]["source"] == "merged"
     assert fields_changed(changes, 1)["source"] == ("dashboard", "merged", "sync")
-    assert merged["2"]["source"] == "dashboard"
-    assert merged["2"]["hypothesis_confidence"] == 0.4
+    assert merged[2]["source"] == "dashboard"
+    assert merged[2]["hypothesis_confidence"] == 0.4
 
 
 def test_new_records_from_each_store() -> None:
@@ -122,19 +123,19 @@ def test_new_records_from_each_store() -> None:
     research = {4: state("Both research", T2, path="/s/4.json"), 7: state("Only research", T3)}
     merged, changes = merge_sources({}, dashboard, research, "ultra")
 
-    assert merged["3"]["source"] == "dashboard"
-    assert merged["3"]["display_name"] == "Only dash"
-    assert merged["3"]["last_updated"] == T1
-    assert merged["4"]["source"] == "merged"
-    assert merged["4"]["research_state_path"] == "/s/4.json"
-    assert merged["4"]["last_updated"] == T2
-    assert merged["7"]["source"] == "research"
-    assert merged["7"]["display_name"] == "Only research"
-    assert merged["7"]["dashboard_name"] is None
+    assert merged[3]["source"] == "dashboard"
+    assert merged[3]["display_name"] == "Only dash"
+    assert merged[3]["last_updated"] == T1
+    assert merged[4]["source"] == "merged"
+    assert merged[4]["research_state_path"] == "/s/4.json"
+    assert merged[4]["last_updated"] == T2
+    assert merged[7]["source"] == "research"
+    assert merged[7]["display_name"] == "Only research"
+    assert merged[7]["dashboard_name"] is None
     created = {c["feature_id"] for c in changes if c["field"] == "record" and c["before"] is None}
     assert created == {3, 4, 7}
-    assert all(merged[str(f)]["feature_id"] == f for f in (3, 4, 7))
-    assert all(merged[str(f)]["model_type"] == "ultra" for f in (3, 4, 7))
+    assert all(merged[f]["feature_id"] == f for f in (3, 4, 7))
+    assert all(merged[f]["model_type"] == "ultra" for f in (3, 4, 7))
 
 
 def test_research_state_without_label_creates_nothing() -> None:
@@ -144,22 +145,22 @@ def test_research_state_without_label_creates_nothing() -> None:
 
 def test_label_removed_from_dashboard_is_cleared() -> None:
     consolidated = {
-        "1": record(1, "Gone", "dashboard"),
-        "2": record(2, "Emptied", "dashboard", ts=T1),
-        "3": record(3, "Agent label", "claude code"),
-        "4": record(4, "Merged one", "merged", research_label="Research four"),
-        "5": record(5, "Still here", "dashboard"),
+        1: record(1, "Gone", "dashboard"),
+        2: record(2, "Emptied", "dashboard", ts=T1),
+        3: record(3, "Agent label", "claude code"),
+        4: record(4, "Merged one", "merged", research_label="Research four"),
+        5: record(5, "Still here", "dashboard"),
     }
     dashboard = {"2": dash("", T2), "5": dash("Still here", T2)}
     merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
 
-    assert "1" not in merged
-    assert "2" not in merged
-    assert merged["3"] == consolidated["3"]  # a CLI label is not the dashboard's to clear
-    four = merged["4"]
+    assert 1 not in merged
+    assert 2 not in merged
+    assert merged[3] == consolidated[3]  # a CLI label is not the dashboard's to clear
+    four = merged[4]
     assert four["dashboard_name"] is None
     assert (four["display_name"], four["source"]) == ("Research four", "research")
-    assert merged["5"] == consolidated["5"]
+    assert merged[5] == consolidated[5]
     removed = {c["feature_id"]: c for c in changes if c["field"] == "record"}
     assert set(removed) == {1, 2}
     assert removed[1]["before"]["dashboard_name"] == "Gone" and removed[1]["after"] is None
@@ -167,54 +168,61 @@ def test_label_removed_from_dashboard_is_cleared() -> None:
 
 def test_name_emptied_in_the_dashboard_after_a_cli_label_clears_it() -> None:
     consolidated = {
-        "3": record(3, "Agent label", "claude code", ts=T1),
-        "6": record(6, "Agent with research", "manual", ts=T1, research_label="Research six"),
+        3: record(3, "Agent label", "claude code", ts=T1),
+        6: record(6, "Agent with research", "manual", ts=T1, research_label="Research six"),
     }
     dashboard = {"3": dash("", T2), "6": dash("", T2)}
     merged, changes = merge_sources(consolidated, dashboard, {}, "ultra")
-    assert "3" not in merged  # no name left anywhere: the record goes
-    six = merged["6"]
+    assert 3 not in merged  # no name left anywhere: the record goes
+    six = merged[6]
     assert six["dashboard_name"] is None and six["display_name"] == "Research six"
     assert six["source"] == "manual"  # provenance kept, never "merged"
     assert {c["feature_id"] for c in changes} == {3, 6}
     # an emptied entry older than the CLI label does not clear it
     merged, changes = merge_sources(
-        {"3": record(3, "New", "claude code", ts=T3)}, {"3": dash("", T2)}, {}, "ultra"
+        {3: record(3, "New", "claude code", ts=T3)}, {"3": dash("", T2)}, {}, "ultra"
     )
-    assert merged["3"]["dashboard_name"] == "New" and changes == []
+    assert merged[3]["dashboard_name"] == "New" and changes == []
 
 
 def test_empty_name_older_than_the_record_does_not_clear() -> None:
-    consolidated = {"2": record(2, "Relabeled", "dashboard", ts=T3)}
+    consolidated = {2: record(2, "Relabeled", "dashboard", ts=T3)}
     merged, changes = merge_sources(consolidated, {"2": dash("", T1)}, {}, "ultra")
     assert merged == consolidated and changes == []
 
 
 def test_missing_dashboard_file_clears_nothing() -> None:
-    consolidated = {"1": record(1, "Keep me", "dashboard")}
+    consolidated = {1: record(1, "Keep me", "dashboard")}
     merged, changes = merge_sources(consolidated, {}, {}, "ultra")
     assert merged == consolidated and changes == []
 
 
 def test_newer_dashboard_rename_of_cli_label_names_the_dashboard_as_source() -> None:
-    consolidated = {"8": record(8, "Agent name", "claude code", ts=T1)}
+    consolidated = {8: record(8, "Agent name", "claude code", ts=T1)}
     merged, _ = merge_sources(consolidated, {"8": dash("Human fix", T2)}, {}, "ultra")
-    assert merged["8"]["display_name"] == "Human fix"
-    assert merged["8"]["source"] == "dashboard"
+    assert merged[8]["display_name"] == "Human fix"
+    assert merged[8]["source"] == "dashboard"
 
 
 def test_equal_timestamps_keep_the_consolidated_value() -> None:
-    consolidated = {"1": record(1, "Mine", "claude code", ts=T2)}
+    consolidated = {1: record(1, "Mine", "claude code", ts=T2)}
     merged, changes = merge_sources(consolidated, {"1": dash("Theirs", T2)}, {}, "ultra")
-    assert merged["1"]["dashboard_name"] == "Mine" and changes == []
+    assert merged[1]["dashboard_name"] == "Mine" and changes == []
 
 
 def test_missing_fields_are_filled_whatever_the_timestamps() -> None:
-    rec = record(1, "Name", "research", ts=T3, dashboard_category=None, dashboard_notes=None)
-    rec["dashboard_name"] = None
-    rec["research_label"] = "Name"
-    merged, changes = merge_sources({"1": rec}, {"1": dash("Dash", "", notes="n")}, {}, "ultra")
-    out = merged["1"]
+    rec = record(
+        1,
+        "Name",
+        "research",
+        ts=T3,
+        dashboard_category=None,
+        dashboard_notes=None,
+        dashboard_name=None,
+        research_label="Name",
+    )
+    merged, changes = merge_sources({1: rec}, {"1": dash("Dash", "", notes="n")}, {}, "ultra")
+    out = merged[1]
     assert (out["dashboard_name"], out["dashboard_notes"]) == ("Dash", "n")
     assert out["display_name"] == "Name"  # the record is newer: its display name stays
     assert out["last_updated"] == T3  # filling is not a newer edit
@@ -223,15 +231,15 @@ def test_missing_fields_are_filled_whatever_the_timestamps() -> None:
 
 
 def test_hypothesis_confidence_uses_its_own_timestamp() -> None:
-    consolidated = {"1": record(1, "L", "claude code", ts=T2, hypothesis_confidence=0.9)}
+    consolidated = {1: record(1, "L", "claude code", ts=T2, hypothesis_confidence=0.9)}
     research = {1: state("L", T3, ("supported", 0.6))}
     research[1]["hypotheses"][0]["updated_at"] = T1  # the hypothesis itself is older
     merged, _ = merge_sources(consolidated, {}, research, "ultra")
-    assert merged["1"]["hypothesis_confidence"] == 0.9
+    assert merged[1]["hypothesis_confidence"] == 0.9
 
     research[1]["hypotheses"][0]["updated_at"] = T3
     merged, changes = merge_sources(consolidated, {}, research, "ultra")
-    assert merged["1"]["hypothesis_confidence"] == 0.6
+    assert merged[1]["hypothesis_confidence"] == 0.6
     assert fields_changed(changes, 1)["hypothesis_confidence"] == (0.9, 0.6, "research")
 
 
@@ -254,18 +262,18 @@ def test_research_state_of_another_model_is_ignored() -> None:
 
 def test_research_path_follows_the_file() -> None:
     consolidated = {
-        "1": record(1, "L", "claude code", research_state_path="/mnt/e/old/feature_1_ultra.json")
+        1: record(1, "L", "claude code", research_state_path="/mnt/e/old/feature_1_ultra.json")
     }
     research = {1: state("L", T1, path="/ws/state/ultra/feature_1_ultra.json")}
     merged, changes = merge_sources(consolidated, {}, research, "ultra")
-    assert merged["1"]["research_state_path"] == "/ws/state/ultra/feature_1_ultra.json"
+    assert merged[1]["research_state_path"] == "/ws/state/ultra/feature_1_ultra.json"
     assert fields_changed(changes, 1)["research_state_path"][2] == "research"
 
 
 def test_sync_is_idempotent() -> None:
     consolidated = {
-        "1": record(1, "Old", "dashboard", ts=T1),
-        "2": record(2, "Agent", "claude code", ts=T1),
+        1: record(1, "Old", "dashboard", ts=T1),
+        2: record(2, "Agent", "claude code", ts=T1),
     }
     dashboard = {"1": dash("New", T2), "3": dash("Fresh", T2)}
     research = {1: state("R1", T3, ("supported", 0.5)), 2: state("R2", T2)}
@@ -276,9 +284,9 @@ def test_sync_is_idempotent() -> None:
 
 
 def test_unknown_fields_are_kept() -> None:
-    consolidated = {"1": record(1, "Old", "dashboard", ts=T1, reviewer="bob")}
+    consolidated = {1: record(1, "Old", "dashboard", ts=T1, reviewer="bob")}
     merged, _ = merge_sources(consolidated, {"1": dash("New", T2)}, {}, "ultra")
-    assert merged["1"]["reviewer"] == "bob"
+    assert merged[1]["reviewer"] == "bob"
 
 
 def test_timestamps_naive_aware_and_epoch_compare() -> None:
@@ -289,14 +297,22 @@ def test_timestamps_naive_aware_and_epoch_compare() -> None:
 
 
 def test_research_label_emptied_later_clears_a_research_only_record() -> None:
-    rec = record(9, "x", "research", ts=T1, research_label="Research only")
-    rec.update(dashboard_name=None, dashboard_category=None, dashboard_notes=None)
-    rec["display_name"] = "Research only"
+    rec = record(
+        9,
+        "x",
+        "research",
+        ts=T1,
+        research_label="Research only",
+        dashboard_name=None,
+        dashboard_category=None,
+        dashboard_notes=None,
+        display_name="Research only",
+    )
     agent = record(8, "Agent", "claude code", ts=T1, research_label="Alt")
     merged, changes = merge_sources(
-        {"9": rec, "8": agent}, {}, {9: state(None, T2), 8: state(None, T2)}, "ultra"
+        {9: rec, 8: agent}, {}, {9: state(None, T2), 8: state(None, T2)}, "ultra"
     )
-    assert "9" not in merged
+    assert 9 not in merged
     removed = [c for c in changes if c["field"] == "record"]
     assert [(c["feature_id"], c["from"]) for c in removed] == [(9, "research")]
-    assert merged["8"]["research_label"] == "Alt"  # only a research-made label is cleared
+    assert merged[8]["research_label"] == "Alt"  # only a research-made label is cleared

@@ -62,14 +62,14 @@ class Backend:
         labels = self.service.labels()
         rows: list[tuple[int, float, str | None]] = []
         for fid, sim in similar_features(self.data, feature_id, method, top_k, progress):
-            rows.append((int(fid), float(sim), label_name(labels.get(int(fid)))))
+            rows.append((int(fid), float(sim), labels.name(int(fid))))
         return rows
 
     def similar_ready(self, method: str) -> bool:
         """Whether :meth:`similar` answers at once (no one-time table to build first)."""
-        from labeler_tui.core.analysis.similarity_index import tables_ready
+        from labeler_tui.core.analysis.similarity import similarity_method
 
-        return tables_ready(self.data, method)
+        return similarity_method(self.data, method).is_ready(self.data)
 
     def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
         from labeler_tui.core.analysis.coverage import core_coverage
@@ -87,15 +87,6 @@ class Backend:
             if len(values) <= 500:
                 subjects += [(str(v), f"{column}={v}") for v in values if v is not None]
         return subjects
-
-
-def label_name(record: dict[str, Any] | None) -> str | None:
-    """The name a label record shows (dashboard name first, as the seed did)."""
-    if not record:
-        return None
-    return (
-        record.get("dashboard_name") or record.get("display_name") or record.get("research_label")
-    )
 
 
 def _words(text: str) -> str:

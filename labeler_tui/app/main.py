@@ -39,9 +39,10 @@ def _stage_printer() -> ProgressCallback:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     from labeler_tui.core.workspace import Workspace
+    from labeler_tui.demo import demo_config
 
     try:
-        workspace = Workspace.open(args.workspace, progress=_stage_printer())
+        workspace = Workspace.open(args.workspace, progress=_stage_printer(), fallback=demo_config)
         model = workspace.model_name(args.model)
         from labeler_tui.app.app import LabelerApp
 

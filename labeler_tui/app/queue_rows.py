@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from labeler_tui.app.backend import label_name
 from labeler_tui.app.messages import QueueSnapshot
 from labeler_tui.app.widgets.queue_list import QueueRow
 
@@ -27,8 +26,7 @@ def build_rows(
         return rows
     if view == "completed":
         return [
-            QueueRow(fid, None, label_name(snapshot.labels.get(fid)))
-            for fid in reversed(snapshot.completed)
+            QueueRow(fid, None, snapshot.labels.name(fid)) for fid in reversed(snapshot.completed)
         ]
     return [
         QueueRow(s.feature_id, None, s.reason or "(no reason)") for s in reversed(snapshot.skipped)

@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
-from labeler_tui.core.analysis.similarity import METHODS
-from labeler_tui.core.stores.labels import label_name
+from labeler_tui.cli.options import add_feature_id, add_method
+from labeler_tui.core.records import label_name
+from labeler_tui.core.registry import SIMILARITY_METHODS
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "and metadata values, red flags (tail markers, flanderized values, super-stimuli), "
         "importance, stability and the feature's label.",
     )
-    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
+    add_feature_id(p)
     p.set_defaults(handler=cmd_overview)
 
     p = sub.add_parser(
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Percent of the feature's core examples (25-75 percent of effective max) "
         "containing the subject; verdict headline (> 50), mention (30-50), tail_marker (< 30).",
     )
-    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
+    add_feature_id(p)
     p.add_argument(
         "--token",
         required=True,
@@ -42,27 +43,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.set_defaults(handler=cmd_coverage)
 
+    methods = SIMILARITY_METHODS.entries()
     p = sub.add_parser(
         "similar",
         parents=[common],
         help="features most similar to one feature",
-        description="Nearest features by decoder cosine, token-family profile cosine or "
-        "coactivation (Jaccard of active examples), with their labels.",
+        description="Nearest features, with their labels, by "
+        + "; ".join(f"{m.name} ({m.help})" for m in methods)
+        + ".",
     )
-    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        help="default: decoder (tokens for a model without a decoder)",
+    add_feature_id(p)
+    add_method(
+        p,
+        SIMILARITY_METHODS.names(),
+        None,
+        "default: decoder (tokens for a model without a decoder)",
     )
-    p.add_argument("--top-k", type=int, default=10, metavar="K", help="default: 10")
+    p.add_argument("--top-k", "-k", type=int, default=10, metavar="K", help="default: 10")
     p.set_defaults(handler=cmd_similar)
-
-
-def _labels(ctx: CliContext) -> dict[int, dict[str, Any]]:
-    from labeler_tui.core.service import LabelingService
-
-    return LabelingService(ctx.workspace, ctx.model).labels()
 
 
 # --- overview ---------------------------------------------------------------------------------
@@ -72,7 +70,7 @@ def cmd_overview(ctx: CliContext) -> int:
     data = ctx.data()
     feature_id = ctx.args.feature_id
     data.feature(feature_id)  # a bad id fails before the label store is read
-    overview = feature_overview(data, feature_id, _labels(ctx).get(feature_id))
+    overview = feature_overview(data, feature_id, ctx.service().label(feature_id))
     ctx.emit(overview, lambda console: print_overview(console, overview))
     return 0
 
@@ -82,8 +80,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def print_overview(console: Console, o: dict[str, Any]) -> None:
-    label = o["label"]
-    name = label.get("dashboard_name") if label else None
+    name = label_name(o["label"])
     console.print(
         Text.assemble(
             (f"Feature {o['feature_id']}", "bold"),
@@ -224,22 +221,18 @@ def cmd_coverage(ctx: CliContext) -> int:
 
 # --- similar ----------------------------------------------------------------------------------
 def cmd_similar(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.similarity import similar_features
+    from labeler_tui.core.analysis.similarity import similar_features, similarity_method
 
     data = ctx.data()
-    if ctx.args.method is None:
-        ctx.args.method = "decoder" if data.has_decoder else "tokens"
+    method = similarity_method(data, ctx.args.method)
+    ctx.args.method = method.name
     with ctx.progress() as progress:
         neighbours = similar_features(
-            data, ctx.args.feature_id, ctx.args.method, ctx.args.top_k, progress=progress
+            data, ctx.args.feature_id, method.name, ctx.args.top_k, progress=progress
         )
-    labels = _labels(ctx)
+    labels = ctx.service().labels()
     result = [
-        {
-            "feature_id": f,
-            "similarity": similarity,
-            "label": label_name(labels.get(f)),
-        }
+        {"feature_id": f, "similarity": similarity, "label": labels.name(f)}
         for f, similarity in neighbours
     ]
 

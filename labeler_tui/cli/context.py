@@ -7,13 +7,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from labeler_tui.core.service import LabelingService
 
 
 class CliContext:
@@ -23,14 +26,18 @@ class CliContext:
         self.console = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False)
         self._workspace: Workspace | None = None
+        self._service: LabelingService | None = None
 
     # --- workspace -------------------------------------------------------------------------------
     @property
     def workspace(self) -> Workspace:
+        """The workspace of --workspace, else found by discovery (the demo as the fallback)."""
         if self._workspace is None:
+            from labeler_tui.demo import demo_config
+
             with self.progress() as progress:
                 self._workspace = Workspace.open(
-                    getattr(self.args, "workspace", None), progress=progress
+                    getattr(self.args, "workspace", None), progress=progress, fallback=demo_config
                 )
         return self._workspace
 
@@ -40,8 +47,17 @@ class CliContext:
         return self.workspace.model_name(getattr(self.args, "model", None))
 
     def data(self, rebuild: bool = False) -> ModelData:
+        """The model's data, built first if needed (with a progress bar)."""
         with self.progress() as progress:
             return self.workspace.data(self.model, progress=progress, rebuild=rebuild)
+
+    def service(self) -> LabelingService:
+        """The labeling service of the chosen model (one per command run)."""
+        if self._service is None:
+            from labeler_tui.core.service import LabelingService
+
+            self._service = LabelingService(self.workspace, self.model)
+        return self._service
 
     # --- output ----------------------------------------------------------------------------------
     @property

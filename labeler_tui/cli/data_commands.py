@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labeler_tui.cli.context import CliContext
+from labeler_tui.cli.options import add_feature_id
 from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Print one feature's nonzero activations (activation > 0) and example ids, "
         "highest activation first.",
     )
-    p.add_argument("--feature-id", "-f", type=int, required=True, metavar="N", help="feature id")
+    add_feature_id(p)
     p.add_argument(
         "--top",
         type=int,

@@ -11,13 +11,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from labeler_tui.cli import (
+    analysis_commands,
+    data_commands,
+    history_commands,
+    label_commands,
+    queue_commands,
+)
 from labeler_tui.cli.context import CliContext
 from labeler_tui.core.errors import LabelerError
 
 COMMAND_MODULES = (
-    "labeler_tui.cli.data_commands",
-    "labeler_tui.cli.label_commands",
-    "labeler_tui.cli.analysis_commands",
+    data_commands,
+    queue_commands,
+    label_commands,
+    history_commands,
+    analysis_commands,
 )
 
 
@@ -44,8 +53,6 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
-
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Label sparse autoencoder features: queue, labels, analysis. "
@@ -55,13 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     common = _common_options(suppress=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command group not written yet
-                continue
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub, common)
     return parser
 

@@ -67,7 +67,8 @@ class LabelerSettings:
 @dataclass(frozen=True)
 class AppSettings:
     theme: str = "textual-dark"
-    similar_method: str = "decoder"
+    similar_method: str | None = None
+    """The similar-features sidebar's method (None: the registry's default for the model)."""
     claim_ttl_seconds: float = 1800.0
     poll_interval_seconds: float = 1.0
 
@@ -110,7 +111,6 @@ _LABELER_KEYS = {"default_model", "source", "owner", "categories"}
 _MODEL_KEYS = {"activations", "examples", "vocab", "decoder", "token_family"}
 _PATH_KEYS = {"cache", "labels", "dashboard", "state"}
 _APP_KEYS = {"theme", "similar_method", "claim_ttl_seconds", "poll_interval_seconds"}
-SIMILAR_METHODS = ("decoder", "tokens", "coactivation")
 
 
 class _Reader:
@@ -258,12 +258,15 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
 
     app_r = _Reader(file, "app", data.get("app", {}))
     app_r.check_keys(_APP_KEYS)
-    similar_method = app_r.string("similar_method", "decoder") or "decoder"
-    if similar_method not in SIMILAR_METHODS:
-        raise app_r.error(
-            "similar_method",
-            f"expected one of {', '.join(SIMILAR_METHODS)}, got {similar_method!r}",
-        )
+    similar_method = app_r.string("similar_method")
+    if similar_method is not None:
+        from labeler_tui.core.registry import SIMILARITY_METHODS
+
+        names = SIMILARITY_METHODS.names()
+        if similar_method not in names:
+            raise app_r.error(
+                "similar_method", f"expected one of {', '.join(names)}, got {similar_method!r}"
+            )
     app = AppSettings(
         theme=app_r.string("theme", "textual-dark") or "textual-dark",
         similar_method=similar_method,

@@ -26,4 +26,18 @@ class StoreError(LabelerError):
 
 
 class ValidationError(LabelerError):
-    """A value given by the user (flag, form field) is out of range or not allowed."""
+    """A value given by the user (flag, form field) is out of range or not allowed.
+
+    ``field`` names the value's field when the message starts with it (``"stability_score:
+    must be in [0, 1]"``), so a front end can name its own word for it (the CLI its flag)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def renamed(self, name: str) -> ValidationError:
+        """The same error with the leading field name replaced by ``name``."""
+        message = str(self)
+        if self.field and message.startswith(self.field):
+            message = name + message[len(self.field) :]
+        return ValidationError(message, name)

@@ -42,7 +42,7 @@ _COMMENTS: dict[str, dict[str, str]] = {
         "state": "{model}/feature_{id}_{model}.json research states",
     },
     "app": {
-        "similar_method": "similar-features default: decoder, tokens or coactivation",
+        "similar_method": "similar-features default (decoder when there is one, else tokens)",
         "claim_ttl_seconds": "how long the app's claim on the feature on screen lasts",
         "poll_interval_seconds": "how often the app looks for changes by other processes",
     },

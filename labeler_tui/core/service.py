@@ -22,134 +22,30 @@ are undone together.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import LabelerError, StoreError, ValidationError
-from labeler_tui.core.stores.dashboard import dashboard_entry, read_dashboard
-from labeler_tui.core.stores.history import QUEUE_ACTIONS, UNDOABLE, HistoryLog, new_id
+from labeler_tui.core.errors import LabelerError, ValidationError
+from labeler_tui.core.records import LabelEdit, LabelRecord, check_source, saved_record
+from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.stores.dashboard import dashboard_entry
+from labeler_tui.core.stores.history import QUEUE_ACTIONS, HistoryLog
 from labeler_tui.core.stores.jsonfile import JsonCache
-from labeler_tui.core.stores.labels import (
-    RECORD_FIELDS,
-    build_record,
-    read_labels,
-    record_feature_id,
-)
+from labeler_tui.core.stores.labels import LabelBook, LabelStore
 from labeler_tui.core.stores.lock import DEFAULT_TIMEOUT, workspace_lock
 from labeler_tui.core.stores.queue import QueueDoc, QueueEntry, QueueState, SkipRecord
 from labeler_tui.core.stores.research import read_state, state_files, with_feature_label
-from labeler_tui.core.stores.validation import (
-    check_category,
-    check_feature_id,
-    check_name,
-    check_optional_text,
-    check_source,
-    check_ttl,
-    check_unit_interval,
-)
+from labeler_tui.core.stores.transaction import StorePaths, Transaction, iso, read_queue
+from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_interval
 from labeler_tui.core.workspace import Workspace
 
 __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 
 DEFAULT_BUILD_TOP_K = 50
-
-
-def _with_int_id(feature_id: int, record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a stored record whose ``feature_id`` is the int of its key (an older or
-    hand-edited file may lack it or hold it as a string)."""
-    value = record.get("feature_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return dict(record)
-    return {**record, "feature_id": feature_id}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-class _Transaction:
-    """One write: stores are read (under the lock) on first use, changed in memory, and written
-    only by :meth:`commit`, after every read and check has passed."""
-
-    def __init__(self, service: LabelingService) -> None:
-        self.s = service
-        self.now = service._now()
-        self.ts = _iso(self.now)
-        self._labels: dict[str, dict[str, Any]] | None = None
-        self._dashboard: dict[str, dict[str, Any]] | None = None
-        self._queue: QueueDoc | None = None
-        self.research: dict[Path, dict[str, Any]] = {}
-        self.dirty: set[str] = set()
-        self.events: list[dict[str, Any]] = []
-
-    @property
-    def labels(self) -> dict[str, dict[str, Any]]:
-        if self._labels is None:
-            self._labels = dict(read_labels(self.s._cache, self.s.labels_path))
-        return self._labels
-
-    @property
-    def dashboard(self) -> dict[str, dict[str, Any]]:
-        if self._dashboard is None:
-            self._dashboard = dict(read_dashboard(self.s._cache, self.s.dashboard_path))
-        return self._dashboard
-
-    @property
-    def queue(self) -> QueueDoc:
-        if self._queue is None:
-            self._queue = self.s._read_queue()
-        return self._queue
-
-    def event(self, action: str, feature_id: int, before: Any, after: Any, **extra: Any) -> None:
-        event = {
-            "id": new_id(),
-            "ts": self.ts,
-            "action": action,
-            "feature_id": feature_id,
-            "source": extra.pop("source", None) or self.s.source,
-            "owner": extra.pop("owner", None) or self.s.owner,
-            "before": before,
-            "after": after,
-        }
-        event.update(extra)
-        self.events.append(event)
-
-    def set_label(self, key: str, record: dict[str, Any] | None) -> None:
-        if record is None:
-            self.labels.pop(key, None)
-        else:
-            self.labels[key] = record
-        self.dirty.add("labels")
-
-    def set_dashboard(self, key: str, entry: dict[str, Any] | None) -> None:
-        if entry is None:
-            self.dashboard.pop(key, None)
-        else:
-            self.dashboard[key] = entry
-        self.dirty.add("dashboard")
-
-    def touch_queue(self) -> None:
-        self.dirty.add("queue")
-
-    def commit(self) -> None:
-        cache = self.s._cache
-        if "labels" in self.dirty:
-            cache.write(self.s.labels_path, self.labels)
-        if "dashboard" in self.dirty:
-            cache.write(self.s.dashboard_path, self.dashboard)
-        for path, state in self.research.items():
-            cache.write(path, state)
-        if "queue" in self.dirty:
-            cache.write(self.s.queue_path, self.queue.to_raw())
-        if len(self.events) > 1:
-            batch = new_id()
-            for event in self.events:
-                event["batch"] = batch
-        self.s._history.append(self.events)
 
 
 class LabelingService:
@@ -184,7 +80,11 @@ class LabelingService:
         self.history_path = workspace.history_path(self.model)
         self.dashboard_path = workspace.dashboard_path(self.model)
         self.lock_path = workspace.lock_path
+        self._paths = StorePaths(
+            self.model, self.labels_path, self.queue_path, self.history_path, self.dashboard_path
+        )
         self._cache = JsonCache()
+        self._labels = LabelStore(self._cache, self.labels_path)
         self._history = HistoryLog(self.history_path)
         self._n_features: int | None = None
         self._percentiles: Any = None
@@ -192,24 +92,28 @@ class LabelingService:
         self._data_lock = threading.Lock()
 
     # --- helpers -------------------------------------------------------------------------------
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """The service's clock (an aware datetime)."""
         moment = self.clock()
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     @contextmanager
-    def _transaction(self) -> Iterator[_Transaction]:
+    def _transaction(self) -> Iterator[Transaction]:
         with workspace_lock(self.lock_path, self.lock_timeout):
-            tx = _Transaction(self)
+            tx = Transaction(
+                self._paths,
+                self._cache,
+                self._labels,
+                self._history,
+                self.now(),
+                self.source,
+                self.owner,
+            )
             yield tx
             tx.commit()
 
     def _read_queue(self) -> QueueDoc:
-        raw = self._cache.read(self.queue_path)
-        if raw is not None and not isinstance(raw, dict):
-            raise StoreError(
-                f'{self.queue_path}: expected a JSON object with "entries"; left unchanged'
-            )
-        return QueueDoc(self.model, self.queue_path, raw)
+        return read_queue(self._cache, self.model, self.queue_path)
 
     def _load_model_facts(self) -> None:
         """n_features (for validation) and importance percentiles, from the data, once."""
@@ -242,14 +146,12 @@ class LabelingService:
         return round(float(self._percentiles[feature_id]), 2)
 
     # --- reads ---------------------------------------------------------------------------------
-    def labels(self) -> dict[int, dict[str, Any]]:
-        """Consolidated records by feature id (copies: changing them changes nothing)."""
-        raw = read_labels(self._cache, self.labels_path)
-        return {int(k): _with_int_id(int(k), v) for k, v in raw.items()}
+    def labels(self) -> LabelBook:
+        """Every label record by feature id, as stored now (records are immutable)."""
+        return self._labels.read()
 
-    def label(self, feature_id: int) -> dict[str, Any] | None:
-        record = read_labels(self._cache, self.labels_path).get(str(feature_id))
-        return None if record is None else _with_int_id(feature_id, record)
+    def label(self, feature_id: int) -> LabelRecord | None:
+        return self.labels().get(feature_id)
 
     def queue(self) -> QueueState:
         return self._read_queue().state()
@@ -257,14 +159,14 @@ class LabelingService:
     def status(self) -> dict[str, Any]:
         """``{"model", "labels": {"total", "by_source", "by_category"}, "queue": {"pending",
         "completed", "skipped", "claimed"}}``."""
-        records = read_labels(self._cache, self.labels_path).values()
-        by_source = Counter(str(r.get("source") or "unknown") for r in records)
-        by_category = Counter(str(r.get("dashboard_category") or "none") for r in records)
+        labels = self.labels()
+        by_source = labels.tally("source", "unknown")
+        by_category = labels.tally("dashboard_category", "none")
         state = self.queue()
         return {
             "model": self.model,
             "labels": {
-                "total": len(records),
+                "total": len(labels),
                 "by_source": dict(sorted(by_source.items())),
                 "by_category": dict(sorted(by_category.items())),
             },
@@ -272,7 +174,7 @@ class LabelingService:
                 "pending": len(state.entries),
                 "completed": len(state.completed),
                 "skipped": len(state.skipped),
-                "claimed": len(state.active_claims(_iso(self._now()))),
+                "claimed": len(state.active_claims(iso(self.now()))),
             },
         }
 
@@ -309,65 +211,39 @@ class LabelingService:
         return tuple(signature)
 
     # --- writes --------------------------------------------------------------------------------
-    def set_label(
-        self,
-        feature_id: int,
-        name: str,
-        category: str | None = None,
-        notes: str | None = None,
-        *,
-        source: str | None = None,
-        interpretability_confidence: float | None = None,
-        hypothesis_confidence: float | None = None,
-        stability_score: float | None = None,
-        research_label: str | None = None,
-    ) -> dict[str, Any]:
+    def set_label(self, feature_id: int, edit: LabelEdit) -> LabelRecord:
         """Save a label (consolidated + dashboard + existing research state), mark the feature
         completed in the queue, release its claim; returns the saved record."""
-        name = check_name(name)
-        category = check_category(category, self.categories)
-        notes = check_optional_text("notes", notes)
-        research_label = check_optional_text("research_label", research_label)
-        source = check_source(source or self.source)
-        interpretability_confidence = check_unit_interval(
-            "interpretability_confidence", interpretability_confidence
-        )
-        hypothesis_confidence = check_unit_interval("hypothesis_confidence", hypothesis_confidence)
-        stability_score = check_unit_interval("stability_score", stability_score)
+        edit = edit.checked(self.categories)
+        source = edit.source or self.source
         self._check_feature(feature_id)
         importance = self._importance(feature_id)
-        key = str(feature_id)
         state_path = self.workspace.state_path(feature_id, self.model)
 
         with self._transaction() as tx:
-            before = tx.labels.get(key)
+            raw_before = tx.raw_labels.get(str(feature_id))
+            before = tx.label(feature_id)
             state = read_state(self._cache, state_path)
-            record = build_record(
+            record = saved_record(
                 before,
+                edit,
                 feature_id=feature_id,
                 model=self.model,
-                name=name,
-                category=category,
-                notes=notes,
                 source=source,
                 timestamp=tx.ts,
                 importance_percentile=importance,
-                interpretability_confidence=interpretability_confidence,
-                hypothesis_confidence=hypothesis_confidence,
-                stability_score=stability_score,
-                research_label=research_label,
                 research_state_path=str(state_path) if state is not None else None,
             )
-            tx.set_label(key, record)
-            dash_before = tx.dashboard.get(key)
+            tx.put_label(feature_id, record)
+            dash_before = tx.dashboard.get(str(feature_id))
             dash_after = dashboard_entry(dash_before, record, tx.ts)
-            tx.set_dashboard(key, dash_after)
+            tx.put_dashboard(feature_id, dash_after)
             extra: dict[str, Any] = {}
             if state is not None:
-                tx.research[state_path] = with_feature_label(state, research_label or name, tx.ts)
+                research_label = edit.research_label or edit.name
+                tx.research[state_path] = with_feature_label(state, research_label, tx.ts)
                 extra.update(
-                    research_before=state.get("feature_label"),
-                    research_after=research_label or name,
+                    research_before=state.get("feature_label"), research_after=research_label
                 )
             queue_before = tx.queue.feature_state(feature_id)
             tx.queue.complete(feature_id)
@@ -375,8 +251,8 @@ class LabelingService:
             tx.event(
                 "label",
                 feature_id,
-                before,
-                record,
+                raw_before,
+                record.to_json(),
                 source=source,
                 dashboard_before=dash_before,
                 dashboard_after=dash_after,
@@ -384,22 +260,23 @@ class LabelingService:
                 queue_after=tx.queue.feature_state(feature_id),
                 **extra,
             )
-        return dict(record)
+        return record
 
-    def clear_label(self, feature_id: int) -> dict[str, Any] | None:
+    def clear_label(self, feature_id: int) -> LabelRecord | None:
         """Remove a label (consolidated record and dashboard entry; an existing research state's
         ``feature_label`` becomes null so ``sync`` does not bring it back); returns the removed
         record (None if there was none). The queue is left as it is."""
         key = str(feature_id)
         state_path = self.workspace.state_path(feature_id, self.model)
         with self._transaction() as tx:
-            before = tx.labels.get(key)
+            raw_before = tx.raw_labels.get(key)
+            before = tx.label(feature_id)
             dash_before = tx.dashboard.get(key)
             if before is None and dash_before is None:
                 self._check_feature(feature_id)  # an id out of range is an error, not a no-op
                 return None
-            tx.set_label(key, None)
-            tx.set_dashboard(key, None)
+            tx.put_label(feature_id, None)
+            tx.put_dashboard(feature_id, None)
             extra: dict[str, Any] = {}
             state = read_state(self._cache, state_path)
             if state is not None and state.get("feature_label"):
@@ -408,13 +285,13 @@ class LabelingService:
             tx.event(
                 "clear",
                 feature_id,
-                before,
+                raw_before,
                 None,
                 dashboard_before=dash_before,
                 dashboard_after=None,
                 **extra,
             )
-        return dict(before) if before is not None else None
+        return before
 
     def skip(self, feature_id: int | None = None, reason: str | None = None) -> int:
         """Skip a feature (default: the next one in the queue); returns its id."""
@@ -464,7 +341,7 @@ class LabelingService:
         ids: list[int],
         priority_reason: Callable[[int], tuple[float, str | None]],
         source: str | None,
-        blocked: Callable[[_Transaction], set[int]] | None,
+        blocked: Callable[[Transaction], set[int]] | None,
         raise_only: bool = False,
     ) -> list[int]:
         """Queue ``ids`` in one transaction, leaving out those ``blocked(tx)`` names (checked
@@ -510,7 +387,7 @@ class LabelingService:
             if not doc.entries and build:
                 self.build_queue("activation_count")
                 doc = self._read_queue()
-            top = doc.top(owner, self._now())
+            top = doc.top(owner, self.now())
             return doc.queue_entry(top) if top is not None else None
         ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
         with workspace_lock(self.lock_path, self.lock_timeout):
@@ -523,10 +400,10 @@ class LabelingService:
                 self._lease(tx, top, owner, ttl)
                 return tx.queue.queue_entry(top)
 
-    def _lease(self, tx: _Transaction, entry: dict[str, Any], owner: str, ttl: float) -> None:
+    def _lease(self, tx: Transaction, entry: dict[str, Any], owner: str, ttl: float) -> None:
         fid = int(entry["feature_id"])
         before = tx.queue.feature_state(fid)
-        tx.queue.set_claim(entry, owner, _iso(tx.now + timedelta(seconds=ttl)))
+        tx.queue.set_claim(entry, owner, iso(tx.now + timedelta(seconds=ttl)))
         tx.touch_queue()
         tx.event("claim", fid, before, tx.queue.feature_state(fid), owner=owner)
 
@@ -575,29 +452,11 @@ class LabelingService:
         """:meth:`undo`, returning every compensating event written (one per feature of the
         batch, oldest first; empty when there is nothing to undo)."""
         with self._transaction() as tx:
-            undone: set[str] = set()
-            targets: list[dict[str, Any]] = []
-            for event in self._history.reverse():
-                if event.get("action") == "undo":
-                    undone.add(str(event.get("undoes")))
-                    continue
-                if targets:  # collecting the rest of the target's batch (written together)
-                    if event.get("batch") != targets[0]["batch"]:
-                        break
-                    if event.get("action") in UNDOABLE and event.get("id") not in undone:
-                        targets.append(event)
-                    continue
-                if event.get("action") in UNDOABLE and event.get("id") not in undone:
-                    targets.append(event)
-                    if not event.get("batch"):
-                        break
-            if not targets:
-                return []
-            for event in targets:
+            for event in self._history.undo_targets():
                 self._revert(tx, event)
         return [dict(event) for event in tx.events]
 
-    def _revert(self, tx: _Transaction, event: dict[str, Any]) -> None:
+    def _revert(self, tx: Transaction, event: dict[str, Any]) -> None:
         fid = int(event["feature_id"])
         key = str(fid)
         action = event["action"]
@@ -608,12 +467,12 @@ class LabelingService:
             tx.touch_queue()
             tx.event("undo", fid, before, tx.queue.feature_state(fid), **extra)
             return
-        current = tx.labels.get(key)
+        current = tx.raw_labels.get(key)
         restored = event.get("before")
-        tx.set_label(key, restored)
+        tx.restore_label(fid, restored)
         if "dashboard_before" in event:
             extra["dashboard_before"] = tx.dashboard.get(key)
-            tx.set_dashboard(key, event["dashboard_before"])
+            tx.put_dashboard(fid, event["dashboard_before"])
             extra["dashboard_after"] = event["dashboard_before"]
         if "queue_before" in event:
             extra["queue_before"] = tx.queue.feature_state(fid)
@@ -643,79 +502,68 @@ class LabelingService:
                 state = read_state(self._cache, path)
                 if state is not None:
                     research[fid] = {**state, "_path": str(path)}
-            old = {k: dict(v) for k, v in tx.labels.items()}
-            merged, changes = merge_sources(
-                {k: dict(v) for k, v in old.items()}, dict(tx.dashboard), research, self.model
-            )
-            by_feature: dict[str, list[dict[str, Any]]] = {}
+            old = LabelBook(self.labels_path, tx.raw_labels)
+            merged, changes = merge_sources(old, dict(tx.dashboard), research, self.model)
+            by_feature: dict[int, list[dict[str, Any]]] = {}
             for change in changes:
-                by_feature.setdefault(str(change.get("feature_id")), []).append(change)
-            for key in sorted(set(old) | set(merged), key=lambda k: int(k)):
-                before, after = old.get(key), merged.get(key)
-                if before == after:
-                    continue
-                if after is not None:  # an older (SplatNLP) record gains the newer fields
-                    after = {**dict.fromkeys(RECORD_FIELDS), **after}
-                    if after.get("importance_percentile") is None:
-                        after["importance_percentile"] = self._importance(int(key))
-                tx.set_label(key, after)
+                by_feature.setdefault(int(change["feature_id"]), []).append(change)
+            for fid in sorted(by_feature):
+                before = tx.raw_labels.get(str(fid))
+                after = merged.get(fid)
+                if after is not None and after.importance_percentile is None:
+                    after = replace(after, importance_percentile=self._importance(fid))
+                tx.put_label(fid, after)
                 tx.event(
                     "sync",
-                    int(key),
+                    fid,
                     before,
-                    after,
+                    None if after is None else after.to_json(),
                     source="sync",
-                    changes=by_feature.get(key, []),
+                    changes=by_feature[fid],
                 )
         return changes
 
     def export(self, path: Path) -> int:
-        """Write every record to CSV or JSONL (by extension); returns the record count."""
+        """Write every record to the format of ``path``'s extension; returns the count."""
         from labeler_tui.core.export import write_export
 
-        labeled = sorted(self.labels().items())
-        if any(record.get("importance_percentile") is None for _, record in labeled):
+        records = list(self.labels().values())
+        if any(record.importance_percentile is None for record in records):
             # older (SplatNLP) records lack the computed importance: export it, as a save would
             try:
                 self._load_model_facts()
-                labeled = [
-                    (fid, record)
-                    if record.get("importance_percentile") is not None
-                    else (fid, {**record, "importance_percentile": self._importance(fid)})
-                    for fid, record in labeled
+                records = [
+                    record
+                    if record.importance_percentile is not None
+                    else replace(record, importance_percentile=self._importance(record.feature_id))
+                    for record in records
                 ]
             except LabelerError:
                 pass  # the labels still export when the model data cannot be opened
-        records = [record for _, record in labeled]
         return write_export(records, Path(path))
 
-    def _excluded(self, tx: _Transaction) -> set[int]:
-        """Features a queue builder must not propose: labeled, completed, skipped or pending."""
-        labeled = {record_feature_id(k, v) for k, v in tx.labels.items()}
-        return labeled | tx.queue.ids()
-
     @staticmethod
-    def _pending(tx: _Transaction) -> set[int]:
+    def _pending(tx: Transaction) -> set[int]:
         return {int(e["feature_id"]) for e in tx.queue.entries}
 
-    def _done(self, tx: _Transaction) -> set[int]:
-        """Labeled, completed or skipped: never proposed by a builder (DESIGN.md). Pending
-        features may be proposed again; their priority is then only ever raised."""
-        return self._excluded(tx) - self._pending(tx)
+    def _done(self, tx: Transaction) -> set[int]:
+        """Labeled, completed or skipped: never proposed by a builder. Pending features may be
+        proposed again; their priority is then only ever raised."""
+        return (tx.labeled_ids() | tx.queue.ids()) - self._pending(tx)
 
     def build_queue(
         self, method: str, seed: int | None = None, top_k: int | None = None
     ) -> list[int]:
-        """Add the builder's candidates (``labeler_tui.core.analysis.queue_builders``) to the
-        queue; returns the ids added or re-prioritised (``top_k`` defaults to 50). Features
-        already labeled, completed or skipped are not proposed (DESIGN.md), except by
-        ``mysterious``, whose point is to re-queue labeled features for relabeling (it only
-        skips pending ones). A pending candidate's priority is raised, never lowered, so
-        building twice changes nothing and a cluster build promotes the seed's queued neighbours.
-        The candidates are computed outside the lock; the exclusions are checked again under
-        it, so concurrent builders never queue a feature twice."""
+        """Add the builder's candidates to the queue; returns the ids added or re-prioritised
+        (``top_k`` defaults to 50). Features already labeled, completed or skipped are not
+        proposed, except by a builder that ``relabels`` (``mysterious``: re-queues labeled
+        features; it only skips pending ones). A pending candidate's priority is raised, never
+        lowered, so building twice changes nothing and a cluster build promotes the seed's
+        queued neighbours. The candidates are computed outside the lock; the exclusions are
+        checked again under it, so concurrent builders never queue a feature twice."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
 
+        builder = QUEUE_METHODS.get(method)
         if top_k is not None and (isinstance(top_k, bool) or top_k <= 0):
             raise ValidationError(f"top-k: must be a positive integer, got {top_k}")
         if seed is not None:
@@ -733,9 +581,8 @@ class LabelingService:
             seed=seed,
             top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
         )
-        requeue = method == "mysterious"
-        blocked = self._pending if requeue else self._done
-        skip_now = pending if requeue else excluded
+        blocked = self._pending if builder.relabels else self._done
+        skip_now = pending if builder.relabels else excluded
         chosen: dict[int, tuple[float, str | None]] = {}
         for c in candidates:
             fid = int(c.feature_id)

@@ -26,8 +26,11 @@ Rules, per feature:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from labeler_tui.core.records import LabelRecord
 
 SYNC_SOURCES = frozenset({"dashboard", "research", "merged", "none", ""})
 """Provenance values written by sync itself; any other source (a CLI/agent/human) is kept."""
@@ -116,7 +119,7 @@ class _Merge:
             self.stamps.append((when, raw if isinstance(raw, str) else when.isoformat()))
 
 
-def _has_name(record: dict[str, Any]) -> bool:
+def _has_name(record: Mapping[str, Any]) -> bool:
     return _text(record.get("dashboard_name")) is not None or (
         _text(record.get("research_label")) is not None
     )
@@ -135,17 +138,17 @@ def _new_record(
     dash: dict[str, Any] | None,
     state: dict[str, Any] | None,
     now: str | None,
-) -> dict[str, Any] | None:
+) -> LabelRecord | None:
     dash_name = _text(dash.get("name")) if dash else None
     res_label = _text(state.get("feature_label")) if state else None
     if dash_name is None and res_label is None:
         return None
     conf, _ = top_hypothesis(state) if state else (None, None)
     stamps = []
-    if dash_name is not None:
-        stamps.append((parse_timestamp(dash.get("timestamp")), dash.get("timestamp")))  # type: ignore[union-attr]
-    if res_label is not None:
-        stamps.append((parse_timestamp(state.get("updated_at")), state.get("updated_at")))  # type: ignore[union-attr]
+    if dash and dash_name is not None:
+        stamps.append((parse_timestamp(dash.get("timestamp")), dash.get("timestamp")))
+    if state and res_label is not None:
+        stamps.append((parse_timestamp(state.get("updated_at")), state.get("updated_at")))
     dated = [(when, raw) for when, raw in stamps if when is not None]
     if dated:
         when, raw = max(dated, key=lambda pair: pair[0])
@@ -153,31 +156,34 @@ def _new_record(
     else:
         last_updated = now or datetime.now(UTC).isoformat()
     source = "merged" if dash_name and res_label else ("dashboard" if dash_name else "research")
-    return {
-        "feature_id": feature_id,
-        "model_type": model,
-        "dashboard_name": dash_name,
-        "dashboard_category": dash.get("category") if dash_name else None,  # type: ignore[union-attr]
-        "dashboard_notes": dash.get("notes") if dash_name else None,  # type: ignore[union-attr]
-        "display_name": dash_name or res_label,
-        "last_updated": last_updated,
-        "source": source,
-        "hypothesis_confidence": conf,
-        "importance_percentile": None,
-        "interpretability_confidence": None,
-        "stability_score": None,
-        "research_label": res_label,
-        "research_state_path": str(state["_path"]) if state and state.get("_path") else None,
-    }
+    return LabelRecord(
+        feature_id=feature_id,
+        model_type=model,
+        dashboard_name=dash_name,
+        dashboard_category=_plain(dash.get("category")) if dash and dash_name else None,
+        dashboard_notes=_plain(dash.get("notes")) if dash and dash_name else None,
+        display_name=dash_name or res_label,
+        last_updated=last_updated,
+        source=source,
+        hypothesis_confidence=conf,
+        research_label=res_label,
+        research_state_path=str(state["_path"]) if state and state.get("_path") else None,
+    )
+
+
+def _plain(value: Any) -> str | None:
+    """A text value as it is (blank included), anything else as absent."""
+    return value if isinstance(value, str) else None
 
 
 def _merge_existing(
     feature_id: int,
-    record: dict[str, Any],
+    stored: LabelRecord,
     dash: dict[str, Any] | None,
     state: dict[str, Any] | None,
     dashboard_known: bool,
 ) -> _Merge:
+    record = stored.to_json()
     merge = _Merge(feature_id, dict(record))  # fields are replaced, never mutated in place
     rec = merge.record
     rec_ts = parse_timestamp(record.get("last_updated"))
@@ -285,23 +291,23 @@ def _merge_existing(
 
 
 def merge_sources(
-    consolidated: dict[str, dict[str, Any]],
-    dashboard: dict[str, dict[str, Any]],
-    research: dict[int, dict[str, Any]],
+    consolidated: Mapping[int, LabelRecord],
+    dashboard: Mapping[str, dict[str, Any]],
+    research: Mapping[int, dict[str, Any]],
     model: str,
     *,
     now: str | None = None,
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Merge dashboard entries and research states into a copy of the consolidated mapping.
+) -> tuple[dict[int, LabelRecord], list[dict[str, Any]]]:
+    """Merge dashboard entries and research states into a copy of the consolidated records.
 
     ``research`` maps feature id -> research-state JSON with ``"_path"`` set to its file.
-    Returns the new mapping (keyed by feature id strings) and the changes, each
-    ``{"feature_id", "field", "before", "after", "from"}`` where ``from`` is "dashboard",
-    "research" or "sync"; a label created or removed as a whole is one change with field
-    ``"record"``. ``now`` stamps new records whose sources carry no timestamp. The inputs are
+    Returns the new records by feature id and the changes, each ``{"feature_id", "field",
+    "before", "after", "from"}`` where ``from`` is "dashboard", "research" or "sync"; a label
+    created or removed as a whole is one change with field ``"record"`` (before/after: the
+    record's JSON). ``now`` stamps new records whose sources carry no timestamp. The inputs are
     not modified.
     """
-    result = {str(key): dict(value) for key, value in consolidated.items()}
+    result = dict(consolidated)
     dash_by_id: dict[int, dict[str, Any]] = {}
     for key, value in dashboard.items():
         try:
@@ -309,49 +315,42 @@ def merge_sources(
         except (TypeError, ValueError):
             continue
     states = {int(key): value for key, value in research.items()}
-    record_ids: dict[int, str] = {}
-    for key in result:
-        try:
-            record_ids[int(key)] = key
-        except ValueError:
-            continue
     dashboard_known = bool(dash_by_id)
     changes: list[dict[str, Any]] = []
 
-    for feature_id in sorted(set(record_ids) | set(dash_by_id) | set(states)):
+    for feature_id in sorted(set(result) | set(dash_by_id) | set(states)):
         dash = dash_by_id.get(feature_id)
         state = _live_state(states.get(feature_id), model)
-        key = record_ids.get(feature_id)
-        if key is None:
+        stored = result.get(feature_id)
+        if stored is None:
             record = _new_record(feature_id, model, dash, state, now)
             if record is not None:
-                result[str(feature_id)] = record
+                result[feature_id] = record
                 changes.append(
                     {
                         "feature_id": feature_id,
                         "field": "record",
                         "before": None,
-                        "after": record,
-                        "from": record["source"],
+                        "after": record.to_json(),
+                        "from": record.source,
                     }
                 )
             continue
-        merge = _merge_existing(feature_id, result[key], dash, state, dashboard_known)
+        merge = _merge_existing(feature_id, stored, dash, state, dashboard_known)
         if not merge.changes:
             continue
-        rec, before = merge.record, result[key]
-        if _has_name(before) and not _has_name(rec):
-            del result[key]
+        if _has_name(stored) and not _has_name(merge.record):
+            del result[feature_id]
             changes.append(
                 {
                     "feature_id": feature_id,
                     "field": "record",
-                    "before": consolidated.get(key),
+                    "before": stored.to_json(),
                     "after": None,
                     "from": merge.changes[0]["from"],
                 }
             )
             continue
-        result[key] = rec
+        result[feature_id] = LabelRecord.from_json(merge.record, feature_id)
         changes.extend(merge.changes)
     return result, changes

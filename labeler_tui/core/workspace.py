@@ -1,17 +1,17 @@
 """A workspace: its config, its models' data and the paths of its stores.
 
-Discovery order (DESIGN.md): ``--workspace DIR``, then ``$LABELER_WORKSPACE``, then a
-``labeler.toml`` in the current directory or a parent, then the built-in demo workspace, created
-on first use in the user's data directory.
+Discovery order (docs/formats.md, "Workspace"): ``--workspace DIR``, then
+``$LABELER_WORKSPACE``, then a ``labeler.toml`` in the current directory or a parent, then the
+caller's ``fallback`` (the CLI, the app and the Python API pass the built-in demo workspace,
+:func:`labeler_tui.demo.demo_config`; core knows nothing of it).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-
-from platformdirs import user_data_dir
 
 from labeler_tui.core.config import CONFIG_NAME, WorkspaceConfig, load_config
 from labeler_tui.core.data import ModelData, ProgressCallback
@@ -19,14 +19,8 @@ from labeler_tui.core.errors import ConfigError
 
 ENV_WORKSPACE = "LABELER_WORKSPACE"
 
-
-DEMO_LOCK_TIMEOUT = 300.0
-"""Seconds a process waits for another one writing the demo workspace."""
-
-
-def demo_workspace_dir() -> Path:
-    """Where the built-in demo workspace lives (honours XDG_DATA_HOME)."""
-    return Path(user_data_dir("labeler-tui", appauthor=False)) / "demo"
+Fallback = Callable[[ProgressCallback | None], Path]
+"""Gives the labeler.toml to open when discovery finds none (making it if needed)."""
 
 
 def _config_in(path: Path, origin: str) -> Path:
@@ -47,8 +41,10 @@ def find_config(
     workspace: str | Path | None = None,
     cwd: Path | None = None,
     progress: ProgressCallback | None = None,
+    fallback: Fallback | None = None,
 ) -> Path:
-    """The labeler.toml to use, following the discovery order; creates the demo if needed."""
+    """The labeler.toml to use, following the discovery order; ``fallback`` (given the
+    progress callback) answers when nothing else does."""
     if workspace:
         return _config_in(Path(workspace), "--workspace")
     env = os.environ.get(ENV_WORKSPACE)
@@ -59,17 +55,12 @@ def find_config(
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
-    demo = demo_workspace_dir()
-    if not (demo / CONFIG_NAME).is_file():
-        from labeler_tui.core.stores.lock import workspace_lock
-        from labeler_tui.demo import write_demo
-
-        # Agents started together on a fresh machine: one writes the demo, the others wait for
-        # it (a second writer would swap the data files under the first one's index build).
-        with workspace_lock(demo.parent / ".demo.lock", timeout=DEMO_LOCK_TIMEOUT):
-            if not (demo / CONFIG_NAME).is_file():
-                write_demo(demo, progress=progress)
-    return demo / CONFIG_NAME
+    if fallback is None:
+        raise ConfigError(
+            f"no {CONFIG_NAME} in {here} or its parents; give --workspace DIR, set "
+            f"${ENV_WORKSPACE}, or run `labeler init DIR`"
+        )
+    return fallback(progress)
 
 
 class Workspace:
@@ -87,8 +78,11 @@ class Workspace:
         cls,
         workspace: str | Path | None = None,
         progress: ProgressCallback | None = None,
+        *,
+        fallback: Fallback | None = None,
     ) -> Workspace:
-        return cls(load_config(find_config(workspace, progress=progress)))
+        """The workspace found by the discovery order (see :func:`find_config`)."""
+        return cls(load_config(find_config(workspace, progress=progress, fallback=fallback)))
 
     @property
     def root(self) -> Path:

@@ -19,16 +19,10 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.registry import QUEUE_METHODS
 
 ResultT = TypeVar("ResultT")
 
-BUILD_METHODS: tuple[tuple[str, str], ...] = (
-    ("activation_count", "most nonzero activations first"),
-    ("cluster", "most similar to a seed feature"),
-    ("importance", "largest decoder norm first"),
-    ("mysterious", "important, labeled, low interpretability"),
-)
-"""The queue builders of DESIGN.md, in the order the picker shows them."""
 
 DEFAULT_TOP_K = 50
 
@@ -185,7 +179,7 @@ class GoToFeatureScreen(_Prompt[int]):
 class BuildQueueScreen(_Prompt[dict[str, Any]]):
     """Pick a queue builder: returns ``{"method", "seed", "top_k"}`` or ``None`` when cancelled.
 
-    ``seed`` is an int for ``cluster`` (required there) and ``None`` otherwise; ``top_k`` is
+    ``seed`` is an int for a method that takes one (``cluster``) and ``None`` otherwise; ``top_k`` is
     ``None`` when left empty (the builder's default). Enter on the method list or in a field
     builds; tab moves between the fields.
     """
@@ -209,11 +203,15 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
     def compose_body(self) -> ComposeResult:
         yield Label("Method", classes="field-label")
         yield OptionList(
-            *(Option(f"{name:<17}[dim]{about}[/]", id=name) for name, about in BUILD_METHODS),
+            *(
+                Option(Text.assemble(f"{m.name:<17}", (m.help, "dim")), id=m.name)
+                for m in QUEUE_METHODS.entries()
+            ),
             id="method",
             compact=True,
         )
-        yield Label("Seed feature (cluster only)", classes="field-label")
+        seeded = ", ".join(m.name for m in QUEUE_METHODS.entries() if m.takes_seed)
+        yield Label(f"Seed feature ({seeded} only)", classes="field-label")
         yield Input(
             "" if self.initial_seed is None else str(self.initial_seed),
             placeholder="seed feature id",
@@ -232,7 +230,7 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
 
     def on_mount(self) -> None:
         methods = self.query_one("#method", OptionList)
-        names = [name for name, _ in BUILD_METHODS]
+        names = list(QUEUE_METHODS.names())
         methods.highlighted = (
             names.index(self.initial_method) if self.initial_method in names else 0
         )
@@ -243,7 +241,7 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
         """The highlighted method."""
         methods = self.query_one("#method", OptionList)
         index = methods.highlighted or 0
-        return BUILD_METHODS[index][0]
+        return QUEUE_METHODS.names()[index]
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -258,10 +256,10 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
         seed_text = self.query_one("#seed", Input).value
         try:
             seed = None
-            if method == "cluster":
+            if QUEUE_METHODS.get(method).takes_seed:
                 if not seed_text.strip():
                     self.query_one("#seed", Input).focus()
-                    raise ValidationError("cluster needs a seed feature id")
+                    raise ValidationError(f"{method} needs a seed feature id")
                 seed = parse_feature_id(seed_text, self.n_features, what="seed")
             top_k = parse_top_k(self.query_one("#top-k", Input).value)
         except ValidationError as exc:

@@ -38,6 +38,7 @@ from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
 from labeler_tui.app.workers import OPENING_DATA, WorkbenchWorkers
+from labeler_tui.core.records import LabelEdit
 
 if TYPE_CHECKING:
     from labeler_tui.app.app import LabelerApp
@@ -542,11 +543,13 @@ class WorkbenchScreen(WorkbenchWorkers):
         def call() -> str:
             service.set_label(
                 feature_id,
-                values.name,
-                values.category,
-                values.notes or None,
-                interpretability_confidence=values.interpretability_confidence,
-                hypothesis_confidence=values.hypothesis_confidence,
+                LabelEdit(
+                    values.name,
+                    values.category,
+                    values.notes or None,
+                    interpretability_confidence=values.interpretability_confidence,
+                    hypothesis_confidence=values.hypothesis_confidence,
+                ),
             )
             return f"Saved feature {feature_id}: {values.name}"
 

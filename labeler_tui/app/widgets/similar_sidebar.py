@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
-from labeler_tui.core.config import SIMILAR_METHODS
+from labeler_tui.core.registry import SIMILARITY_METHODS
 
 
 class SimilarSidebar(Vertical):
@@ -23,9 +23,10 @@ class SimilarSidebar(Vertical):
     SimilarSidebar #similar-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     """
 
-    def __init__(self, method: str = "decoder", *, id: str | None = None) -> None:
+    def __init__(self, method: str | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.method = method if method in SIMILAR_METHODS else SIMILAR_METHODS[0]
+        names = SIMILARITY_METHODS.names()
+        self.method = method if method in names else names[0]
         self.feature_id: int | None = None
         self.rows: list[tuple[int, float, str | None]] = []
 
@@ -44,8 +45,8 @@ class SimilarSidebar(Vertical):
         return text
 
     def next_method(self) -> str:
-        i = SIMILAR_METHODS.index(self.method)
-        self.method = SIMILAR_METHODS[(i + 1) % len(SIMILAR_METHODS)]
+        names = SIMILARITY_METHODS.names()
+        self.method = names[(names.index(self.method) + 1) % len(names)]
         self.query_one("#similar-title", Static).update(self._title("…"))
         return self.method
 

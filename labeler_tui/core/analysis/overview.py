@@ -1,4 +1,4 @@
-"""Everything a labeler reads before naming a feature, as one JSON-ready dict (issue 4 part 7).
+"""Everything a labeler reads before naming a feature, as one JSON-ready dict.
 
 Cost is linear in the feature's own nonzero count: the regions are slices of its sorted
 activations, token and family counts are one ``np.bincount`` per region over the example sets
@@ -21,15 +21,17 @@ from labeler_tui.core.analysis.overview_cache import cached_part
 from labeler_tui.core.analysis.packed_sets import GroupCounts
 from labeler_tui.core.analysis.quadrant import quadrant
 from labeler_tui.core.data import ModelData
+from labeler_tui.core.records import LabelRecord
 
 TOP_K = 10  # tokens, families and values per metadata column listed per region
 HISTOGRAM_BINS = 40
 
 
 def feature_overview(
-    data: ModelData, feature_id: int, label: dict[str, Any] | None = None
+    data: ModelData, feature_id: int, label: LabelRecord | None = None
 ) -> dict[str, Any]:
-    """The overview of one feature (JSON of issue 4 part 7).
+    """The overview of one feature, JSON-ready (the shape of ``labeler overview --json``,
+    docs/cli.md).
 
     Keys: ``feature_id``, ``model``, ``n_nonzero``, ``effective_max``, ``max``, ``mean``,
     ``importance_percentile`` (null without a decoder), ``stability_score`` (null for a core
@@ -43,7 +45,7 @@ def feature_overview(
     ...}``: tail_marker + ``enrichment``, ``zone_share``, ``core_coverage``; flanderized +
     ``column``, ``value``, ``top_share``, ``core_coverage``; super_stimulus + ``column``,
     ``value``, ``zone_share``, ``core_coverage``), ``general`` (``{"kind": "family" |
-    "metadata", "subject", "core_coverage"}``) and ``label`` (the record given, or null).
+    "metadata", "subject", "core_coverage"}``) and ``label`` (the record's JSON, or null).
 
     Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents
     (null when the core is empty). A dead feature gives ``n_nonzero`` 0, null statistics, an
@@ -55,10 +57,10 @@ def feature_overview(
     f = activations.feature_id
     n = len(activations.activations)
     part = cached_part(data, f, n, LABEL_FREE_KEYS, lambda: _label_free(data, f))
-    confidence = label.get("interpretability_confidence") if label else None
+    confidence = label.interpretability_confidence if label else None
     part["quadrant"] = quadrant(part["importance_percentile"], confidence)
     part["model"] = data.name
-    part["label"] = label
+    part["label"] = label.to_json() if label else None
     return {key: part[key] for key in KEYS}
 
 

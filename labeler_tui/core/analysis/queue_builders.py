@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from labeler_tui.core.analysis.importance import importance_percentiles
-from labeler_tui.core.analysis.similarity import similar_features
+from labeler_tui.core.analysis.similarity import default_method, similar_features
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.registry import QUEUE_METHODS, QueueMethod, capabilities
 
-QUEUE_METHODS = ("activation_count", "cluster", "importance", "mysterious")
 MYSTERIOUS_MIN_IMPORTANCE = 80.0
 MYSTERIOUS_MAX_INTERPRETABILITY = 0.5
 
@@ -40,39 +40,39 @@ class Candidate:
     reason: str
 
 
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a builder gets: the data, the labels, the features it must not propose (``skip``:
+    excluded, labeled or dead), the seed and how many to return (None = all)."""
+
+    data: ModelData
+    labels: Mapping[int, LabelRecord]
+    skip: np.ndarray
+    seed: int | None
+    top_k: int | None
+
+
 def build_candidates(
     data: ModelData,
     method: str,
     *,
-    labels: Mapping[int, Mapping[str, Any]],
+    labels: Mapping[int, LabelRecord],
     excluded: set[int],
     seed: int | None = None,
     top_k: int | None = None,
 ) -> list[Candidate]:
     """Candidates of one builder, best first (see the module docstring for each method)."""
-    if method not in QUEUE_METHODS:
-        raise ValidationError(
-            f"--method {method!r}: unknown queue method (choose from {', '.join(QUEUE_METHODS)})"
-        )
+    builder = QUEUE_METHODS.require(method, capabilities(data), data.name)
     if top_k is not None and (isinstance(top_k, bool) or top_k < 1):
         raise ValidationError(f"--top-k {top_k!r}: must be a positive integer")
-    labeled = {int(f) for f in labels}
-    if method == "mysterious":
-        candidates = _mysterious(data, labels)
-    else:
-        skip = np.zeros(data.n_features, dtype=bool)
-        ids = np.fromiter((int(f) for f in set(excluded) | labeled), dtype=np.int64)
-        ids = ids[(ids >= 0) & (ids < data.n_features)]
-        skip[ids] = True
-        skip |= np.asarray(data.nonzero_counts) == 0
-        if method == "activation_count":
-            candidates = _activation_count(data, skip, top_k)
-        elif method == "importance":
-            candidates = _importance(data, skip, top_k)
-        else:
-            candidates = _cluster(data, skip, seed, top_k)
-    if method in ("cluster", "mysterious"):  # the others come ranked and cut already
-        candidates.sort(key=lambda c: (-c.priority, c.feature_id))
+    if builder.takes_seed and seed is None:
+        raise ValidationError(f"--seed is required for --method {method}")
+    skip = np.zeros(data.n_features, dtype=bool)
+    ids = np.fromiter((int(f) for f in set(excluded) | set(labels)), dtype=np.int64)
+    skip[ids[(ids >= 0) & (ids < data.n_features)]] = True
+    skip |= np.asarray(data.nonzero_counts) == 0
+    candidates = builder.candidates(BuildRequest(data, labels, skip, seed, top_k))
+    candidates.sort(key=lambda c: (-c.priority, c.feature_id))
     return candidates if top_k is None else candidates[:top_k]
 
 
@@ -84,8 +84,8 @@ def _ranked(priorities: np.ndarray, skip: np.ndarray, top_k: int | None) -> np.n
     return ids[order] if top_k is None else ids[order[:top_k]]
 
 
-def _activation_count(data: ModelData, skip: np.ndarray, top_k: int | None) -> list[Candidate]:
-    counts = np.asarray(data.nonzero_counts)
+def _activation_count(request: BuildRequest) -> list[Candidate]:
+    counts = np.asarray(request.data.nonzero_counts)
     top = int(counts.max()) if len(counts) else 0
     if top == 0:
         return []
@@ -94,32 +94,29 @@ def _activation_count(data: ModelData, skip: np.ndarray, top_k: int | None) -> l
         Candidate(
             int(f), float(priorities[f]), f"activation_count: {int(counts[f])} nonzero examples"
         )
-        for f in _ranked(priorities, skip, top_k)
+        for f in _ranked(priorities, request.skip, request.top_k)
     ]
 
 
-def _importance(data: ModelData, skip: np.ndarray, top_k: int | None) -> list[Candidate]:
-    percentiles = importance_percentiles(data.decoder_norms)
-    if percentiles is None:
-        raise ValidationError(f"--method importance: model {data.name!r} has no decoder configured")
+def _importance(request: BuildRequest) -> list[Candidate]:
+    percentiles = importance_percentiles(request.data.decoder_norms)
+    assert percentiles is not None  # the registry checked the decoder
     return [
         Candidate(
             int(f), float(percentiles[f] / 100.0), f"importance: {percentiles[f]:.1f} percentile"
         )
-        for f in _ranked(percentiles, skip, top_k)
+        for f in _ranked(percentiles, request.skip, request.top_k)
     ]
 
 
-def _cluster(
-    data: ModelData, skip: np.ndarray, seed: int | None, top_k: int | None
-) -> list[Candidate]:
-    if seed is None:
-        raise ValidationError("--seed is required for --method cluster")
-    method = "decoder" if data.has_decoder else "tokens"
+def _cluster(request: BuildRequest) -> list[Candidate]:
+    data, seed, top_k = request.data, request.seed, request.top_k
+    assert seed is not None  # build_candidates checked it
+    method = default_method(data)
     neighbours = similar_features(data, seed, method=method, top_k=data.n_features)
     out = []
     for f, similarity in neighbours:
-        if skip[f] or similarity <= 0:
+        if request.skip[f] or similarity <= 0:
             continue
         out.append(
             Candidate(
@@ -133,20 +130,19 @@ def _cluster(
     return out
 
 
-def _mysterious(data: ModelData, labels: Mapping[int, Mapping[str, Any]]) -> list[Candidate]:
+def _mysterious(request: BuildRequest) -> list[Candidate]:
+    data = request.data
     percentiles = importance_percentiles(data.decoder_norms)
     out = []
-    for key, record in labels.items():
-        f = int(key)
+    for f, record in request.labels.items():
         if not 0 <= f < data.n_features:
             continue
         if percentiles is not None:
             importance: float | None = float(percentiles[f])
         else:
-            stored = record.get("importance_percentile")
-            importance = float(stored) if isinstance(stored, int | float) else None
-        confidence = record.get("interpretability_confidence")
-        if importance is None or not isinstance(confidence, int | float):
+            importance = record.importance_percentile
+        confidence = record.interpretability_confidence
+        if importance is None or confidence is None:
             continue
         if importance >= MYSTERIOUS_MIN_IMPORTANCE and confidence < MYSTERIOUS_MAX_INTERPRETABILITY:
             out.append(
@@ -157,3 +153,19 @@ def _mysterious(data: ModelData, labels: Mapping[int, Mapping[str, Any]]) -> lis
                 )
             )
     return out
+
+
+QUEUE_METHODS.add(
+    QueueMethod("activation_count", "most nonzero activations first", _activation_count)
+)
+QUEUE_METHODS.add(
+    QueueMethod("cluster", "most similar to a seed feature", _cluster, takes_seed=True)
+)
+QUEUE_METHODS.add(
+    QueueMethod("importance", "largest decoder norm first", _importance, needs=("decoder",))
+)
+QUEUE_METHODS.add(
+    QueueMethod(
+        "mysterious", "important, labeled, low interpretability", _mysterious, relabels=True
+    )
+)

@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeler_tui.core.analysis.similarity_index import EMPTY, minhash_signatures, token_profiles
+from labeler_tui.core.analysis.similarity_index import (
+    EMPTY,
+    minhash_ready,
+    minhash_signatures,
+    token_profiles,
+    token_profiles_ready,
+)
 from labeler_tui.core.data import ModelData, ProgressCallback
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.registry import SIMILARITY_METHODS, SimilarityMethod, capabilities
 
-METHODS = ("decoder", "tokens", "coactivation")
 DECODER_CHUNK_BYTES = 64 * 1024 * 1024
 RERANK_MIN = 64
 RERANK_FACTOR = 4
@@ -30,28 +36,32 @@ RERANK_FACTOR = 4
 def similar_features(
     data: ModelData,
     feature_id: int,
-    method: str = "decoder",
+    method: str | None = None,
     top_k: int = 10,
     progress: ProgressCallback | None = None,
 ) -> list[tuple[int, float]]:
     """The ``top_k`` features most similar to ``feature_id`` (itself excluded), best first.
 
+    ``method`` names a registered similarity method (default: :func:`default_method`);
     ``progress`` reports the one-time precompute of the tokens/coactivation tables.
     """
-    if method not in METHODS:
-        raise ValidationError(
-            f"--method {method!r}: unknown method (choose from {', '.join(METHODS)})"
-        )
+    entry = similarity_method(data, method)
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
         raise ValidationError(f"--top-k {top_k!r}: must be a positive integer")
-    f = _feature_index(data, feature_id)
-    if method == "decoder":
-        return _top(decoder_similarities(data, f), f, int(top_k), positive_only=False)
-    if method == "tokens":
-        profiles = token_profiles(data, progress)
-        sims = np.asarray(profiles @ profiles[f], dtype=np.float64)
-        return _top(sims, f, int(top_k), positive_only=True)
-    return _coactivation(data, f, int(top_k), progress)
+    return entry.neighbours(data, _feature_index(data, feature_id), int(top_k), progress)
+
+
+def similarity_method(data: ModelData, method: str | None = None) -> SimilarityMethod:
+    """The registered method called ``method`` (default: :func:`default_method`), checked to
+    work with the model (``decoder`` needs a decoder)."""
+    if method is None:
+        return SIMILARITY_METHODS.default(capabilities(data))
+    return SIMILARITY_METHODS.require(method, capabilities(data), data.name)
+
+
+def default_method(data: ModelData) -> str:
+    """``decoder`` when the model has a decoder, else ``tokens``."""
+    return similarity_method(data).name
 
 
 def _feature_index(data: ModelData, feature_id: int) -> int:
@@ -70,10 +80,8 @@ def decoder_similarities(data: ModelData, feature_id: int) -> np.ndarray:
     decoder = data.decoder
     norms = data.decoder_norms
     if decoder is None or norms is None:
-        raise ValidationError(
-            f"--method decoder: model {data.name!r} has no decoder configured; "
-            "use --method tokens or --method coactivation"
-        )
+        SIMILARITY_METHODS.require("decoder", capabilities(data), data.name)  # raises
+        raise AssertionError("unreachable: a model without a decoder has no decoder method")
     query = np.asarray(decoder[feature_id], dtype=np.float32)
     query_norm = float(np.linalg.norm(query.astype(np.float64)))
     out = np.zeros(data.n_features, dtype=np.float64)
@@ -146,3 +154,45 @@ def _coactivation(
     exact = np.zeros(data.n_features, dtype=np.float64)
     exact[candidates] = exact_jaccard(data, feature_id, candidates)
     return _top(exact, feature_id, top_k, positive_only=True)
+
+
+def _decoder(
+    data: ModelData, feature_id: int, top_k: int, progress: ProgressCallback | None
+) -> list[tuple[int, float]]:
+    return _top(decoder_similarities(data, feature_id), feature_id, top_k, positive_only=False)
+
+
+def _tokens(
+    data: ModelData, feature_id: int, top_k: int, progress: ProgressCallback | None
+) -> list[tuple[int, float]]:
+    profiles = token_profiles(data, progress)
+    sims = np.asarray(profiles @ profiles[feature_id], dtype=np.float64)
+    return _top(sims, feature_id, top_k, positive_only=True)
+
+
+SIMILARITY_METHODS.add(
+    SimilarityMethod(
+        "decoder",
+        "cosine of the decoder rows (what the features write)",
+        _decoder,
+        needs=("decoder",),
+    )
+)
+SIMILARITY_METHODS.add(
+    SimilarityMethod(
+        "tokens",
+        "cosine of the activation-weighted token-family profiles (what they read)",
+        _tokens,
+        prepare=token_profiles,
+        ready=token_profiles_ready,
+    )
+)
+SIMILARITY_METHODS.add(
+    SimilarityMethod(
+        "coactivation",
+        "Jaccard index of the sets of examples they are active on",
+        _coactivation,
+        prepare=minhash_signatures,
+        ready=minhash_ready,
+    )
+)

@@ -113,11 +113,12 @@ def minhash_signatures(data: ModelData, progress: ProgressCallback | None = None
     return memoized(data, "minhash", load)
 
 
-def tables_ready(data: ModelData, method: str) -> bool:
-    """Whether ``method`` answers without first building its one-time per-workspace table
-    (``decoder`` needs none; ``tokens`` and ``coactivation`` take minutes at full scale)."""
-    if method == "tokens":
-        return is_available(data, "token_profiles", (PROFILES_NAME,))
-    if method == "coactivation":
-        return is_available(data, "minhash", ("minhash",))
-    return True
+def token_profiles_ready(data: ModelData) -> bool:
+    """Whether :func:`token_profiles` answers without building (it takes minutes at full
+    scale)."""
+    return is_available(data, "token_profiles", (PROFILES_NAME,))
+
+
+def minhash_ready(data: ModelData) -> bool:
+    """Whether :func:`minhash_signatures` answers without building."""
+    return is_available(data, "minhash", ("minhash",))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.stores.jsonfile import JsonCache
 
 
@@ -29,14 +30,14 @@ def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
 
 
 def dashboard_entry(
-    existing: dict[str, Any] | None, record: dict[str, Any], timestamp: str
+    existing: dict[str, Any] | None, record: LabelRecord, timestamp: str
 ) -> dict[str, Any]:
     """The dashboard entry mirroring a saved label record."""
     entry = dict(existing or {})
     entry.update(
-        name=record.get("dashboard_name") or "",
-        category=record.get("dashboard_category") or "none",
-        notes=record.get("dashboard_notes") or "",
+        name=record.dashboard_name or "",
+        category=record.dashboard_category or "none",
+        notes=record.dashboard_notes or "",
         timestamp=timestamp,
     )
     return entry

@@ -1,35 +1,32 @@
 """The consolidated label store: ``labels/consolidated_{model}.json``.
 
-An object keyed by the feature id as a string; each value is a label record with the fields of
-DESIGN.md. Records written by SplatNLP may lack the newer fields: they load as they are, and the
-missing fields are added (null) the next time that record is saved. Unknown fields are kept.
+An object keyed by the feature id as a string; each value is a label record (docs/formats.md,
+"Label records"). Records written by SplatNLP may lack the newer fields: they load as they are,
+and the missing fields are added (null) the next time that record is saved. Unknown fields are
+kept.
+
+Reading a store of 100k labels must not cost 100k record conversions, so :class:`LabelBook`
+converts (and checks) a record on first access and keeps it; the raw JSON is shared with the
+:class:`~labeler_tui.core.stores.jsonfile.JsonCache` and never mutated.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError
+from labeler_tui.core.errors import StoreError, ValidationError
+from labeler_tui.core.records import LabelRecord, label_name
 from labeler_tui.core.stores.jsonfile import JsonCache
 
-RECORD_FIELDS = (
-    "feature_id",
-    "model_type",
-    "dashboard_name",
-    "dashboard_category",
-    "dashboard_notes",
-    "display_name",
-    "last_updated",
-    "source",
-    "hypothesis_confidence",
-    "importance_percentile",
-    "interpretability_confidence",
-    "stability_score",
-    "research_label",
-    "research_state_path",
-)
-"""Every field of a label record, in DESIGN.md order (exports use this order)."""
+RawLabels = Mapping[str, Mapping[str, Any]]
+
+
+def is_feature_key(key: str) -> bool:
+    """``"123"``: ASCII digits only (``"²".isdigit()`` is true, but it is no feature id)."""
+    return key.isascii() and key.isdigit()
 
 
 def check_labels(path: Path, raw: Any) -> None:
@@ -40,7 +37,7 @@ def check_labels(path: Path, raw: Any) -> None:
             "the file was left unchanged"
         )
     for key, record in raw.items():
-        if not key.isdigit():
+        if not is_feature_key(key):
             raise StoreError(
                 f"{path}: key {key!r} is not a feature id; the file was left unchanged"
             )
@@ -51,78 +48,70 @@ def check_labels(path: Path, raw: Any) -> None:
             )
 
 
-def read_labels(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
-    """The store as ``{"<id>": record}`` (empty when the file does not exist yet).
+class LabelBook(Mapping[int, LabelRecord]):
+    """The label store as read: records by feature id, each converted on first access."""
 
-    The returned mapping and records are shared with the cache: copy before changing them."""
-    raw = cache.read(path, check_labels)
-    return {} if raw is None else raw
+    def __init__(self, path: Path, raw: RawLabels) -> None:
+        self.path = path
+        self.raw = raw
+        """The parsed file (shared: never mutate it)."""
+        self._keys = {int(key): key for key in raw}
+        self._records: dict[int, LabelRecord] = {}
+
+    def __getitem__(self, feature_id: int) -> LabelRecord:
+        record = self._records.get(feature_id)
+        if record is None:
+            key = self._keys[feature_id]
+            record = to_record(self.path, key, self.raw[key])
+            self._records[feature_id] = record
+        return record
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, feature_id: object) -> bool:
+        return feature_id in self._keys
+
+    def tally(self, field: str, missing: str) -> Counter[str]:
+        """How many records hold each value of ``field`` (``missing`` for null or empty), read
+        without converting the records: ``labeler status`` counts 100k labels this way."""
+        return Counter(str(raw.get(field) or missing) for raw in self.raw.values())
+
+    def name(self, feature_id: int) -> str | None:
+        """The feature's label name (None when unlabeled), without converting its record."""
+        key = self._keys.get(feature_id)
+        return None if key is None else label_name(self.raw[key])
 
 
-def record_feature_id(key: str, record: dict[str, Any]) -> int:
-    value = record.get("feature_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(key)
+def to_record(path: Path, key: str, raw: Mapping[str, Any]) -> LabelRecord:
+    """The record stored under ``key``; a bad field is a StoreError naming file, record, field."""
+    try:
+        return LabelRecord.from_json(raw, int(key))
+    except ValidationError as exc:
+        raise StoreError(f"{path}: record {key}: {exc}; the file was left unchanged") from None
 
 
-def label_name(record: dict[str, Any] | None) -> str | None:
-    """The record's display name (dashboard_name, then display_name, then research_label)."""
-    if not record:
-        return None
-    for key in ("dashboard_name", "display_name", "research_label"):
-        value = record.get(key)
-        if isinstance(value, str) and value.strip():
-            return value
-    return None
+class LabelStore:
+    """Reads one consolidated store through a shared cache; the book (and the records it has
+    converted) is reused until the file changes."""
 
+    def __init__(self, cache: JsonCache, path: Path) -> None:
+        self.cache = cache
+        self.path = path
+        self._book = LabelBook(path, {})
 
-def build_record(
-    existing: dict[str, Any] | None,
-    *,
-    feature_id: int,
-    model: str,
-    name: str,
-    category: str | None,
-    notes: str | None,
-    source: str,
-    timestamp: str,
-    importance_percentile: float | None,
-    interpretability_confidence: float | None,
-    hypothesis_confidence: float | None,
-    stability_score: float | None,
-    research_label: str | None,
-    research_state_path: str | None,
-) -> dict[str, Any]:
-    """A new record for a saved label: given values win, then the existing record's, then
-    defaults (category "none", empty notes, null scores). Unknown fields are carried over."""
-    record = dict(existing or {})
-    for key in RECORD_FIELDS:
-        record.setdefault(key, None)
+    def read_raw(self) -> RawLabels:
+        """The parsed file (empty when it does not exist yet); shared, do not mutate."""
+        raw = self.cache.read(self.path, check_labels)
+        return {} if raw is None else raw
 
-    def pick(key: str, given: Any, default: Any = None) -> Any:
-        if given is not None:
-            return given
-        current = record.get(key)
-        return default if current is None else current
-
-    record.update(
-        feature_id=feature_id,
-        model_type=model,
-        dashboard_name=name,
-        display_name=name,
-        dashboard_category=pick("dashboard_category", category, "none"),
-        dashboard_notes=pick("dashboard_notes", notes, ""),
-        last_updated=timestamp,
-        source=source,
-        interpretability_confidence=pick(
-            "interpretability_confidence", interpretability_confidence
-        ),
-        hypothesis_confidence=pick("hypothesis_confidence", hypothesis_confidence),
-        stability_score=pick("stability_score", stability_score),
-        research_label=pick("research_label", research_label),
-        research_state_path=pick("research_state_path", research_state_path),
-    )
-    if importance_percentile is not None:
-        record["importance_percentile"] = importance_percentile
-    return record
+    def read(self) -> LabelBook:
+        raw = self.read_raw()
+        book = self._book
+        if book.raw is not raw:
+            book = LabelBook(self.path, raw)
+            self._book = book
+        return book

@@ -11,6 +11,7 @@ kept in serving order: priority descending, then oldest ``added_at``, then inser
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,13 @@ class QueueEntry:
         return self.claim_live(now) and self.claimed_by != owner
 
 
+def unclaimed(entries: Iterable[QueueEntry], owner: str, now: datetime) -> Iterator[QueueEntry]:
+    """The entries ``owner`` may take, in the order given: every one not held by a live claim
+    of another owner (an expired claim holds nothing). The one rule behind ``next``, the
+    CLI's "Upcoming" list and the app's ``n``."""
+    return (entry for entry in entries if not entry.held_by_other(owner, now))
+
+
 @dataclass
 class SkipRecord:
     feature_id: int
@@ -69,6 +77,11 @@ class QueueState:
     entries: list[QueueEntry]
     completed: list[int]
     skipped: list[SkipRecord]
+
+    def available(self, owner: str, now: datetime) -> list[QueueEntry]:
+        """Pending entries ``owner`` may take at ``now``, in serving order (see
+        :func:`unclaimed`)."""
+        return list(unclaimed(self.entries, owner, now))
 
     def active_claims(self, now: str | None = None) -> list[QueueEntry]:
         """Entries under a live lease at ``now`` (ISO 8601; default: the current time)."""
@@ -276,11 +289,10 @@ class QueueDoc:
         self.skip_details[str(feature_id)] = {"reason": reason, "skipped_at": now}
 
     def top(self, owner: str, now: datetime) -> dict[str, Any] | None:
-        """The first pending entry not held by a live lease of another owner."""
-        for entry in self.entries:
-            if not self.queue_entry(entry).held_by_other(owner, now):
-                return entry
-        return None
+        """The first pending entry ``owner`` may take (see :func:`unclaimed`)."""
+        entries = (self.queue_entry(entry) for entry in self.entries)
+        first = next(unclaimed(entries, owner, now), None)
+        return None if first is None else self._entries[first.feature_id]
 
     def set_claim(self, entry: dict[str, Any], owner: str | None, expires: str | None) -> None:
         if owner is None:

@@ -34,7 +34,9 @@ def open_workspace(workspace: str | Path | Workspace | None = None) -> Workspace
     labeler.toml here or above, then the demo)."""
     if isinstance(workspace, Workspace):
         return workspace
-    return Workspace.open(workspace)
+    from labeler_tui.demo import demo_config
+
+    return Workspace.open(workspace, fallback=demo_config)
 
 
 class ActivationDatabase:

@@ -1,0 +1,236 @@
+"""Queue commands: ``next``, ``skip``, ``add``, ``build-queue``.
+
+Thin argument parsing over :class:`labeler_tui.core.service.LabelingService`; human output is
+rich text on a terminal and the original tool's plain lines when piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from labeler_tui.cli.context import CliContext
+from labeler_tui.cli.options import add_feature_id, add_method, feature_id_list
+from labeler_tui.cli.output import plain
+from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
+from labeler_tui.core.validation import check_unit_interval
+
+UPCOMING = 4
+"""Entries `labeler next` lists after the next one."""
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "next",
+        parents=[common],
+        help="the next feature to label",
+        description="Show the top pending feature of the queue. An empty queue is first built "
+        "by activation count unless --no-build. With --claim the feature is leased to --owner "
+        "for --ttl seconds, so two agents never get the same one.",
+    )
+    p.add_argument("--no-build", action="store_true", help="don't build an empty queue")
+    p.add_argument("--claim", action="store_true", help="lease the feature (see --owner, --ttl)")
+    p.add_argument("--owner", metavar="NAME", help="who holds the lease (default: [labeler] owner)")
+    p.add_argument(
+        "--ttl",
+        type=float,
+        metavar="S",
+        help="lease length in seconds (default: [app] claim_ttl_seconds, 1800)",
+    )
+    p.set_defaults(handler=cmd_next)
+
+    p = sub.add_parser(
+        "skip",
+        parents=[common],
+        help="skip a feature (default: the next one)",
+        description="Skip a feature, keeping the reason and time. Without --feature-id, the "
+        "next feature of the queue is skipped.",
+    )
+    add_feature_id(p, required=False)
+    p.add_argument("--reason", "-r", metavar="S", help="why it is skipped")
+    p.set_defaults(handler=cmd_skip)
+
+    p = sub.add_parser(
+        "add",
+        parents=[common],
+        help="queue features (IDS like 18712,18890,19042)",
+        description="Add features to the queue. A pending feature gets the new priority and "
+        "reason; a completed or skipped one is re-queued for relabeling.",
+    )
+    p.add_argument(
+        "feature_ids",
+        nargs="+",
+        type=feature_id_list,
+        metavar="IDS",
+        help="feature ids, comma-separated (18712,18890,19042) or space-separated",
+    )
+    p.add_argument(
+        "--priority", "-p", type=float, default=0.5, metavar="F", help="0..1 (default 0.5)"
+    )
+    p.add_argument("--reason", "-r", metavar="S", help="why they are queued")
+    p.set_defaults(handler=cmd_add)
+
+    methods = QUEUE_METHODS.entries()
+    p = sub.add_parser(
+        "build-queue",
+        parents=[common],
+        help="queue candidates chosen by a method (priorities 0..1)",
+        description="Add candidates to the queue, skipping labeled, queued, completed and "
+        "skipped features. Methods: " + "; ".join(f"{m.name} ({m.help})" for m in methods) + ".",
+    )
+    add_method(p, QUEUE_METHODS.names(), methods[0].name, f"default: {methods[0].name}")
+    p.add_argument("--seed", type=int, metavar="N", help="seed feature (--method cluster)")
+    p.add_argument(
+        "--top-k",
+        "-k",
+        type=int,
+        default=DEFAULT_BUILD_TOP_K,
+        metavar="K",
+        help=f"default {DEFAULT_BUILD_TOP_K}",
+    )
+    p.set_defaults(handler=cmd_build_queue)
+
+
+# --- next -------------------------------------------------------------------------------------
+def cmd_next(ctx: CliContext) -> int:
+    args = ctx.args
+    if args.ttl is not None and not args.ttl > 0:
+        raise ValidationError(f"--ttl: must be a positive number of seconds, got {args.ttl:g}")
+    if not args.no_build:
+        ctx.data()
+    service = ctx.service()
+    entry = service.next(build=not args.no_build, claim=args.claim, owner=args.owner, ttl=args.ttl)
+    result: dict[str, Any] = {
+        "feature_id": entry.feature_id if entry else None,
+        "priority": entry.priority if entry else None,
+        "reason": entry.reason if entry else None,
+        "claimed_by": entry.claimed_by if entry else None,
+        "claim_expires": entry.claim_expires if entry else None,
+    }
+    if ctx.json:
+        ctx.emit(result)
+        return 0
+    upcoming = []
+    if entry is not None:
+        available = service.queue().available(args.owner or service.owner, service.now())
+        upcoming = [e for e in available if e.feature_id != entry.feature_id][:UPCOMING]
+
+    def human(console: Console) -> None:
+        if entry is None:
+            plain(
+                console,
+                ["Queue is empty. Use `labeler add IDS` or `labeler build-queue` to fill it."],
+            )
+            return
+        added = entry.added_at[:16].replace("T", " ") if entry.added_at else "-"
+        rows = [
+            ("Priority", f"{entry.priority:.3f}"),
+            ("Reason", entry.reason or "-"),
+            ("Added", added),
+        ]
+        if entry.claimed_by:
+            rows.append(("Claimed by", f"{entry.claimed_by} until {entry.claim_expires}"))
+        if ctx.is_terminal:
+            console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]")
+            table = Table(show_header=False, box=None, pad_edge=False)
+            table.add_column(style="bold")
+            table.add_column()
+            for key, value in rows:
+                table.add_row(key, Text(value))
+            console.print(table)
+            if upcoming:
+                console.print("[bold]Upcoming[/]")
+                for i, e in enumerate(upcoming, 2):
+                    console.print(
+                        f"  {i}. feature [cyan]{e.feature_id}[/] (priority={e.priority:.3f})"
+                    )
+            return
+        lines = [f"## Next Feature: {entry.feature_id}"]
+        lines += [f"- {key}: {value}" for key, value in rows]
+        if upcoming:
+            lines += ["", "Upcoming:"]
+            lines += [
+                f"  {i}. Feature {e.feature_id} (priority={e.priority:.3f})"
+                for i, e in enumerate(upcoming, 2)
+            ]
+        plain(console, lines)
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- skip / add -------------------------------------------------------------------------------
+def cmd_skip(ctx: CliContext) -> int:
+    args = ctx.args
+    if args.feature_id is not None:
+        ctx.data()
+    feature_id = ctx.service().skip(args.feature_id, args.reason)
+    result = {"feature_id": feature_id, "reason": args.reason}
+
+    def human(console: Console) -> None:
+        if ctx.is_terminal:
+            console.print(f"[yellow]Skipped[/] feature [bold cyan]{feature_id}[/]")
+            if args.reason:
+                console.print(f"Reason: {args.reason}", markup=False)
+            return
+        plain(console, [f"Skipped Feature {feature_id}"])
+        if args.reason:
+            plain(console, [f"Reason: {args.reason}"])
+
+    ctx.emit(result, human)
+    return 0
+
+
+def cmd_add(ctx: CliContext) -> int:
+    args = ctx.args
+    ids = [fid for group in args.feature_ids for fid in group]
+    check_unit_interval("--priority", args.priority)  # before the data opens
+    ctx.data()
+    added = ctx.service().add(ids, priority=args.priority, reason=args.reason)
+    result = {"added": added}
+
+    def human(console: Console) -> None:
+        if not added:
+            plain(console, ["Nothing added."])
+            return
+        for fid in added:
+            if ctx.is_terminal:
+                console.print(
+                    f"[green]Added[/] feature [bold cyan]{fid}[/] (priority={args.priority:g})"
+                )
+            else:
+                plain(console, [f"Added Feature {fid} (priority={args.priority:g})"])
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- build-queue ------------------------------------------------------------------------------
+def cmd_build_queue(ctx: CliContext) -> int:
+    args = ctx.args
+    if QUEUE_METHODS.get(args.method).takes_seed and args.seed is None:
+        raise ValidationError(f"--seed: required for --method {args.method}")
+    if args.top_k is not None and args.top_k < 1:
+        raise ValidationError(f"--top-k: must be at least 1, got {args.top_k}")
+    ctx.data()
+    added = ctx.service().build_queue(args.method, seed=args.seed, top_k=args.top_k)
+
+    def human(console: Console) -> None:
+        what = f"by {args.method}" + (f" (seed {args.seed})" if args.seed is not None else "")
+        if not added:
+            plain(console, [f"Queue unchanged: no new candidates {what}."])
+            return
+        ids = ", ".join(str(f) for f in added)
+        if ctx.is_terminal:
+            console.print(f"[green]Added {len(added)}[/] feature(s) to the queue {what}: {ids}")
+        else:
+            plain(console, [f"Added {len(added)} feature(s) to the queue {what}: {ids}"])
+
+    ctx.emit({"added": added}, human)
+    return 0

@@ -1,0 +1,158 @@
+"""One change to the stores of a model: read under the workspace lock, staged, committed.
+
+A :class:`Transaction` reads each store on first use (the caller holds the lock), collects the
+changes and history events in memory, and writes only in :meth:`Transaction.commit`, after every
+read and check has passed: each changed file is replaced atomically (temp file, fsync, rename),
+then the events are appended to the history. See docs/formats.md, "Store rules".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labeler_tui.core.errors import StoreError
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.stores.dashboard import read_dashboard
+from labeler_tui.core.stores.history import HistoryLog, new_id
+from labeler_tui.core.stores.jsonfile import JsonCache
+from labeler_tui.core.stores.labels import LabelStore, to_record
+from labeler_tui.core.stores.queue import QueueDoc
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as written in the stores: UTC, with its zone, to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class StorePaths:
+    """The store files of one model (see :class:`~labeler_tui.core.workspace.Workspace`)."""
+
+    model: str
+    labels: Path
+    queue: Path
+    history: Path
+    dashboard: Path
+
+
+def read_queue(cache: JsonCache, model: str, path: Path) -> QueueDoc:
+    raw = cache.read(path)
+    if raw is not None and not isinstance(raw, dict):
+        raise StoreError(f'{path}: expected a JSON object with "entries"; left unchanged')
+    return QueueDoc(model, path, raw)
+
+
+class Transaction:
+    """Stores read on first use, changed in memory, written by :meth:`commit`."""
+
+    def __init__(
+        self,
+        paths: StorePaths,
+        cache: JsonCache,
+        labels: LabelStore,
+        history: HistoryLog,
+        now: datetime,
+        source: str,
+        owner: str,
+    ) -> None:
+        self.paths = paths
+        self.cache = cache
+        self._label_store = labels
+        self._history = history
+        self.now = now
+        self.ts = iso(now)
+        self.source = source
+        self.owner = owner
+        self._labels: dict[str, Any] | None = None
+        self._dashboard: dict[str, dict[str, Any]] | None = None
+        self._queue: QueueDoc | None = None
+        self.research: dict[Path, dict[str, Any]] = {}
+        self.dirty: set[str] = set()
+        self.events: list[dict[str, Any]] = []
+
+    # --- reads -----------------------------------------------------------------------------------
+    @property
+    def raw_labels(self) -> dict[str, Any]:
+        """The label store's JSON, as a mutable copy (records are replaced, never mutated)."""
+        if self._labels is None:
+            self._labels = dict(self._label_store.read_raw())
+        return self._labels
+
+    def label(self, feature_id: int) -> LabelRecord | None:
+        key = str(feature_id)
+        raw = self.raw_labels.get(key)
+        return None if raw is None else to_record(self.paths.labels, key, raw)
+
+    def labeled_ids(self) -> set[int]:
+        return {int(key) for key in self.raw_labels}
+
+    @property
+    def dashboard(self) -> dict[str, dict[str, Any]]:
+        if self._dashboard is None:
+            self._dashboard = dict(read_dashboard(self.cache, self.paths.dashboard))
+        return self._dashboard
+
+    @property
+    def queue(self) -> QueueDoc:
+        if self._queue is None:
+            self._queue = read_queue(self.cache, self.paths.model, self.paths.queue)
+        return self._queue
+
+    # --- changes ---------------------------------------------------------------------------------
+    def put_label(self, feature_id: int, record: LabelRecord | None) -> None:
+        self.restore_label(feature_id, None if record is None else record.to_json())
+
+    def restore_label(self, feature_id: int, raw: Mapping[str, Any] | None) -> None:
+        """Put a record back exactly as it was stored (undo); it is checked first."""
+        key = str(feature_id)
+        if raw is None:
+            self.raw_labels.pop(key, None)
+        else:
+            to_record(self.paths.history, key, raw)  # a bad record never reaches the store
+            self.raw_labels[key] = dict(raw)
+        self.dirty.add("labels")
+
+    def put_dashboard(self, feature_id: int, entry: dict[str, Any] | None) -> None:
+        key = str(feature_id)
+        if entry is None:
+            self.dashboard.pop(key, None)
+        else:
+            self.dashboard[key] = entry
+        self.dirty.add("dashboard")
+
+    def touch_queue(self) -> None:
+        self.dirty.add("queue")
+
+    def event(self, action: str, feature_id: int, before: Any, after: Any, **extra: Any) -> None:
+        """Record a history event (written by :meth:`commit`)."""
+        event = {
+            "id": new_id(),
+            "ts": self.ts,
+            "action": action,
+            "feature_id": feature_id,
+            "source": extra.pop("source", None) or self.source,
+            "owner": extra.pop("owner", None) or self.owner,
+            "before": before,
+            "after": after,
+        }
+        event.update(extra)
+        self.events.append(event)
+
+    def commit(self) -> None:
+        if "labels" in self.dirty:
+            self.cache.write(self.paths.labels, self.raw_labels)
+        if "dashboard" in self.dirty:
+            self.cache.write(self.paths.dashboard, self.dashboard)
+        for path, state in self.research.items():
+            self.cache.write(path, state)
+        if "queue" in self.dirty:
+            self.cache.write(self.paths.queue, self.queue.to_raw())
+        if len(self.events) > 1:
+            batch = new_id()
+            for event in self.events:
+                event["batch"] = batch
+        self._history.append(self.events)
