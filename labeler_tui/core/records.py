@@ -41,7 +41,7 @@ class LabelRecord(Mapping[str, Any]):
     dashboard_notes: str | None = _field("text")
     display_name: str | None = _field("text")
     last_updated: str | None = _field("text")
-    """ISO 8601; one without a zone is local time."""
+    """ISO 8601 (docs/formats.md, "Timestamps")."""
     source: str | None = _field("text")
     """Provenance: "dashboard", "claude code", "manual", "merged", ..."""
     hypothesis_confidence: float | None = _field("unit")
