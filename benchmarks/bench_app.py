@@ -42,7 +42,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.worker import WorkerCancelled  # noqa: E402
 
 from labeler_tui.app.app import LabelerApp  # noqa: E402
-from labeler_tui.app.queue_rows import build_rows  # noqa: E402
+from labeler_tui.app.screens.workbench.queue_rows import build_rows  # noqa: E402
 from labeler_tui.app.widgets.queue_list import QueueList  # noqa: E402
 from labeler_tui.core.service import LabelingService  # noqa: E402
 from labeler_tui.core.workspace import Workspace  # noqa: E402

@@ -22,6 +22,7 @@ def _isolated_environment(
     monkeypatch.delenv("LABELER_WORKSPACE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # the app's error log
     monkeypatch.chdir(home)
 
 

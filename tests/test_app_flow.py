@@ -210,15 +210,9 @@ async def test_changes_by_another_process_show_up(queued_workspace: Path) -> Non
             pilot, lambda: 9 in {r.feature_id for r in queue_list.visible_rows()}, timeout=2.0
         )
         detail = app.workbench.query_one(FeatureDetail)
-        await wait_until(
-            pilot,
-            lambda: (
-                (detail.overview or {}).get("label", {}) is not None
-                and (detail.overview.get("label") or {}).get("dashboard_name")
-                == "written by the CLI"
-            ),
-            timeout=4,
-        )
+        label_line = detail.query_one("#detail-label")
+        await wait_until(pilot, lambda: "written by the CLI" in str(label_line.render()), timeout=4)
+        assert detail.record is not None and detail.record.name == "written by the CLI"
         assert "labeled 1/12" in str(app.workbench.query_one(StatusLine).render())
 
 

@@ -16,7 +16,7 @@ from textual.command import CommandList, CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
-from labeler_tui.app.actions import ACTIONS
+from labeler_tui.app.actions import ACTIONS, action_spec
 from labeler_tui.app.commands import LabelerCommands
 from labeler_tui.app.screens.help import HelpScreen
 from labeler_tui.app.screens.modals import (
@@ -68,6 +68,10 @@ class Host(App[None]):
 
     def open(self, screen: Screen[Any]) -> None:
         self.push_screen(screen, self._keep)
+
+    async def perform(self, action_id: str) -> None:
+        """As LabelerApp.perform does: the action with this id, on the workbench."""
+        await self.workbench.run_action(action_spec(action_id).action)
 
     def _keep(self, value: Any) -> None:
         self.result = value

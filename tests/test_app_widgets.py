@@ -10,9 +10,9 @@ from textual.app import App, ComposeResult
 
 from labeler_tui.app.actions import ACTIONS, action_spec, bindings, unknown_keymap_ids
 from labeler_tui.app.backend import mentioned_subject
-from labeler_tui.app.messages import QueueSnapshot
-from labeler_tui.app.queue_rows import build_rows
 from labeler_tui.app.screens.workbench import WorkbenchScreen
+from labeler_tui.app.screens.workbench.messages import QueueSnapshot
+from labeler_tui.app.screens.workbench.queue_rows import build_rows
 from labeler_tui.app.widgets.feature_detail import (
     flags_text,
     label_text,
@@ -20,10 +20,12 @@ from labeler_tui.app.widgets.feature_detail import (
     summary_text,
 )
 from labeler_tui.app.widgets.histogram import RegionHistogram
-from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hint
+from labeler_tui.app.widgets.label_form import LabelForm, coverage_hint
 from labeler_tui.app.widgets.queue_list import QueueList, QueueRow
 from labeler_tui.app.widgets.status_line import status_text
-from labeler_tui.core.service import QueueEntry, SkipRecord
+from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.service import QueueEntry, QueueState, SkipRecord
 from labeler_tui.core.stores.labels import LabelBook
 
 N_ROWS = 24_576
@@ -111,13 +113,14 @@ def test_build_rows_marks_live_claims_and_lists_skips() -> None:
         QueueEntry(3, 0.7, "c", "t", "m", claimed_by="bob", claim_expires=earlier),
     ]
     snapshot = QueueSnapshot(
-        entries=entries,
-        completed=[4, 5],
-        skipped=[SkipRecord(6, "noisy", None), SkipRecord(7, None, None)],
+        queue=QueueState(
+            entries=entries,
+            completed=[4, 5],
+            skipped=[SkipRecord(6, "noisy", None), SkipRecord(7, None, None)],
+        ),
         labels=LabelBook(Path("labels.json"), {"5": {"dashboard_name": "five"}}),
         status={},
         signature=(),
-        n_features=10,
     )
     pending = build_rows("pending", snapshot, "me", now)
     assert [(r.feature_id, r.claimed_by, r.mine) for r in pending] == [
@@ -166,13 +169,16 @@ async def test_label_form_fill_values_and_validation() -> None:
     app = FormApp()
     async with app.run_test(size=(100, 12)) as pilot:
         form = app.query_one(LabelForm)
-        record = {
-            "dashboard_name": "ink saver",
-            "dashboard_category": "tactical",
-            "dashboard_notes": "mostly mains",
-            "interpretability_confidence": 0.7,
-            "source": "cli",
-        }
+        record = LabelRecord.from_json(
+            {
+                "dashboard_name": "ink saver",
+                "dashboard_category": "tactical",
+                "dashboard_notes": "mostly mains",
+                "interpretability_confidence": 0.7,
+                "source": "cli",
+            },
+            7,
+        )
         form.fill(7, record)
         await pilot.pause()
         assert not form.dirty
@@ -186,14 +192,14 @@ async def test_label_form_fill_values_and_validation() -> None:
         assert values.hypothesis_confidence is None
         form.query_one("#form-hyp").value = "1.5"
         assert form.dirty
-        with pytest.raises(FormError, match="hypothesis confidence: expected a number from 0 to 1"):
+        with pytest.raises(ValidationError, match=r"hypothesis confidence: must be in \[0, 1\]"):
             form.values()
         form.query_one("#form-hyp").value = "abc"
-        with pytest.raises(FormError, match="hypothesis confidence"):
+        with pytest.raises(ValidationError, match="hypothesis confidence: expected a number"):
             form.values()
         form.query_one("#form-hyp").value = "0.25"
         form.query_one("#form-name").value = "  "
-        with pytest.raises(FormError, match="name"):
+        with pytest.raises(ValidationError, match="name: must not be empty"):
             form.values()
         draft = {**form.raw(), "#form-name": "draft name"}
         form.fill(8, None)
@@ -233,7 +239,7 @@ def test_texts_show_the_figures() -> None:
     assert "Not labeled" in label_text(None).plain
     assert (
         "ink  [tactical]"
-        in label_text({"dashboard_name": "ink", "dashboard_category": "tactical"}).plain
+        in label_text(LabelRecord(1, dashboard_name="ink", dashboard_category="tactical")).plain
     )
     hint = coverage_hint(
         {

@@ -177,6 +177,29 @@ def test_claims_keep_two_agents_apart(ws: Path, capsys) -> None:
     assert run_json(capsys, "status")["queue"]["claimed"] == 2
 
 
+def test_next_lists_upcoming_entries_an_expired_claim_no_longer_holds(ws: Path, capsys) -> None:
+    """The CLI, the service and the app share one rule: a live claim of another owner keeps
+    an entry out; an expired one does not."""
+    from datetime import UTC, datetime, timedelta
+
+    from labeler_tui.core.service import LabelingService
+    from labeler_tui.core.workspace import Workspace
+
+    run(capsys, "add", "1", "--priority", "0.9")
+    run(capsys, "add", "2", "--priority", "0.8")
+    run(capsys, "add", "3", "--priority", "0.7")
+    run(capsys, "add", "4", "--priority", "0.6")
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    LabelingService(Workspace.open(ws), owner="bob", clock=lambda: hour_ago).claim(2, ttl=60)
+    LabelingService(Workspace.open(ws), owner="carol").claim(3, ttl=600)
+    code, out, _ = run(capsys, "next", "--no-build")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "## Next Feature: 1"
+    upcoming = lines[lines.index("Upcoming:") + 1 :]
+    assert upcoming == ["  2. Feature 2 (priority=0.800)", "  3. Feature 4 (priority=0.600)"]
+
+
 def test_bad_ttl_is_exit_1(ws: Path, capsys) -> None:
     code, _, err = run(capsys, "next", "--no-build", "--claim", "--ttl", "0")
     assert code == 1 and "--ttl" in err

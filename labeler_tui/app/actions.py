@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from labeler_tui.core.registry import SIMILARITY_METHODS
+
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -156,7 +158,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "c",
         "cycle_similar_method",
         "Method",
-        "Switch similarity: decoder, tokens, coactivation",
+        f"Switch similarity: {', '.join(SIMILARITY_METHODS.names())}",
         "Similar",
         show=False,
     ),

@@ -7,45 +7,45 @@ import contextlib
 import signal
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, InvalidThemeError
 
 from labeler_tui.app.actions import action_spec, unknown_keymap_ids
 from labeler_tui.app.backend import Backend
+from labeler_tui.app.commands import LabelerCommands
 from labeler_tui.app.screens.workbench import WorkbenchScreen
+from labeler_tui.app.screens.workbench.messages import ModelChosen
 from labeler_tui.core.workspace import Workspace
 
 
 class LabelerApp(App[None]):
-    """``LabelerApp(workspace, model)``; tests run it with ``app.run_test(size=(120, 40))``."""
+    """``LabelerApp(workspace, model)``; tests run it with ``app.run_test(size=(120, 40))``.
+
+    The app owns the model's :class:`Backend` (service, lease, data); the workbench screen is
+    given it, and a new one when the user switches model."""
 
     TITLE = "labeler-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {LabelerCommands}
 
     def __init__(self, workspace: Workspace, model: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.model_name = workspace.model_name(model)
-        self.backend = Backend(workspace, self.model_name)
-        self.similar_method = workspace.config.app.similar_method
-        self._workbench: WorkbenchScreen | None = None
-        self._install_commands()
+        self.backend = Backend(workspace, workspace.model_name(model))
 
-    def _install_commands(self) -> None:
-        try:
-            from labeler_tui.app.commands import LabelerCommands
-        except ImportError:
-            return
-        self.COMMANDS = self.COMMANDS | {LabelerCommands}
+    @property
+    def model_name(self) -> str:
+        return self.backend.model
 
     def on_mount(self) -> None:
         config = self.workspace.config
         try:
             self.theme = config.app.theme
-        except Exception:
+        except InvalidThemeError:
             self.notify(
                 f"{config.path}: [app] theme: unknown theme {config.app.theme!r}",
                 severity="warning",
+                markup=False,
             )
         if config.keymap:
             self.set_keymap(config.keymap)
@@ -54,9 +54,9 @@ class LabelerApp(App[None]):
                 self.notify(
                     f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}",
                     severity="warning",
+                    markup=False,
                 )
-        self._workbench = WorkbenchScreen()
-        self.push_screen(self._workbench)
+        self.push_screen(WorkbenchScreen(self.backend, config.app.similar_method))
         self._exit_on_hangup()
 
     def _exit_on_hangup(self) -> None:
@@ -88,20 +88,19 @@ class LabelerApp(App[None]):
         else:
             await self.workbench.run_action(spec.action)
 
+    def on_model_chosen(self, message: ModelChosen) -> None:
+        self.switch_model(message.model)
+
     def switch_model(self, name: str) -> None:
-        """Leave the current model (releasing its claim) and open another of the workspace."""
-        workbench = self.workbench
-        workbench.release_claim_now()
-        self.model_name = self.workspace.model_name(name)
-        self.backend = Backend(self.workspace, self.model_name)
-        workbench.start()
-        self.notify(f"Model {self.model_name}", timeout=2)
+        """Open another model of the workspace (the workbench gives the old claim back)."""
+        self.backend = Backend(self.workspace, self.workspace.model_name(name))
+        self.workbench.open_model(self.backend)
+        self.notify(f"Model {self.backend.model}", timeout=2, markup=False)
 
     def release_claim(self) -> None:
-        """Give back the feature this app holds a lease on, if any (safe to call twice, and
+        """Give back the feature this app holds a claim on, if any (safe to call twice, and
         after the app has ended)."""
-        if self._workbench is not None:
-            self._workbench.release_claim_now(self.backend)
+        self.backend.lease.release()
 
     async def action_quit(self) -> None:
         self.release_claim()

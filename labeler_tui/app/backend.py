@@ -1,7 +1,8 @@
-"""The one door from the app to the core for one model: the labeling service plus the analysis.
+"""The one door from the app to the core for one model: the labeling service, the lease of the
+feature on screen, the data and the analysis.
 
-The workbench calls only this (from worker threads), so the UI holds no store or analysis logic
-and tests can hand the app a fake with the same methods.
+The workbench's jobs call only this, from worker threads: every method is safe to call from
+several threads at once, and the UI holds no store or analysis logic.
 """
 
 from __future__ import annotations
@@ -10,13 +11,20 @@ import re
 import threading
 from typing import Any
 
+from labeler_tui.core.analysis.similarity import similar_features, similarity_method
 from labeler_tui.core.data import ModelData, ProgressCallback
+from labeler_tui.core.lease import Lease
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.registry import SIMILARITY_METHODS, capabilities
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
+COVERAGE_VALUES_MAX = 500
+"""Metadata columns with more distinct values than this are not matched in label names."""
+
 
 class Backend:
-    """The service, the data and the analysis of one model of one workspace."""
+    """The service, the lease, the data and the analysis of one model of one workspace."""
 
     def __init__(self, workspace: Workspace, model: str) -> None:
         cfg = workspace.config
@@ -25,68 +33,79 @@ class Backend:
         self.owner = cfg.labeler.owner
         self.source = cfg.labeler.source
         self.categories = tuple(cfg.labeler.categories)
+        self.claim_ttl = float(cfg.app.claim_ttl_seconds)
+        self.poll_interval = float(cfg.app.poll_interval_seconds)
         self.service = LabelingService(workspace, model, source=self.source, owner=self.owner)
-        self._data_lock = threading.Lock()
+        self.lease = Lease(self.service)
+        self._subjects: list[tuple[str, str]] | None = None
+        self._subjects_lock = threading.Lock()
 
     def open_data(self, progress: ProgressCallback | None = None) -> ModelData:
         """Open the model's data, building its index first if needed (reports ``progress``)."""
-        with self._data_lock:
-            return self.workspace.data(self.model, progress=progress)
+        return self.workspace.data(self.model, progress=progress)
 
     @property
     def data(self) -> ModelData:
-        """The model's data; the first call may build the index (run it in a worker).
-
-        Serialised: Workspace.data is not thread-safe and two workers must not build twice."""
-        with self._data_lock:
-            return self.workspace.data(self.model)
+        """The model's data; the first call may build the index (run it in a worker)."""
+        return self.workspace.data(self.model)
 
     # --- reads -----------------------------------------------------------------------------------
-    def overview(self, feature_id: int) -> dict[str, Any]:
-        """The overview JSON of issue 4 (regions, histogram, flags, label)."""
+    def overview(self, feature_id: int) -> tuple[dict[str, Any], LabelRecord | None]:
+        """The feature's overview (regions, histogram, flags; ``labeler overview --json``) and
+        its label record."""
         from labeler_tui.core.analysis.overview import feature_overview
 
-        return feature_overview(self.data, feature_id, self.service.label(feature_id))
+        record = self.service.label(feature_id)
+        return feature_overview(self.data, feature_id, record), record
 
-    def similar(
-        self,
-        feature_id: int,
-        method: str,
-        top_k: int,
-        progress: ProgressCallback | None = None,
-    ) -> list[tuple[int, float, str | None]]:
-        """Neighbours as (feature id, similarity, label name or None); ``progress`` reports
-        the method's one-time table build, if it still has to be built."""
-        from labeler_tui.core.analysis.similarity import similar_features
-
-        labels = self.service.labels()
-        rows: list[tuple[int, float, str | None]] = []
-        for fid, sim in similar_features(self.data, feature_id, method, top_k, progress):
-            rows.append((int(fid), float(sim), labels.name(int(fid))))
-        return rows
+    def similar_methods(self) -> tuple[str, ...]:
+        """The similarity methods this model can use, its default first."""
+        return tuple(m.name for m in SIMILARITY_METHODS.usable(capabilities(self.data)))
 
     def similar_ready(self, method: str) -> bool:
         """Whether :meth:`similar` answers at once (no one-time table to build first)."""
-        from labeler_tui.core.analysis.similarity import similarity_method
-
         return similarity_method(self.data, method).is_ready(self.data)
 
-    def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
+    def build_similar_table(self, method: str, progress: ProgressCallback | None) -> None:
+        """Build the method's one-time table (minutes at full scale; run it in one worker)."""
+        entry = similarity_method(self.data, method)
+        if entry.prepare is not None:
+            entry.prepare(self.data, progress)
+
+    def similar(
+        self, feature_id: int, method: str, top_k: int
+    ) -> list[tuple[int, float, str | None]]:
+        """Neighbours as (feature id, similarity, label name or None)."""
+        labels = self.service.labels()
+        return [
+            (int(fid), float(sim), labels.name(int(fid)))
+            for fid, sim in similar_features(self.data, feature_id, method, top_k)
+        ]
+
+    def coverage(self, feature_id: int, name: str) -> tuple[str, dict[str, Any] | None]:
+        """The token, family or metadata value a label name mentions and its core coverage
+        (``("", None)`` when the name mentions none)."""
         from labeler_tui.core.analysis.coverage import core_coverage
 
-        return core_coverage(self.data, feature_id, subject)
+        subject = mentioned_subject(name, self.coverage_subjects())
+        if subject is None:
+            return "", None
+        return subject, core_coverage(self.data, feature_id, subject)
 
     def coverage_subjects(self) -> list[tuple[str, str]]:
         """(text to look for in a label name, coverage subject): families, tokens and
-        metadata values (``hydra`` -> ``weapon=hydra``)."""
-        data = self.data
-        subjects = [(name, name) for name in data.family_names]
-        subjects += [(name, name) for name in data.token_names]
-        for column in data.metadata_columns:
-            values = data.metadata_values(column)
-            if len(values) <= 500:
-                subjects += [(str(v), f"{column}={v}") for v in values if v is not None]
-        return subjects
+        metadata values (``hydra`` -> ``weapon=hydra``); computed once."""
+        with self._subjects_lock:
+            if self._subjects is None:
+                data = self.data
+                subjects = [(name, name) for name in data.family_names]
+                subjects += [(name, name) for name in data.token_names]
+                for column in data.metadata_columns:
+                    values = data.metadata_values(column)
+                    if len(values) <= COVERAGE_VALUES_MAX:
+                        subjects += [(str(v), f"{column}={v}") for v in values if v is not None]
+                self._subjects = subjects
+            return self._subjects
 
 
 def _words(text: str) -> str:

@@ -1,8 +1,7 @@
 """The command palette provider: every action of ACTIONS by its title and help, plus themes.
 
 Add it to the app with ``COMMANDS = App.COMMANDS | {LabelerCommands}``. Actions run through
-``app.perform(action_id)`` when the app has it (so they reach the workbench from any screen),
-else as the action string on the screen the palette was opened from.
+``LabelerApp.perform(action_id)``, so they reach the workbench from any screen.
 """
 
 from __future__ import annotations
@@ -29,13 +28,7 @@ class LabelerCommands(Provider):
         return f"{spec.help}  ({keys})" if keys else spec.help
 
     async def _run(self, spec: ActionSpec) -> None:
-        perform = getattr(self.app, "perform", None)
-        if callable(perform):
-            result = perform(spec.id)
-            if hasattr(result, "__await__"):
-                await result
-            return
-        await self.app.run_action(spec.action, self.screen)
+        await self.app.perform(spec.id)  # type: ignore[attr-defined]
 
     def _set_theme(self, name: str) -> None:
         self.app.theme = name

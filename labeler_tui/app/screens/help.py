@@ -25,6 +25,7 @@ from labeler_tui.core.analysis.quadrant import (
     LOW_IMPORTANCE,
     LOW_INTERPRETABILITY,
 )
+from labeler_tui.core.registry import QUEUE_METHODS, SIMILARITY_METHODS
 
 
 def app_keymap(app: App[object]) -> dict[str, str]:
@@ -108,10 +109,20 @@ you understand the feature (subjective). Don't conflate them.
 """
 
 
+def methods_markdown() -> str:
+    """The registered similarity methods and queue builders, with their help."""
+    lines = ["## Similar features (`{similar_method}` switches)", "", "| method | similarity |"]
+    lines.append("|---|---|")
+    lines += [f"| {m.name} | {m.help} |" for m in SIMILARITY_METHODS.entries()]
+    lines += ["", "## Queue builders (`{build}`)", "", "| method | picks |", "|---|---|"]
+    lines += [f"| {m.name} | {m.help} |" for m in QUEUE_METHODS.entries()]
+    return "\n".join(lines) + "\n"
+
+
 def guide_markdown(app: App[object], keymap: Mapping[str, str]) -> str:
     """The guide with each ``{action_id}`` replaced by that action's current keys."""
     keys = {spec.id: f"`{action_keys(app, spec, keymap)}`" for spec in ACTIONS}
-    return GUIDE.format(**keys)
+    return (GUIDE + "\n" + methods_markdown()).format(**keys)
 
 
 class HelpScreen(Screen[None]):

@@ -9,19 +9,22 @@ only renders them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 from textual_plotext import PlotextPlot
 
+from labeler_tui.app.jobs import Job, Jobs
 from labeler_tui.core.analysis.quadrant import (
     HIGH_IMPORTANCE,
     HIGH_INTERPRETABILITY,
@@ -33,8 +36,9 @@ from labeler_tui.core.analysis.quadrant import (
     STRONG,
     WEAK,
 )
-from labeler_tui.core.errors import LabelerError
+from labeler_tui.core.data import ModelData
 from labeler_tui.core.progress import QUADRANT_KEYS, UNKNOWN, ProgressReport, progress_report
+from labeler_tui.core.service import LabelingService
 
 MAX_DATE_TICKS = 6
 
@@ -170,17 +174,18 @@ class ProgressScreen(Screen[None]):
         Binding("k", "scroll('up')", "Up", show=False),
     ]
 
-    def __init__(self, service: Any, data: Any) -> None:
+    def __init__(self, service: LabelingService, data: ModelData) -> None:
         super().__init__()
         self.service = service
         self.data = data
+        self.jobs = Jobs(self)
         self.report: ProgressReport | None = None
         self.error: str | None = None
         self._signature: tuple[Any, ...] | None = None
 
     @property
     def model_name(self) -> str:
-        return str(getattr(self.service, "model", None) or getattr(self.data, "name", ""))
+        return self.service.model
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="progress-body"):
@@ -197,41 +202,27 @@ class ProgressScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#progress-body").focus()
         self.compute()
-        self.set_interval(self.poll_interval, self.watch_stores)
+        poll = self.service.workspace.config.app.poll_interval_seconds
+        self.set_interval(float(poll), self.watch_stores)
 
-    @property
-    def poll_interval(self) -> float:
-        """The workspace's ``[app] poll_interval_seconds`` (1 s without a workspace)."""
-        workspace = getattr(self.app, "workspace", None)
-        settings = getattr(getattr(workspace, "config", None), "app", None)
-        return float(getattr(settings, "poll_interval_seconds", 1.0))
-
-    @work(thread=True, exclusive=True, group="progress-poll")
     def watch_stores(self) -> None:
         """Recompute when another process (the CLI, an agent) changed a store meanwhile."""
-        try:
-            signature = self.service.stores_signature()
-        except LabelerError:
-            return
-        if self._signature is not None and signature != self._signature:
-            self.app.call_from_thread(self.compute)
+        if self._signature is not None:
+            job = partial(_recomputed, self.service, self.data, self._signature)
+            self.jobs.start(job, Job("Progress"), "progress-poll")
 
-    @work(thread=True, exclusive=True, group="progress")
     def compute(self) -> None:
         """Read the stores and the decoder norms off the event loop, then render."""
-        try:
-            self._signature = self.service.stores_signature()
-            report = progress_report(
-                self.service.status(),
-                self.service.labels(),
-                self.service.history(),
-                self.data.decoder_norms,
-                int(self.data.n_features),
-            )
-        except LabelerError as exc:
-            self.app.call_from_thread(self.show_error, str(exc))
-            return
-        self.app.call_from_thread(self.show_report, report)
+        self.jobs.start(partial(_computed, self.service, self.data), Job("Progress"), "progress")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = self.jobs.failure(event)
+        if failure is not None:
+            self.show_error(failure.message)
+
+    def on_progress_computed(self, message: ProgressComputed) -> None:
+        self._signature = message.signature
+        self.show_report(message.report)
 
     def show_error(self, message: str) -> None:
         if not self.is_attached:  # closed before the worker finished
@@ -240,7 +231,7 @@ class ProgressScreen(Screen[None]):
         self.query_one("#summary", Static).update(
             f"[b red]Cannot compute progress:[/] {escape(message)}"
         )
-        self.notify(message, title="Progress", severity="error")
+        self.notify(message, title="Progress", severity="error", markup=False)
 
     def show_report(self, report: ProgressReport) -> None:
         if not self.is_attached:
@@ -293,3 +284,32 @@ class ProgressScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ProgressComputed(Message):
+    def __init__(self, report: ProgressReport, signature: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.report = report
+        self.signature = signature
+
+
+def _computed(service: LabelingService, data: ModelData) -> ProgressComputed:
+    """Job: the progress figures, and the stores' signature they were read at."""
+    signature = service.stores_signature()
+    report = progress_report(
+        service.status(),
+        service.labels(),
+        service.history(),
+        data.decoder_norms,
+        int(data.n_features),
+    )
+    return ProgressComputed(report, signature)
+
+
+def _recomputed(
+    service: LabelingService, data: ModelData, known: tuple[Any, ...]
+) -> ProgressComputed | None:
+    """Job: the figures again when a store changed since ``known`` (None otherwise)."""
+    if service.stores_signature() == known:
+        return None
+    return _computed(service, data)

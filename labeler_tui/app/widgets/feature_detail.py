@@ -1,4 +1,6 @@
-"""The feature-detail pane: summary figures, histogram, region table, red flags, current label."""
+"""The feature-detail pane: summary figures, histogram, region table, red flags, current label.
+
+Everything shown comes from one overview (``labeler overview --json``) and the label record."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from labeler_tui.app.widgets.histogram import RegionHistogram
+from labeler_tui.app.widgets.histogram import Canvas, RegionHistogram, Rendered
+from labeler_tui.core.records import LabelRecord
 
 
 def _fmt(value: Any, spec: str = ".2f", missing: str = "-") -> str:
@@ -121,24 +124,24 @@ def flags_text(overview: dict[str, Any]) -> Text:
     return text
 
 
-def label_text(record: dict[str, Any] | None) -> Text:
-    if not record:
+def label_text(record: LabelRecord | None) -> Text:
+    """The feature's current label: name, category, source, confidences, time, notes."""
+    if record is None:
         return Text("Not labeled yet.", style="dim")
     text = Text()
-    name = record.get("dashboard_name") or record.get("display_name") or ""
     text.append("Label: ", style="bold")
-    text.append(str(name), style="bold cyan")
-    if record.get("dashboard_category"):
-        text.append(f"  [{record['dashboard_category']}]")
-    text.append(f"  source {record.get('source', '-')}")
+    text.append(record.name or "", style="bold cyan")
+    if record.dashboard_category:
+        text.append(f"  [{record.dashboard_category}]")
+    text.append(f"  source {record.source or '-'}")
     text.append(
-        f"  interp {_fmt(record.get('interpretability_confidence'))}"
-        f"  hyp {_fmt(record.get('hypothesis_confidence'))}"
+        f"  interp {_fmt(record.interpretability_confidence)}"
+        f"  hyp {_fmt(record.hypothesis_confidence)}"
     )
-    if record.get("last_updated"):
-        text.append(f"  {record['last_updated']}", style="dim")
-    if record.get("dashboard_notes"):
-        text.append(f"\n{record['dashboard_notes']}", style="italic")
+    if record.last_updated:
+        text.append(f"  {record.last_updated}", style="dim")
+    if record.dashboard_notes:
+        text.append(f"\n{record.dashboard_notes}", style="italic")
     return text
 
 
@@ -155,6 +158,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.overview: dict[str, Any] | None = None
+        self.record: LabelRecord | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -170,12 +174,9 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self.show_error(message)
         self.query_one("#detail-summary", Static).update(Text(message))
 
-    def show_loading(self, feature_id: int) -> None:
-        """Keep the previous feature until the new one arrives (usually within a frame or
-        two): replacing it by a placeholder would cost a second relayout per keypress."""
-
     def show_error(self, message: str) -> None:
         self.overview = None
+        self.record = None
         self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
         for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
             self.query_one(wid, Static).update("")
@@ -183,20 +184,20 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         histogram.clear()
         histogram.display = False
 
-    def prerender_histogram(self, overview: dict[str, Any]) -> Any:
-        """Build the histogram of an overview ahead, off the UI thread (see RegionHistogram)."""
-        hist = overview.get("histogram") or {}
-        if not hist.get("counts"):
-            return None
-        return self._histogram.prerender(hist.get("edges") or [], hist["counts"])
+    def histogram_canvas(self) -> Canvas | None:
+        """Where the histogram is drawn now (a job renders the next one ahead for it)."""
+        return self.query_one(RegionHistogram).canvas()
 
-    def on_mount(self) -> None:
-        self._histogram = self.query_one(RegionHistogram)
-
-    def show(self, overview: dict[str, Any], prerendered_histogram: Any = None) -> None:
+    def show(
+        self,
+        overview: dict[str, Any],
+        record: LabelRecord | None,
+        prerendered_histogram: Rendered | None = None,
+    ) -> None:
         self.overview = overview
+        self.record = record
         self.query_one("#detail-summary", Static).update(summary_text(overview))
-        self.query_one("#detail-label", Static).update(label_text(overview.get("label")))
+        self.query_one("#detail-label", Static).update(label_text(record))
         self.query_one("#detail-flags", Static).update(flags_text(overview))
         self.query_one("#detail-regions", Static).update(regions_text(overview))
         hist = overview.get("histogram") or {}
@@ -208,8 +209,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         else:
             histogram.clear("no nonzero activations")
 
-    def show_label(self, record: dict[str, Any] | None) -> None:
+    def show_label(self, record: LabelRecord | None) -> None:
         """Refresh only the label line (another process changed it)."""
-        if self.overview is not None:
-            self.overview = {**self.overview, "label": record}
+        self.record = record
         self.query_one("#detail-label", Static).update(label_text(record))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -13,31 +12,21 @@ from textual.message import Message
 from textual.validation import Number
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-
-@dataclass(frozen=True)
-class FormValues:
-    name: str
-    category: str | None
-    notes: str
-    interpretability_confidence: float | None
-    hypothesis_confidence: float | None
+from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelEdit, LabelRecord
 
 
-class FormError(ValueError):
-    """A field holds a value that cannot be saved; the message names the field."""
-
-
-def _confidence(raw: str, field: str) -> float | None:
+def _number(raw: str, field: str) -> float | None:
+    """A typed confidence (empty: none); its range is checked with the rest of the edit."""
     raw = raw.strip()
     if not raw:
         return None
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        raise FormError(f"{field}: expected a number from 0 to 1, got {raw!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise FormError(f"{field}: expected a number from 0 to 1, got {raw}")
-    return value
+        raise ValidationError(
+            f"{field}: expected a number from 0 to 1, got {raw!r}", field
+        ) from None
 
 
 class LabelForm(Vertical):
@@ -70,7 +59,7 @@ class LabelForm(Vertical):
         self.owner = owner
         self.feature_id: int | None = None
         self._filled: dict[str, str] = {}
-        self._record: dict[str, Any] | None = None
+        self._record: LabelRecord | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -110,51 +99,51 @@ class LabelForm(Vertical):
         yield Static("", id="form-hint")
 
     # --- filling and reading ---------------------------------------------------------------------
-    def fill(self, feature_id: int | None, record: dict[str, Any] | None) -> None:
+    def fill(self, feature_id: int | None, record: LabelRecord | None) -> None:
         """Show a feature's current label (empty fields when it has none)."""
-        record = record or {}
         if feature_id == self.feature_id and record == self._record and not self.dirty:
             return  # already showing exactly this
-        self._record = dict(record)
+        self._record = record
         self.feature_id = feature_id
-        self.query_one("#form-name", Input).value = str(record.get("dashboard_name") or "")
-        category = record.get("dashboard_category")
+        self.query_one("#form-name", Input).value = record.dashboard_name or "" if record else ""
+        category = record.dashboard_category if record else None
         select = self.query_one("#form-category", Select)
         if category in self.categories:
             select.value = category
         else:
             select.clear()
-        for wid, key in (
-            ("#form-interp", "interpretability_confidence"),
-            ("#form-hyp", "hypothesis_confidence"),
+        for wid, value in (
+            ("#form-interp", record.interpretability_confidence if record else None),
+            ("#form-hyp", record.hypothesis_confidence if record else None),
         ):
-            value = record.get(key)
             self.query_one(wid, Input).value = "" if value is None else f"{float(value):g}"
-        self.query_one("#form-notes", TextArea).text = str(record.get("dashboard_notes") or "")
-        source = record.get("source")
+        notes = record.dashboard_notes if record else None
+        self.query_one("#form-notes", TextArea).text = notes or ""
+        source = record.source if record else None
         where = f"was {source}, " if source else ""
-        self.query_one("#form-source", Static).update(f"{where}saves as {self.source}")
+        self.query_one("#form-source", Static).update(Text(f"{where}saves as {self.source}"))
         self.set_hint("")
         self._filled = self.raw()
 
-    def values(self) -> FormValues:
-        """The form's values; FormError names the first bad field."""
-        name = self.query_one("#form-name", Input).value.strip()
-        if not name:
-            raise FormError("name: a label needs a name")
+    def values(self) -> LabelEdit:
+        """The label the form holds, checked; a bad field raises ValidationError naming it."""
         select = self.query_one("#form-category", Select)
-        category = None if select.is_blank() else str(select.value)
-        return FormValues(
-            name=name,
-            category=category,
-            notes=self.query_one("#form-notes", TextArea).text.strip(),
-            interpretability_confidence=_confidence(
+        edit = LabelEdit(
+            name=self.query_one("#form-name", Input).value,
+            category=None if select.is_blank() else str(select.value),
+            notes=self.query_one("#form-notes", TextArea).text.strip() or None,
+            interpretability_confidence=_number(
                 self.query_one("#form-interp", Input).value, "interpretability confidence"
             ),
-            hypothesis_confidence=_confidence(
+            hypothesis_confidence=_number(
                 self.query_one("#form-hyp", Input).value, "hypothesis confidence"
             ),
         )
+        try:
+            return edit.checked(self.categories)
+        except ValidationError as exc:  # named as the form names it
+            field = exc.field or ""
+            raise exc.renamed(field.replace("_", " ")) from None
 
     def set_hint(self, hint: str | Text) -> None:
         self.query_one("#form-hint", Static).update(hint)

@@ -24,9 +24,10 @@ class SimilarSidebar(Vertical):
     """
 
     def __init__(self, method: str | None = None, *, id: str | None = None) -> None:
+        """``method``: the one to show first (None: the model's default, once it is known)."""
         super().__init__(id=id)
-        names = SIMILARITY_METHODS.names()
-        self.method = method if method in names else names[0]
+        self.methods: tuple[str, ...] = SIMILARITY_METHODS.names()
+        self.method: str | None = method if method in self.methods else None
         self.feature_id: int | None = None
         self.rows: list[tuple[int, float, str | None]] = []
 
@@ -39,14 +40,22 @@ class SimilarSidebar(Vertical):
 
     def _title(self, note: str = "") -> Text:
         text = Text("Similar · ", no_wrap=True, overflow="ellipsis")
-        text.append(self.method, style="bold")
+        text.append(self.method or "…", style="bold")
         if note:
             text.append(f" {note}", style="dim")
         return text
 
+    def set_methods(self, methods: tuple[str, ...]) -> None:
+        """The methods the model can use, its default first; the method shown stays when the
+        model can use it."""
+        self.methods = methods
+        if self.method not in methods:
+            self.method = methods[0]
+        self.query_one("#similar-title", Static).update(self._title())
+
     def next_method(self) -> str:
-        names = SIMILARITY_METHODS.names()
-        self.method = names[(names.index(self.method) + 1) % len(names)]
+        i = self.methods.index(self.method) if self.method in self.methods else -1
+        self.method = self.methods[(i + 1) % len(self.methods)]
         self.query_one("#similar-title", Static).update(self._title("…"))
         return self.method
 

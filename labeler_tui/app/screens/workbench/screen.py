@@ -1,82 +1,101 @@
 """The one main screen: queue, feature detail, label form and similar features.
 
-Layout, message handlers and the user actions of :mod:`labeler_tui.app.actions` live here; the
-slow calls run in the thread workers of :mod:`labeler_tui.app.workers` (this screen's base
-class), whose messages the handlers below turn into widget updates.
+Layout, message handlers and the user actions of :mod:`labeler_tui.app.actions` live here. Every
+slow call is a job of :mod:`.workers`, started through :class:`~labeler_tui.app.jobs.Jobs`; the
+jobs return messages and only the handlers below (on the UI thread) change this screen's state
+or its widgets. Failures of every job arrive at :meth:`on_worker_state_changed`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.events import Resize
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from labeler_tui.app.actions import bindings
-from labeler_tui.app.messages import (
+from labeler_tui.app.backend import Backend
+from labeler_tui.app.jobs import Failure, Job, JobResult, Jobs
+from labeler_tui.app.screens.modals import (
+    BuildQueueScreen,
+    GoToFeatureScreen,
+    ModelPickerScreen,
+    SkipReasonScreen,
+)
+from labeler_tui.app.screens.workbench import workers
+from labeler_tui.app.screens.workbench.messages import (
+    ClaimChanged,
     CoverageLoaded,
+    DataProgress,
     DataReady,
     FeatureLoaded,
+    ModelChosen,
+    NextTaken,
     OperationDone,
-    OperationFailed,
     QueueLoaded,
     QueueSnapshot,
     SimilarLoaded,
+    TableProgress,
+    TableReady,
 )
-from labeler_tui.app.queue_rows import QUEUE_VIEWS, build_rows
+from labeler_tui.app.screens.workbench.queue_rows import QUEUE_VIEWS, build_rows
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
-from labeler_tui.app.widgets.label_form import FormError, LabelForm, coverage_hint
+from labeler_tui.app.widgets.label_form import LabelForm, coverage_hint
 from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
-from labeler_tui.app.workers import OPENING_DATA, WorkbenchWorkers
-from labeler_tui.core.records import LabelEdit
-
-if TYPE_CHECKING:
-    from labeler_tui.app.app import LabelerApp
-    from labeler_tui.app.backend import Backend
+from labeler_tui.core.errors import LabelerError
 
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
 CLAIM_DWELL_SECONDS = 1.5
 """A feature merely browsed to is claimed once it stayed on screen this long (n/enter claim at
 once), so holding j does not write a claim per keypress."""
+OPENING_DATA = "Opening the data"
+READING_STORES = "Reading the labels and queue"
 
 
-class WorkbenchScreen(WorkbenchWorkers):
+class WorkbenchScreen(Screen[None]):
     """Queue | detail + form | similar; the status line on top, the footer below."""
 
     BINDINGS = bindings()
     AUTO_FOCUS = "#queue-list"
 
-    def __init__(self) -> None:
+    def __init__(self, backend: Backend, similar_method: str | None = None) -> None:
+        """``similar_method``: the similar pane's first method (None: the model's default)."""
         super().__init__()
+        self.backend = backend
+        self.jobs = Jobs(self)
+        self._similar_method = similar_method
         self.snapshot: QueueSnapshot | None = None
         self.view = "pending"
         self.n_features: int | None = None
         self.data_ready = False
         self.current: int | None = None
         """The feature on screen (its detail, its form)."""
-        self.claimed: int | None = None
-        """The feature this app holds a lease on (at most one)."""
         self.claim_note = ""
         self.error: str | None = None
         self.drafts: dict[int, dict[str, Any]] = {}
         self._frozen = False
         self._claim_timer: Timer | None = None
-        self._subjects: list[tuple[str, str]] | None = None
+        self._building: dict[str, Worker[None]] = {}
+        """Similarity methods whose one-time table a job is building, and that job."""
 
     @property
-    def labeler_app(self) -> LabelerApp:
-        return self.app  # type: ignore[return-value]
+    def claimed(self) -> int | None:
+        """The feature this app holds a claim on (at most one)."""
+        return self.backend.lease.held
 
     @property
     def queue_list(self) -> QueueList:
@@ -94,7 +113,7 @@ class WorkbenchScreen(WorkbenchWorkers):
                 )
                 yield QueueList(id="queue-list")
             yield FeatureDetail(id="detail", classes="pane")
-            yield SimilarSidebar(self.labeler_app.similar_method, id="similar")
+            yield SimilarSidebar(self._similar_method, id="similar")
             yield LabelForm(backend.categories, backend.source, backend.owner, id="form")
         yield Footer()
 
@@ -103,36 +122,31 @@ class WorkbenchScreen(WorkbenchWorkers):
         self.query_one("#detail").border_title = "Feature"
         self._update_layout(self.app.size.width, self.app.size.height)
         self.refresh_status()
+        self.set_interval(self.backend.poll_interval, self._poll)
+        self.set_interval(max(1.0, min(self.backend.claim_ttl / 3, 600.0)), self._renew_claim)
         self.start()
 
     def start(self) -> None:
-        """(Re)load everything for the app's current model."""
+        """(Re)load everything for the current model."""
         self.data_ready = False
         self.snapshot = None
         self.current = None
-        self.claimed = None
-        self._subjects = None
         self.drafts.clear()
+        self._building.clear()
         self.queue_list.set_rows([])
         self.queue_list.empty_text = "loading…"
         self.query_one(FeatureDetail).show_message(f"Opening model {self.backend.model}…")
         self.query_one(LabelForm).fill(None, None)
         self.query_one(SimilarSidebar).clear()
-        self._open_data()
+        self._run(partial(workers.open_data, self.backend, self.post_message), "data", OPENING_DATA)
         self._load_queue()
-        interval = self.workspace_poll_interval()
-        if getattr(self, "_poll_timer", None) is None:
-            self._poll_timer = self.set_interval(interval, self._poll)
-            ttl = float(self.backend.workspace.config.app.claim_ttl_seconds)
-            self.set_interval(max(1.0, min(ttl / 3, 600.0)), self._renew_claim)
 
-    def _renew_claim(self) -> None:
-        """Keep the lease of the feature on screen alive while it is being studied."""
-        if self.claimed is not None and self.claimed == self.current:
-            self._claim_worker(self.claimed)
-
-    def workspace_poll_interval(self) -> float:
-        return float(self.backend.workspace.config.app.poll_interval_seconds)
+    def open_model(self, backend: Backend) -> None:
+        """Leave the current model (giving its claim back) and open another one."""
+        old = self.backend
+        self.backend = backend
+        self._run(partial(_released, old), "release", "Releasing the claim", exclusive=False)
+        self.start()
 
     def on_resize(self, event: Resize) -> None:
         self._update_layout(event.size.width, event.size.height)
@@ -147,6 +161,110 @@ class WorkbenchScreen(WorkbenchWorkers):
         if footer.show_command_palette != (width >= NARROW_WIDTH):
             footer.show_command_palette = width >= NARROW_WIDTH
             footer.refresh(recompose=True)
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def _run(
+        self,
+        function: Callable[[], JobResult],
+        group: str,
+        what: str,
+        *,
+        exclusive: bool = True,
+        feature_id: int | None = None,
+        shown_in: str = "notice",
+        quiet: bool = False,
+    ) -> Worker[None]:
+        job = Job(what, feature_id, shown_in, quiet)
+        return self.jobs.start(function, job, group, exclusive)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a job's failure is reported (a bug re-raises in development)."""
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._building = {m: w for m, w in self._building.items() if w is not event.worker}
+        failure = self.jobs.failure(event)
+        if failure is not None:
+            self._report_failure(failure)
+
+    def _report_failure(self, failure: Failure) -> None:
+        job, message = failure.job, failure.message
+        if job.shown_in == "similar":
+            self.query_one(SimilarSidebar).show_error(message)
+        elif job.shown_in == "detail" and job.feature_id in (None, self.current):
+            prefix = f"{job.what} failed: " if job.feature_id is None else ""
+            self.query_one(FeatureDetail).show_error(prefix + message)
+        if job.feature_id is not None and job.feature_id != self.current and not failure.bug:
+            return  # about a feature no longer on screen
+        if job.shown_in in ("similar", "hint") and not failure.bug:
+            return
+        if job.quiet and self.error is not None and not failure.bug:
+            return  # said already; polling keeps trying
+        self.report_error(job.what, message)
+
+    def _load_queue(self) -> None:
+        self._run(partial(workers.load_queue, self.backend), "queue", READING_STORES)
+
+    def _poll(self) -> None:
+        """Reload when another process changed a store (after a failure: every time)."""
+        known = self.snapshot.signature if self.snapshot and self.error is None else None
+        self._run(partial(workers.poll, self.backend, known), "poll", READING_STORES, quiet=True)
+
+    def _load_feature(self, feature_id: int) -> None:
+        canvas = self.query_one(FeatureDetail).histogram_canvas()
+        method = self.query_one(SimilarSidebar).method
+        self._run(
+            partial(workers.load_feature, self.backend, feature_id, method, canvas),
+            "feature",
+            f"Loading feature {feature_id}",
+            feature_id=feature_id,
+            shown_in="detail",
+        )
+
+    def _load_similar(self, feature_id: int, method: str) -> None:
+        """The neighbours by ``method``; a method whose table is not built yet gets ONE build
+        job (moving on meanwhile starts no more), and its neighbours follow when it is done."""
+        sidebar = self.query_one(SimilarSidebar)
+        if not self.backend.similar_ready(method):
+            if method not in self._building:
+                sidebar.show_progress("building…")
+                self._building[method] = self._run(
+                    partial(workers.build_table, self.backend, method, self.post_message),
+                    f"build-{method}",
+                    f"Building the {method} table",
+                    exclusive=False,
+                    shown_in="similar",
+                )
+            return
+        self._run(
+            partial(workers.load_similar, self.backend, feature_id, method),
+            "similar",
+            f"Finding features similar to {feature_id}",
+            feature_id=feature_id,
+            shown_in="similar",
+        )
+
+    def _load_coverage(self, feature_id: int, name: str) -> None:
+        self._run(
+            partial(workers.load_coverage, self.backend, feature_id, name),
+            "coverage",
+            "Core coverage",
+            feature_id=feature_id,
+            shown_in="hint",
+        )
+
+    def _sync_lease(self) -> None:
+        lease = self.backend.lease
+        if lease.wanted == lease.held:
+            return  # nothing to write
+        self._run(partial(workers.sync_lease, lease), "claim", "Claiming", exclusive=False)
+
+    def _write(self, what: str, change: Callable[[], str], next_feature: bool = False) -> None:
+        """Run one store change (never cancelled); its message is said, then all reloads."""
+        self._run(
+            partial(workers.write, self.backend, change, next_feature),
+            "write",
+            what,
+            exclusive=False,
+        )
 
     # --- status ----------------------------------------------------------------------------------
     def refresh_status(self) -> None:
@@ -172,19 +290,27 @@ class WorkbenchScreen(WorkbenchWorkers):
 
     def report_error(self, what: str, error: str) -> None:
         self.error = f"{what} failed"
-        self.notify(error, title=f"{what} failed", severity="error", timeout=10)
+        self.notify(error, title=f"{what} failed", severity="error", timeout=10, markup=False)
         self.refresh_status()
 
     # --- message handlers ------------------------------------------------------------------------
+    def on_data_progress(self, message: DataProgress) -> None:
+        if message.model == self.backend.model and not self.data_ready:
+            self.query_one(FeatureDetail).show_message(message.text)
+
     def on_data_ready(self, message: DataReady) -> None:
         if message.model != self.backend.model:
             return
         self.data_ready = True
         self.n_features = message.n_features
         sidebar = self.query_one(SimilarSidebar)
-        if not message.has_decoder and sidebar.method == "decoder":
-            sidebar.method = "tokens"  # decoder similarity needs a decoder
-            self.notify(f"Model {message.model} has no decoder: similar features by tokens.")
+        wanted = sidebar.method
+        sidebar.set_methods(message.similar_methods)
+        if self._similar_method is not None and sidebar.method != wanted:
+            self.notify(
+                f"Model {message.model} cannot use {wanted} similarity: "
+                f"similar features by {sidebar.method}."
+            )
         self.refresh_status()
         if self.current is None:
             self.query_one(FeatureDetail).show_message(
@@ -209,7 +335,8 @@ class WorkbenchScreen(WorkbenchWorkers):
             gc.unfreeze()
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
-        self.snapshot = message.snapshot
+        snapshot = message.snapshot
+        self.snapshot = snapshot
         self.error = None
         queue_list = self.queue_list
         queue_list.empty_text = {
@@ -217,16 +344,15 @@ class WorkbenchScreen(WorkbenchWorkers):
             "completed": "Nothing completed yet.",
             "skipped": "Nothing skipped.",
         }[self.view]
-        snapshot = message.snapshot
-        if self.view == "pending" and snapshot.pending_rows is not None:
+        if self.view == "pending":
             rows = snapshot.pending_rows
         else:
             rows = build_rows(self.view, snapshot, self.backend.owner)
         queue_list.set_rows(rows)
         if self.current is not None:
-            record = message.snapshot.labels.get(self.current)
+            record = snapshot.labels.get(self.current)
             detail = self.query_one(FeatureDetail)
-            if detail.overview is not None and detail.overview.get("label") != record:
+            if detail.overview is not None and detail.record != record:
                 detail.show_label(record)
                 form = self.query_one(LabelForm)
                 if not form.dirty:
@@ -238,19 +364,17 @@ class WorkbenchScreen(WorkbenchWorkers):
     def on_feature_loaded(self, message: FeatureLoaded) -> None:
         if message.feature_id != self.current:
             return
-        self.query_one(FeatureDetail).show(message.overview, message.histogram)
+        self.query_one(FeatureDetail).show(message.overview, message.record, message.histogram)
         sidebar = self.query_one(SimilarSidebar)
         if message.similar is not None and message.similar[0] == sidebar.method:
             sidebar.show(message.feature_id, *message.similar)
-        elif message.similar_error is not None:
-            sidebar.show_error(message.similar_error)
-        else:  # the method's table is still to be built: on its own worker, with progress
+        elif sidebar.method is not None:  # its table is still to be built: one job, progress
             self._load_similar(message.feature_id, sidebar.method)
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
-            form.fill(message.feature_id, message.overview.get("label"))
-        self._show_claim(message.feature_id, message.claimed)
-        if not message.claim_pending and message.claimed is None and self._claim_timer is None:
+            form.fill(message.feature_id, message.record)
+        lease = self.backend.lease
+        if lease.wanted != message.feature_id and self._claim_timer is None:
             fid = message.feature_id
             self._claim_timer = self.set_timer(CLAIM_DWELL_SECONDS, lambda: self._dwell_claim(fid))
         self._freeze_startup_objects()
@@ -260,91 +384,101 @@ class WorkbenchScreen(WorkbenchWorkers):
 
     def _dwell_claim(self, feature_id: int) -> None:
         self._claim_timer = None
-        if (
-            self.current == feature_id
-            and self.claimed != feature_id
-            and self._is_pending(feature_id)
-        ):
-            self._claim_worker(feature_id)
+        if self.current == feature_id:
+            self._claim(feature_id)
 
-    def _show_claim(self, feature_id: int, claimed: bool | None) -> None:
-        if feature_id != self.current:
-            return
-        if claimed is True:
+    def _claim(self, feature_id: int) -> None:
+        """Claim the feature on screen now, if it is pending and not ours already."""
+        if self.backend.lease.wanted != feature_id and self._is_pending(feature_id):
+            self.backend.lease.want(feature_id)
+            self._sync_lease()
+
+    def _is_pending(self, feature_id: int) -> bool:
+        return self.snapshot is not None and self.snapshot.is_pending(feature_id)
+
+    def on_claim_changed(self, message: ClaimChanged) -> None:
+        """Say whose claim the feature on screen is under."""
+        current = self.current
+        if current is not None and self.claimed == current:
             self.claim_note = "claimed"
-        elif claimed is False:
-            holder = ""
-            for e in self.snapshot.entries if self.snapshot else []:
-                if e.feature_id == feature_id:
-                    holder = e.claimed_by or ""
+        elif current is not None and message.refused == current:
+            holder = self.snapshot.claimed_by(current) if self.snapshot else None
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
-            self.notify(f"Feature {feature_id} is {self.claim_note}.", severity="warning")
-        elif self.claimed == feature_id:
-            self.claim_note = "claimed"
+            self.notify(f"Feature {current} is {self.claim_note}.", severity="warning")
         else:
             self.claim_note = ""
         self.refresh_status()
+
+    def _renew_claim(self) -> None:
+        """Keep the claim of the feature on screen alive while it is being studied."""
+        lease = self.backend.lease
+        if lease.held is not None and lease.held == self.current:
+            self._run(partial(workers.renew_lease, lease), "claim-renew", "Renewing the claim")
 
     def on_similar_loaded(self, message: SimilarLoaded) -> None:
         if message.feature_id == self.current:
             self.query_one(SimilarSidebar).show(message.feature_id, message.method, message.rows)
 
+    def on_table_progress(self, message: TableProgress) -> None:
+        sidebar = self.query_one(SimilarSidebar)
+        if sidebar.method == message.method:
+            sidebar.show_progress(f"building {message.percent}%")
+
+    def on_table_ready(self, message: TableReady) -> None:
+        self._building.pop(message.method, None)
+        sidebar = self.query_one(SimilarSidebar)
+        if self.current is not None and sidebar.method == message.method:
+            self._load_similar(self.current, message.method)
+
     def on_coverage_loaded(self, message: CoverageLoaded) -> None:
         if message.feature_id != self.current:
             return
-        form = self.query_one(LabelForm)
-        if message.coverage:
-            form.set_hint(coverage_hint(message.coverage))
-        else:
-            form.set_hint("")
+        hint = coverage_hint(message.coverage) if message.coverage else ""
+        self.query_one(LabelForm).set_hint(hint)
+
+    def on_next_taken(self, message: NextTaken) -> None:
+        if message.feature_id is None or message.feature_id == self.current:
+            self.notify("The queue is empty: press b to build it.")
+            return
+        self._load_queue()
+        self._show_in_queue(message.feature_id)
+        self.open_feature(message.feature_id, claim=False)
+        self.claim_note = "claimed"
+        self.refresh_status()
 
     def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, severity=message.severity)  # type: ignore[arg-type]
+        self.notify(message.text, markup=False)
         self._load_queue()
         if message.next_feature:
             self.action_next_feature()
         elif self.current is not None:
-            self._refresh_current()
-
-    def on_operation_failed(self, message: OperationFailed) -> None:
-        if message.what == OPENING_DATA:
-            self.query_one(FeatureDetail).show_error(f"{OPENING_DATA} failed: {message.error}")
-        if message.feature_id is not None:
-            if message.feature_id != self.current:
-                return
-            self.query_one(FeatureDetail).show_error(message.error)
-        self.report_error(message.what, message.error)
+            self._load_feature(self.current)
 
     # --- opening features ------------------------------------------------------------------------
     def open_feature(self, feature_id: int, claim: bool = True) -> None:
-        """Show a feature (a new request cancels the stale load)."""
+        """Show a feature (a new request cancels the stale load); ``claim`` claims it at once,
+        else browsing on gives back a claim held on another feature."""
         if self.current is not None and self.current != feature_id:
             self._keep_draft()
         if self._claim_timer is not None:
             self._claim_timer.stop()
             self._claim_timer = None
         self.current = feature_id
+        lease = self.backend.lease
+        if claim and self._is_pending(feature_id):
+            lease.want(feature_id)
+        elif lease.wanted != feature_id:
+            lease.want(None)
+        self._sync_lease()
         self.claim_note = "claimed" if self.claimed == feature_id else ""
-        self.query_one(FeatureDetail).show_loading(feature_id)
         form = self.query_one(LabelForm)
         form.fill(feature_id, self.snapshot.labels.get(feature_id) if self.snapshot else None)
         draft = self.drafts.pop(feature_id, None)
         if draft:
             form.restore(draft)
-        sidebar = self.query_one(SimilarSidebar)
-        sidebar.show_loading(feature_id)
+        self.query_one(SimilarSidebar).show_loading(feature_id)
         self.refresh_status()
-        self._load_feature(feature_id, claim, sidebar.method)
-
-    def _refresh_current(self) -> None:
-        if self.current is not None:
-            self._load_feature(self.current, False, self.query_one(SimilarSidebar).method)
-
-    def _opened_next(self, feature_id: int) -> None:
-        self._load_queue()
-        self._show_in_queue(feature_id)
-        self.open_feature(feature_id, claim=False)
-        self.claim_note = "claimed"
+        self._load_feature(feature_id)
 
     def _show_in_queue(self, feature_id: int) -> None:
         if self.view != "pending":
@@ -376,8 +510,7 @@ class WorkbenchScreen(WorkbenchWorkers):
 
     def _open_and_claim(self, feature_id: int) -> None:
         if feature_id == self.current:
-            if self.claimed != feature_id and self._is_pending(feature_id):
-                self._claim_worker(feature_id)
+            self._claim(feature_id)
             self.query_one(LabelForm).focus_name()
             return
         self.queue_list.select_feature(feature_id, announce=False)
@@ -387,12 +520,8 @@ class WorkbenchScreen(WorkbenchWorkers):
     def _name_changed(self, event: LabelForm.NameChanged) -> None:
         if self.current is not None and self.data_ready:
             self._load_coverage(self.current, event.name)
-        if (
-            self.current is not None
-            and self.claimed != self.current
-            and self._is_pending(self.current)
-        ):
-            self._claim_worker(self.current)
+        if self.current is not None:
+            self._claim(self.current)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -431,14 +560,24 @@ class WorkbenchScreen(WorkbenchWorkers):
 
     # --- actions (declared in actions.py) --------------------------------------------------------
     def action_next_feature(self) -> None:
-        """Open the next pending feature at once and claim it in the background (an empty queue
-        is built by the service first)."""
+        """Open the next pending feature at once and claim it in the background (with no
+        pending feature known here, the service is asked: it builds an empty queue)."""
         candidate = self.next_candidate()
         if candidate is None:
-            self._take_next_from_service()
+            self._run(partial(workers.take_next, self.backend.lease), "next", "Next")
             return
         self._show_in_queue(candidate)
         self.open_feature(candidate, claim=True)
+
+    def next_candidate(self) -> int | None:
+        """The top pending feature other than the one on screen that nobody else holds."""
+        if self.snapshot is None:
+            return None
+        now = self.backend.service.now()
+        for entry in self.snapshot.queue.available(self.backend.owner, now):
+            if entry.feature_id != self.current:
+                return entry.feature_id
+        return None
 
     def action_open_entry(self) -> None:
         if self._focus_in(self.query_one(SimilarSidebar)):
@@ -456,9 +595,7 @@ class WorkbenchScreen(WorkbenchWorkers):
         if isinstance(focused, FeatureDetail):
             (focused.scroll_down if down else focused.scroll_up)(animate=False)
             return
-        target = (
-            focused if isinstance(focused, QueueList) else self.query_one("#queue-list", QueueList)
-        )
+        target = focused if isinstance(focused, QueueList) else self.queue_list
         (target.action_cursor_down if down else target.action_cursor_up)()
 
     def action_cursor_down(self) -> None:
@@ -479,12 +616,6 @@ class WorkbenchScreen(WorkbenchWorkers):
         self.refresh_status()
 
     def action_go_to_feature(self) -> None:
-        try:
-            from labeler_tui.app.screens.modals import GoToFeatureScreen
-        except ImportError:
-            self.notify("Go to feature is not available in this build.", severity="warning")
-            return
-
         def done(feature_id: int | None) -> None:
             if feature_id is not None:
                 self._go_to(feature_id)
@@ -500,24 +631,19 @@ class WorkbenchScreen(WorkbenchWorkers):
         self._open_and_claim(feature_id)
 
     def action_build_queue(self) -> None:
-        try:
-            from labeler_tui.app.screens.modals import BuildQueueScreen
-        except ImportError:
-            self.notify("The build picker is not available in this build.", severity="warning")
-            return
+        service = self.backend.service
 
         def done(choice: dict[str, Any] | None) -> None:
             if not choice:
                 return
-            method = choice["method"]
-            seed, top_k = choice.get("seed"), choice.get("top_k")
+            method, seed, top_k = choice["method"], choice.get("seed"), choice.get("top_k")
 
-            def call() -> str:
-                added = self.backend.service.build_queue(method, seed=seed, top_k=top_k)
+            def change() -> str:
+                added = service.build_queue(method, seed=seed, top_k=top_k)
                 return f"Build {method}: {len(added)} features added to the queue."
 
             self.notify(f"Building the queue ({method})…", timeout=2)
-            self._write("Build queue", call)
+            self._write("Build queue", change)
 
         self.app.push_screen(BuildQueueScreen(self.n_features, seed=self.current), done)
 
@@ -534,40 +660,25 @@ class WorkbenchScreen(WorkbenchWorkers):
             self.notify("No feature on screen to label.", severity="warning")
             return
         try:
-            values = form.values()
-        except FormError as exc:
+            edit = form.values()
+        except LabelerError as exc:
             self.report_error("Save", str(exc))
             return
-        service = self.backend.service
+        service, lease = self.backend.service, self.backend.lease
 
-        def call() -> str:
-            service.set_label(
-                feature_id,
-                LabelEdit(
-                    values.name,
-                    values.category,
-                    values.notes or None,
-                    interpretability_confidence=values.interpretability_confidence,
-                    hypothesis_confidence=values.hypothesis_confidence,
-                ),
-            )
-            return f"Saved feature {feature_id}: {values.name}"
+        def change() -> str:
+            service.set_label(feature_id, edit)
+            lease.dropped(feature_id)  # labeling completed it: its claim went with its entry
+            return f"Saved feature {feature_id}: {edit.name}"
 
         form.mark_saved()
         self.queue_list.focus()
-        if self.claimed == feature_id:
-            self.claimed = None  # set_label releases it
-        self._write("Save", call)
+        self._write("Save", change)
 
     def action_skip_feature(self) -> None:
         feature_id = self.current
         if feature_id is None:
             self.notify("No feature on screen to skip.", severity="warning")
-            return
-        try:
-            from labeler_tui.app.screens.modals import SkipReasonScreen
-        except ImportError:
-            self.notify("The skip prompt is not available in this build.", severity="warning")
             return
 
         def done(reason: str | None) -> None:
@@ -577,23 +688,21 @@ class WorkbenchScreen(WorkbenchWorkers):
         self.app.push_screen(SkipReasonScreen(feature_id), done)
 
     def skip_feature(self, feature_id: int, reason: str) -> None:
-        """Skip (with the reason, possibly empty), release our lease and go on to the next."""
-        service = self.backend.service
+        """Skip (with the reason, possibly empty) and go on to the next feature."""
+        service, lease = self.backend.service, self.backend.lease
 
-        def call() -> str:
+        def change() -> str:
             service.skip(feature_id, reason or None)
-            if self.claimed == feature_id:
-                service.release(feature_id)
-                self.claimed = None
+            lease.dropped(feature_id)
             return f"Skipped feature {feature_id}" + (f": {reason}" if reason else "")
 
         self.query_one(LabelForm).mark_saved()
-        self._write("Skip", call, next_feature=True)
+        self._write("Skip", change, next_feature=True)
 
     def action_undo(self) -> None:
         service = self.backend.service
 
-        def call() -> str:
+        def change() -> str:
             events = service.undo_change()
             if not events:
                 return "Nothing to undo."
@@ -602,7 +711,7 @@ class WorkbenchScreen(WorkbenchWorkers):
             features = f"features {', '.join(ids)}" if len(ids) > 1 else f"feature {ids[0]}"
             return f"Undid the {reverted} of {features}"
 
-        self._write("Undo", call)
+        self._write("Undo", change)
 
     def _add_to_queue(self, ids: list[int], what: str) -> None:
         if not ids:
@@ -611,11 +720,11 @@ class WorkbenchScreen(WorkbenchWorkers):
         service = self.backend.service
         reason = f"similar to {self.current}"
 
-        def call() -> str:
+        def change() -> str:
             added = service.add(ids, priority=0.5, reason=reason)
             return f"Queued {len(added)} feature(s): {', '.join(map(str, added[:8]))}"
 
-        self._write(what, call)
+        self._write(what, change)
 
     def action_add_similar(self) -> None:
         fid = self.query_one(SimilarSidebar).highlighted_feature
@@ -626,7 +735,6 @@ class WorkbenchScreen(WorkbenchWorkers):
 
     def action_cycle_similar_method(self) -> None:
         method = self.query_one(SimilarSidebar).next_method()
-        self.labeler_app.similar_method = method
         if self.current is not None:
             self._load_similar(self.current, method)
 
@@ -660,15 +768,10 @@ class WorkbenchScreen(WorkbenchWorkers):
         if len(models) < 2:
             self.notify(f"This workspace has one model ({models[0]}).", timeout=3)
             return
-        try:
-            from labeler_tui.app.screens.modals import ModelPickerScreen
-        except ImportError:
-            self.notify("The model picker is not available in this build.", severity="warning")
-            return
 
         def done(name: str | None) -> None:
             if name and name != self.backend.model:
-                self.labeler_app.switch_model(name)
+                self.post_message(ModelChosen(name))
 
         self.app.push_screen(ModelPickerScreen(models, self.backend.model), done)
 
@@ -676,25 +779,22 @@ class WorkbenchScreen(WorkbenchWorkers):
         if not self.data_ready:
             self.notify("The model's data is still opening.", severity="warning")
             return
-        try:
-            from labeler_tui.app.screens.progress import ProgressScreen
-        except ImportError:
-            self.notify("The progress screen is not available in this build.", severity="warning")
-            return
+        from labeler_tui.app.screens.progress import ProgressScreen
+
         self.app.push_screen(ProgressScreen(self.backend.service, self.backend.data))
 
     def action_reload(self) -> None:
         if not self.data_ready:
-            self._open_data()
+            self._run(
+                partial(workers.open_data, self.backend, self.post_message), "data", OPENING_DATA
+            )
         self._load_queue()
-        self._refresh_current()
+        if self.current is not None:
+            self._load_feature(self.current)
 
     def action_help(self) -> None:
-        try:
-            from labeler_tui.app.screens.help import HelpScreen
-        except ImportError:
-            self.notify("Help is not available in this build.", severity="warning")
-            return
+        from labeler_tui.app.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(self.backend.workspace.config.keymap))
 
     def action_leave_form(self) -> None:
@@ -710,11 +810,7 @@ class WorkbenchScreen(WorkbenchWorkers):
         ):
             self.queue_list.focus()
 
-    def release_claim_now(self, backend: Backend | None = None) -> None:
-        """Give back our lease (on quit or model switch; ``backend`` once the app has ended);
-        failures are ignored: the lease then runs out on its own."""
-        claimed, self.claimed = self.claimed, None
-        if claimed is None:
-            return
-        with contextlib.suppress(Exception):  # quitting must not fail
-            (backend or self.backend).service.release(claimed)
+
+def _released(backend: Backend) -> None:
+    """Job: give back the claim of a model the app left."""
+    backend.lease.release()

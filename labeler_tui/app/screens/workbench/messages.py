@@ -1,0 +1,150 @@
+"""What the workbench's jobs send back (handled on the UI thread, which alone touches widgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.stores.labels import LabelBook
+from labeler_tui.core.stores.queue import QueueState
+
+Neighbours = list[tuple[int, float, str | None]]
+"""Similar features as (feature id, similarity, label name or None)."""
+
+
+@dataclass
+class QueueSnapshot:
+    """Everything the queue pane and the status line show, read in one go."""
+
+    queue: QueueState
+    labels: LabelBook
+    status: dict[str, Any]
+    signature: tuple[Any, ...]
+    pending_rows: list[Any] = field(default_factory=list)
+    """The queue pane's rows for the pending view, built off the UI thread."""
+
+    def is_pending(self, feature_id: int) -> bool:
+        return any(entry.feature_id == feature_id for entry in self.queue.entries)
+
+    def claimed_by(self, feature_id: int) -> str | None:
+        for entry in self.queue.entries:
+            if entry.feature_id == feature_id:
+                return entry.claimed_by
+        return None
+
+
+class DataReady(Message):
+    """The model's data (index) is open; feature loads can start."""
+
+    def __init__(self, model: str, n_features: int, similar_methods: tuple[str, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self.n_features = n_features
+        self.similar_methods = similar_methods
+        """The similarity methods this model can use, the default first."""
+
+
+class DataProgress(Message):
+    """A step of opening the data (building the index on first use)."""
+
+    def __init__(self, model: str, text: str) -> None:
+        super().__init__()
+        self.model = model
+        self.text = text
+
+
+class QueueLoaded(Message):
+    def __init__(self, snapshot: QueueSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class FeatureLoaded(Message):
+    """One feature's overview, label record, histogram plot and (when its method answers at
+    once) similar features: one message, so the screen is laid out and painted once."""
+
+    def __init__(
+        self,
+        feature_id: int,
+        overview: dict[str, Any],
+        record: LabelRecord | None,
+        histogram: Any = None,
+        similar: tuple[str, Neighbours] | None = None,
+    ) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        self.overview = overview
+        self.record = record
+        self.histogram = histogram
+        """The histogram plot built by the job (None: the widget builds it)."""
+        self.similar = similar
+        """(method, neighbours), or None when the method has a table still to build."""
+
+
+class SimilarLoaded(Message):
+    def __init__(self, feature_id: int, method: str, rows: Neighbours) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        self.method = method
+        self.rows = rows
+
+
+class TableProgress(Message):
+    """The one-time table of a similarity method is being built (``percent`` done)."""
+
+    def __init__(self, method: str, percent: int) -> None:
+        super().__init__()
+        self.method = method
+        self.percent = percent
+
+
+class TableReady(Message):
+    """The table of a similarity method is built: its queries now answer at once."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method = method
+
+
+class CoverageLoaded(Message):
+    def __init__(self, feature_id: int, subject: str, coverage: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        self.subject = subject
+        self.coverage = coverage
+
+
+class ClaimChanged(Message):
+    """A lease job ran; ``refused`` is a wanted feature another owner holds."""
+
+    def __init__(self, refused: int | None = None) -> None:
+        super().__init__()
+        self.refused = refused
+
+
+class NextTaken(Message):
+    """The service served (and claimed) the next feature; None: the queue is empty."""
+
+    def __init__(self, feature_id: int | None) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+
+
+class ModelChosen(Message):
+    """The user picked another model; the app opens it (the app owns the backends)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+
+class OperationDone(Message):
+    """A write finished (save, skip, undo, add, build): say so and reload."""
+
+    def __init__(self, text: str, next_feature: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.next_feature = next_feature
