@@ -445,7 +445,7 @@ def test_refuses_a_file_as_root_and_a_scale_out_of_range(tmp_path: Path) -> None
 
 
 def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import labeler_tui.demo as demo_module
+    import labeler_tui.demo.writer as demo_module
     from labeler_tui.core.workspace import find_config
     from labeler_tui.demo import demo_config, demo_workspace_dir
 

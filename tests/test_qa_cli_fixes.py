@@ -354,7 +354,7 @@ def test_demo_is_written_once_when_first_uses_race(monkeypatch: pytest.MonkeyPat
     import threading
     import time
 
-    import labeler_tui.demo as demo_module
+    import labeler_tui.demo.writer as demo_module
     from labeler_tui.core.workspace import CONFIG_NAME, find_config
     from labeler_tui.demo import demo_config, demo_workspace_dir
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from labeler_tui.core.registry import SIMILARITY_METHODS
 
@@ -234,7 +234,7 @@ def action_spec(action_id: str) -> ActionSpec:
     return _BY_ID[action_id]
 
 
-def bindings() -> list[Binding]:
+def bindings() -> list[BindingType]:
     """Textual bindings for :data:`ACTIONS` (each with its id, so the keymap can remap it)."""
     return [
         Binding(

@@ -143,7 +143,7 @@ def _regions_table(o: dict[str, Any]) -> Table:
 
     for region in o["regions"]:
         hi = "inf" if region["hi"] is None else f"{region['hi']:g}"
-        row = [
+        row: list[str | Text] = [
             f"{region['name']}\n({region['lo']:g}, {hi}]",
             str(region["count"]),
             f"{100 * region['share']:.1f}%",
@@ -257,7 +257,7 @@ def cmd_similar(ctx: CliContext) -> int:
             table.add_row(
                 str(row["feature_id"]),
                 f"{row['similarity']:.3f}",
-                row["label"] or Text("-", style="dim"),
+                Text(str(row["label"])) if row["label"] else Text("-", style="dim"),
             )
         console.print(table if result else "No similar features found.")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def _csv(rows: list[Mapping[str, Any]], cols: list[str]) -> str:
+def _csv(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(cols)
@@ -63,15 +63,15 @@ def _csv(rows: list[Mapping[str, Any]], cols: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _full(rows: list[Mapping[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
+def _full(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> list[dict[str, Any]]:
     return [{name: row.get(name) for name in cols} for row in rows]
 
 
-def _jsonl(rows: list[Mapping[str, Any]], cols: list[str]) -> str:
+def _jsonl(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     return "".join(orjson.dumps(row).decode() + "\n" for row in _full(rows, cols))
 
 
-def _json(rows: list[Mapping[str, Any]], cols: list[str]) -> str:
+def _json(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     return orjson.dumps(_full(rows, cols), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -172,7 +172,7 @@ class ExportFormat:
     name: str
     help: str
     extensions: tuple[str, ...]
-    render: Callable[[list[Mapping[str, Any]], list[str]], str]
+    render: Callable[[Sequence[Mapping[str, Any]], list[str]], str]
     needs: tuple[str, ...] = ()
 
 

@@ -201,7 +201,7 @@ class LabelingService:
             self.dashboard_path,
             self.workspace.state_dir(self.model),
         )
-        signature = []
+        signature: list[tuple[int, int, int] | None] = []
         for path in paths:
             try:
                 st = path.stat()

@@ -270,6 +270,7 @@ def _merge_existing(
     has_dash = dash_name is not None and name == dash_name
     has_res = res_label is not None and research_name == res_label
     if sync_made:
+        new_source: str | None
         if has_dash and has_res:
             new_source = "merged"
         elif has_dash and (research_name is None or old_source == "dashboard"):

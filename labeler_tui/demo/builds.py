@@ -138,10 +138,10 @@ def generate_builds(rng: np.random.Generator, n: int) -> Builds:
 
     rows_f, fams = np.nonzero(ap > 0)
     levels = np.searchsorted(np.asarray(AP_LEVELS), ap[rows_f, fams], side="right") - 1
-    rows_m, abilities = np.nonzero(main_only)
+    rows_m, main_ids = np.nonzero(main_only)
     rows = np.concatenate([rows_f, rows_m])
     tokens = np.concatenate(
-        [FIRST_LEVEL_TOKEN + fams * len(AP_LEVELS) + levels, FIRST_MAIN_ONLY_TOKEN + abilities]
+        [FIRST_LEVEL_TOKEN + fams * len(AP_LEVELS) + levels, FIRST_MAIN_ONLY_TOKEN + main_ids]
     ).astype(np.int32)
     order = np.lexsort((tokens, rows))
     offsets = np.zeros(n + 1, dtype=np.int64)

@@ -28,11 +28,11 @@ def demo_config(progress: ProgressCallback | None = None) -> Path:
 
     Agents started together on a fresh machine: one writes the demo, the others wait for it (a
     second writer would swap the data files under the first one's index build)."""
-    import labeler_tui.demo as package  # write_demo through the package (tests replace it)
+    from labeler_tui.demo import writer  # the generator (polars, numpy): only when needed
 
     demo = demo_workspace_dir()
     if not (demo / CONFIG_NAME).is_file():
         with workspace_lock(demo.parent / ".demo.lock", timeout=DEMO_LOCK_TIMEOUT):
             if not (demo / CONFIG_NAME).is_file():
-                package.write_demo(demo, progress=progress)
+                writer.write_demo(demo, progress=progress)
     return demo / CONFIG_NAME

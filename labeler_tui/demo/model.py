@@ -172,8 +172,8 @@ def _background(
     n_tokens: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Small features (>= 10 nonzeros), each leaning on one random token, all at once."""
-    counts = np.clip(rng.lognormal(np.log(median), 0.9, size=len(feature_ids)), 10, 30 * median)
-    counts = counts.astype(np.int64)
+    sizes_f = np.clip(rng.lognormal(np.log(median), 0.9, size=len(feature_ids)), 10, 30 * median)
+    counts = sizes_f.astype(np.int64)
     offsets, pool_rows = builds.token_pools(n_tokens)
     sizes = np.diff(offsets)
     usable = np.flatnonzero(sizes >= 20)

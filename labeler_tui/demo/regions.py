@@ -10,7 +10,7 @@ quantile interpolation and every example lands in the region it was drawn for.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,8 +125,8 @@ def plant(
     picker: Picker,
     n: int,
     scale: float,
-    parts: dict[str, Sequence[Part]],
-    fallbacks: dict[str, Sequence[np.ndarray]],
+    parts: Mapping[str, Sequence[Part]],
+    fallbacks: Mapping[str, Sequence[np.ndarray]],
     shares: dict[str, float] = DEFAULT_SHARES,
     score: np.ndarray | None = None,
 ) -> PlantedRows:

@@ -264,7 +264,7 @@ class ProgressScreen(Screen[None]):
         plt.plot(x, [0] + [day.total for day in report.days], label="labeled", marker="hd")
         step = max(1, -(-len(report.days) // MAX_DATE_TICKS))
         ticks = x[1::step]
-        plt.xticks(ticks, [report.days[i - 1].day for i in ticks])
+        plt.xticks([float(t) for t in ticks], [report.days[i - 1].day for i in ticks])
         plt.xlim(-0.5, len(report.days) + 0.5)
         top = max(max(day.total, day.labeled) for day in report.days)
         y_step = max(1, -(-top // 5))

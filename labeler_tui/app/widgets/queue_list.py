@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -217,7 +218,7 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
                 return True
         return False
 
-    async def _on_click(self, event) -> None:  # noqa: ANN001 - textual's Click
+    async def _on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y
         if 0 <= index < len(self._visible):
             self.cursor = index

@@ -101,8 +101,8 @@ def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
     }
     if view.n == 0:
         return result
-    edges, counts = view.histogram(HISTOGRAM_BINS)
-    result["histogram"] = {"edges": edges, "counts": counts}
+    edges, bins = view.histogram(HISTOGRAM_BINS)
+    result["histogram"] = {"edges": edges, "counts": bins}
 
     region_counts = view.bounds[:, 1] - view.bounds[:, 0]
     counts, result["stability_score"] = _count_regions(view)
@@ -146,7 +146,8 @@ def _count_regions(view: FeatureView) -> tuple[GroupCounts, float | None]:
     counts = view.packed.count_groups(groups, disjoint=True)  # a feature's rows are distinct
     first = counts.tokens[R.CORE].copy()
     merged = GroupCounts(
-        *(_merge_second_half(a) for a in (counts.tokens, counts.families)),
+        _merge_second_half(counts.tokens),
+        _merge_second_half(counts.families),
         {column: _merge_second_half(a) for column, a in counts.metadata.items()},
     )
     score = S.score_from_counts(first, merged.tokens[R.CORE], len(halves[0]), n_core)

@@ -202,7 +202,7 @@ def pack(
     """[n, n_codes] codes of rows given as token slots (ids, pad n_tokens), family slots (ids,
     pad n_families) and metadata codes per packed column."""
     n = len(tokens)
-    out = np.empty((n, len(layout.column_kind)), dtype=layout.dtype)
+    out: np.ndarray = np.empty((n, len(layout.column_kind)), dtype=layout.dtype)
     sources = {"tokens": tokens, "families": families}
     used = {"tokens": 0, "families": 0}
     for j, kind_index in enumerate(layout.column_kind):
@@ -215,6 +215,7 @@ def pack(
             out[:, j] = code + kind.offset if layout.direct else code
             continue
         for radix, field in zip(kind.radices, kind.fields, strict=True):
+            slot: np.ndarray | int
             if field.startswith("meta:"):
                 slot = meta[field[5:]]
             else:
@@ -342,7 +343,7 @@ def _build(data: ModelData, layout: Layout, set_matrix: np.ndarray, token_width:
     every_row = np.arange(data.n_examples, dtype=np.int64)
     meta = {c: data.metadata_codes(c, every_row) for c in layout.meta_sizes}
     family_offset = layout.n_tokens + 1
-    out = np.empty((data.n_examples, len(layout.column_kind)), dtype=layout.dtype)
+    out: np.ndarray = np.empty((data.n_examples, len(layout.column_kind)), dtype=layout.dtype)
     for start in range(0, data.n_examples, BUILD_CHUNK_ROWS):
         stop = min(start + BUILD_CHUNK_ROWS, data.n_examples)
         block = np.asarray(set_matrix[start:stop], dtype=np.int64)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from labeler_tui.core.errors import DataError
 
@@ -23,7 +24,7 @@ def _schema(path: Path, what: str) -> pl.Schema:
     if not path.is_file():
         raise DataError(f"{path}: {what} file not found")
     try:
-        return pl.read_parquet_schema(path)
+        return pl.Schema(pl.read_parquet_schema(path))
     except _READ_ERRORS as exc:
         raise DataError(f"{path}: cannot read {what} parquet: {_first_line(exc)}") from None
 
@@ -33,7 +34,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _is_int(dtype: pl.DataType) -> bool:
+def _is_int(dtype: pl.DataType | DataTypeClass) -> bool:
     return dtype.is_integer()
 
 
@@ -153,9 +154,7 @@ def read_examples(path: Path, n_vocab: int, vocab_path: Path) -> ExampleTable:
     if not _is_int(schema["example_id"]):
         raise DataError(f"{path}: column 'example_id' must be integer, got {schema['example_id']}")
     tokens_type = schema["tokens"]
-    if not (
-        isinstance(tokens_type, pl.List | pl.Array) and _is_int(tokens_type.inner)  # type: ignore[union-attr]
-    ):
+    if not (isinstance(tokens_type, pl.List | pl.Array) and _is_int(tokens_type.inner)):
         raise DataError(f"{path}: column 'tokens' must be a list of integers, got {tokens_type}")
     metadata_names = [n for n in schema.names() if n not in ("example_id", "tokens")]
     for name in metadata_names:
@@ -187,7 +186,7 @@ def read_examples(path: Path, n_vocab: int, vocab_path: Path) -> ExampleTable:
 
     tokens = frame["tokens"]
     if isinstance(tokens.dtype, pl.Array):
-        tokens = tokens.cast(pl.List(tokens.dtype.inner))  # type: ignore[union-attr]
+        tokens = tokens.cast(pl.List(tokens.dtype.inner))
     if tokens.null_count():
         raise DataError(f"{path}: column 'tokens' has {tokens.null_count()} null lists")
     lengths = tokens.list.len().to_numpy().astype(np.int64)
@@ -218,8 +217,8 @@ def _metadata_column(column: pl.Series) -> MetadataColumn:
         column = column.cast(pl.String)
     distinct = column.drop_nulls().unique().sort()
     values: list[str | int | bool | None] = distinct.to_list()
-    codes = distinct.search_sorted(column.fill_null(distinct[0]) if len(distinct) else column)
-    codes = codes.to_numpy().astype(np.int32)
+    positions = distinct.search_sorted(column.fill_null(distinct[0]) if len(distinct) else column)
+    codes = positions.to_numpy().astype(np.int32)
     if column.null_count():
         codes[column.is_null().to_numpy()] = len(values)
         values.append(None)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Grid, Vertical
 from textual.events import Resize
 from textual.screen import Screen
@@ -69,7 +70,7 @@ READING_STORES = "Reading the labels and queue"
 class WorkbenchScreen(Screen[None]):
     """Queue | detail + form | similar; the status line on top, the footer below."""
 
-    BINDINGS = bindings()
+    BINDINGS: ClassVar[list[BindingType]] = bindings()
     AUTO_FOCUS = "#queue-list"
 
     def __init__(self, backend: Backend, similar_method: str | None = None) -> None:
