@@ -11,7 +11,6 @@ from labeler_tui.core.analysis import flags as F
 from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.coverage import verdict
 from labeler_tui.core.analysis.example_sets import ExampleSets, padded_sets
-from labeler_tui.core.analysis.feature_view import codes_by_region, counts_by_region
 from labeler_tui.core.analysis.importance import importance_percentile, importance_percentiles
 from labeler_tui.core.analysis.quadrant import MYSTERIOUS, SKIP, STRONG, WEAK, quadrant
 
@@ -93,47 +92,17 @@ def _table(token_rows: list[list[int]], family_of: list[int]) -> ExampleSets:
     return ExampleSets(np.hstack([tokens, families]), n_tokens, n_families)
 
 
-def test_example_sets_count_distinct_tokens_and_families_per_example() -> None:
+def test_example_sets_gather_distinct_tokens_and_families_per_example() -> None:
     rng = np.random.default_rng(3)
     family_of = [0, 0, 0, 1, 1, 2, 3, 3, 4]  # 9 tokens in 5 families
     rows = [rng.integers(0, 9, size=rng.integers(0, 8)).tolist() for _ in range(50)]
     table = _table(rows, family_of)
     picked = np.array([7, 0, 7, 49, 3])
     gathered = table.gather(picked)
-    expected_tokens, expected_families = np.zeros(9, int), np.zeros(5, int)
-    for i in picked:
-        for v in set(rows[i]):
-            expected_tokens[v] += 1
-        for fam in {family_of[v] for v in rows[i]}:
-            expected_families[fam] += 1
-    tokens, families = table.count(gathered)
-    assert tokens.tolist() == expected_tokens.tolist()
-    assert families.tolist() == expected_families.tolist()
     for j, i in enumerate(picked):  # each gathered row holds exactly the example's sets
         held = set(gathered[j].tolist())
         assert {v for v in held if v < 9} == set(rows[i])
         assert {v - 10 for v in held if 10 <= v < 15} == {family_of[v] for v in rows[i]}
-
-
-def test_counts_by_region_count_examples_per_region() -> None:
-    rng = np.random.default_rng(4)
-    family_of = [0, 0, 1, 1, 2, 2]
-    rows = [rng.integers(0, 6, size=4).tolist() for _ in range(40)]
-    table = _table(rows, family_of)
-    sets = table.gather(np.arange(40))
-    bounds = np.array([[30, 40], [20, 30], [12, 20], [5, 12], [5, 5], [0, 5]])
-    tokens, families = counts_by_region(table, sets, bounds)
-    codes = rng.integers(0, 3, size=40).astype(np.int32)
-    code_counts = codes_by_region(codes, bounds, 3)
-    for i, (start, stop) in enumerate(bounds):
-        for v in range(6):
-            assert tokens[i, v] == sum(v in rows[e] for e in range(start, stop))
-        for fam in range(3):
-            assert families[i, fam] == sum(
-                fam in {family_of[t] for t in rows[e]} for e in range(start, stop)
-            )
-        for c in range(3):
-            assert code_counts[i, c] == sum(codes[e] == c for e in range(start, stop))
 
 
 def test_importance_percentile_single_matches_array_and_definition() -> None:

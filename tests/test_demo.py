@@ -187,7 +187,7 @@ def test_config_loads_with_both_models_and_their_inputs(demo: Demo) -> None:
         model = config.model(name)
         assert 2 <= len(model.activations) <= 4
         assert model.decoder is not None and model.decoder.suffix == ".npy"
-        assert model.token_family_re.match("swim_speed_up_57").group(1) == "swim_speed_up"
+        assert re.match(model.token_family, "swim_speed_up_57").group(1) == "swim_speed_up"
 
 
 def test_feature_counts_and_decoder_shapes(default_demo: Demo) -> None:

@@ -59,13 +59,13 @@ def test_undo_sequence_walks_back_and_skips_claims(service: LabelingService) -> 
     service.claim(3, owner="bot", ttl=100)
     service.skip(4, reason="x")
 
-    undo = service.undo()  # the skip
+    undo = service.undo()[-1]  # the skip
     assert undo["action"] == "undo" and undo["undone_action"] == "skip"
     assert [e.feature_id for e in service.queue().entries] == [3, 4]
     assert service.queue().skipped == []
 
-    undo = service.undo()  # walks past the claim: the add of 3 and 4 (one batch)
-    assert undo["undone_action"] == "add"
+    undone = service.undo()  # walks past the claim: the add of 3 and 4 (one batch)
+    assert [(e["undone_action"], e["feature_id"]) for e in undone] == [("add", 4), ("add", 3)]
     assert service.queue().entries == []
 
     service.undo()  # relabel B -> A
@@ -78,7 +78,7 @@ def test_undo_sequence_walks_back_and_skips_claims(service: LabelingService) -> 
     assert service.label(1) is None
     assert "1" not in json.loads(service.dashboard_path.read_text())
     assert service.queue().completed == []
-    assert service.undo() is None  # nothing left; undo events are not undone
+    assert service.undo() == []  # nothing left; undo events are not undone
     actions = [e["action"] for e in _lines(service)]
     assert actions.count("undo") == 5  # skip, add x2 (batch), label, label
     assert len(actions) == 6 + 5  # nothing removed

@@ -62,7 +62,7 @@ def _event_summary(event: dict[str, Any]) -> str:
 
 
 def cmd_undo(ctx: CliContext) -> int:
-    events = ctx.service().undo_change()
+    events = ctx.service().undo()
     # JSON: the newest compensating event, plus every feature the undo reverted
     undone = sorted(int(e["feature_id"]) for e in events)
     event = dict(events[-1], undone_feature_ids=undone) if events else None

@@ -44,10 +44,6 @@ class ModelConfig:
     token_family: str = DEFAULT_TOKEN_FAMILY
 
     @property
-    def token_family_re(self) -> re.Pattern[str]:
-        return re.compile(self.token_family)
-
-    @property
     def input_files(self) -> tuple[Path, ...]:
         """Every input file; the derived index is rebuilt when any of them changes."""
         files = [*self.activations, self.examples, self.vocab]

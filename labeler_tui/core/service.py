@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import LabelerError, ValidationError
 from labeler_tui.core.records import LabelEdit, LabelRecord, check_source, saved_record
 from labeler_tui.core.registry import QUEUE_METHODS
@@ -89,7 +90,6 @@ class LabelingService:
         self._n_features: int | None = None
         self._percentiles: Any = None
         self._facts_lock = threading.Lock()
-        self._data_lock = threading.Lock()
 
     # --- helpers -------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -128,11 +128,9 @@ class LabelingService:
             self._percentiles = importance_percentiles(data.decoder_norms)
             self._n_features = int(data.n_features)
 
-    def _data(self) -> Any:
-        """The model's data; opened under a lock because threads of one app must not open
-        (and so build) the index twice at once."""
-        with self._data_lock:
-            return self.workspace.data(self.model)
+    def _data(self) -> ModelData:
+        """The model's data (the workspace opens, and builds, it once for all threads)."""
+        return self.workspace.data(self.model)
 
     def _check_feature(self, feature_id: int) -> int:
         self._load_model_facts()
@@ -440,17 +438,10 @@ class LabelingService:
             tx.touch_queue()
             tx.event("release", feature_id, before, tx.queue.feature_state(feature_id), owner=owner)
 
-    def undo(self) -> dict[str, Any] | None:
-        """Revert the newest not-yet-undone change; returns the compensating event (None if
-        there is nothing to undo). A change written as a batch (one ``add`` of several ids, one
-        ``sync``) is undone whole; the newest of its compensating events is returned (see
-        :meth:`undo_change` for all of them)."""
-        events = self.undo_change()
-        return events[-1] if events else None
-
-    def undo_change(self) -> list[dict[str, Any]]:
-        """:meth:`undo`, returning every compensating event written (one per feature of the
-        batch, oldest first; empty when there is nothing to undo)."""
+    def undo(self) -> list[dict[str, Any]]:
+        """Revert the newest not-yet-undone change; returns the compensating events written
+        (one per feature, oldest first; empty when there is nothing to undo). A change written
+        as a batch (one ``add`` of several ids, one ``sync``) is undone whole."""
         with self._transaction() as tx:
             for event in self._history.undo_targets():
                 self._revert(tx, event)

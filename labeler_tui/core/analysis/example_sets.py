@@ -21,7 +21,6 @@ from labeler_tui.core.analysis.derived import cached_arrays, memoized
 from labeler_tui.core.data import ModelData
 
 CHUNK_EXAMPLES = 100_000
-COUNT_CHUNK_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -63,19 +62,6 @@ class ExampleSets:
         width = self.matrix.shape[1]
         packed = self.matrix.view(np.dtype((np.void, width * self.matrix.itemsize))).reshape(-1)
         return np.take(packed, rows).view(self.matrix.dtype).reshape(len(rows), width)
-
-    def count(self, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(int64[n_tokens], int64[n_families]): how many of the given rows hold each id."""
-        if sets.size == 0:
-            return np.zeros(self.n_tokens, np.int64), np.zeros(self.n_families, np.int64)
-        counts = np.zeros(self.n_ids, dtype=np.int64)
-        for start in range(0, len(sets), COUNT_CHUNK_ROWS):  # keeps bincount's int64 copy in cache
-            counts += np.bincount(
-                sets[start : start + COUNT_CHUNK_ROWS].reshape(-1), minlength=self.n_ids
-            )
-        return counts[: self.n_tokens], counts[
-            self.family_offset : self.family_offset + self.n_families
-        ]
 
 
 def padded_sets(offsets: np.ndarray, values: np.ndarray, pad: int, dtype: type) -> np.ndarray:

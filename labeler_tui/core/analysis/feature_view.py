@@ -66,14 +66,9 @@ class FeatureView:
     def packed(self) -> PackedSets:
         return packed_sets(self.data)
 
-    @cached_property
-    def sets(self) -> np.ndarray:
-        """[n, width] token + family sets of each nonzero example, highest activation first
-        (ids as in :class:`ExampleSets`)."""
-        return self.table.gather(self.rows)
-
     def region_sets(self, region: int) -> np.ndarray:
-        """The sets of one region's examples only (see :attr:`sets`)."""
+        """[n, width] token + family sets of one region's examples, highest activation first
+        (ids as in :class:`ExampleSets`)."""
         return self.table.gather(self.rows[self.region_slice(region)])
 
     def metadata_codes(self, column: str, stop: int | None = None) -> np.ndarray:
@@ -89,25 +84,3 @@ def all_metadata_codes(data: ModelData, column: str) -> np.ndarray:
         f"metadata:{column}",
         lambda: data.metadata_codes(column, np.arange(data.n_examples, dtype=np.int64)),
     )
-
-
-def counts_by_region(
-    table: ExampleSets, sets: np.ndarray, bounds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """int64[len(REGIONS), n_tokens] and int64[len(REGIONS), n_families]: per region, how many
-    of its examples hold each token and each family (sets hold distinct ids per example)."""
-    tokens = np.zeros((len(bounds), table.n_tokens), dtype=np.int64)
-    families = np.zeros((len(bounds), table.n_families), dtype=np.int64)
-    for i, (start, stop) in enumerate(bounds):
-        if stop > start:
-            tokens[i], families[i] = table.count(sets[start:stop])
-    return tokens, families
-
-
-def codes_by_region(codes: np.ndarray, bounds: np.ndarray, n_values: int) -> np.ndarray:
-    """int64[len(REGIONS), n_values]: per region, how many examples have each metadata code."""
-    out = np.zeros((len(bounds), n_values), dtype=np.int64)
-    for i, (start, stop) in enumerate(bounds):
-        if stop > start:
-            out[i] = np.bincount(codes[start:stop], minlength=n_values)
-    return out

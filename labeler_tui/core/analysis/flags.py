@@ -43,12 +43,6 @@ GENERAL_LIMIT = 10
 MIN_FLAG_EXAMPLES = 2
 
 
-def _shares(counts: np.ndarray, region_counts: np.ndarray) -> np.ndarray:
-    """Per-region share of examples holding each value (0 for empty regions)."""
-    denominators = np.maximum(region_counts, 1)[:, None]
-    return counts / denominators
-
-
 def tail_markers(
     token_counts: np.ndarray, region_counts: np.ndarray, token_names: list[str]
 ) -> list[dict[str, Any]]:

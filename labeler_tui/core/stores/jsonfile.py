@@ -187,7 +187,3 @@ class JsonCache:
                 self._entries.pop(path, None)
             else:
                 self._entries[path] = (fp, value)
-
-    def forget(self, path: Path) -> None:
-        with self._lock:
-            self._entries.pop(path, None)

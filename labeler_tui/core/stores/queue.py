@@ -12,15 +12,12 @@ kept in serving order: priority descending, then oldest ``added_at``, then inser
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.errors import StoreError
-
-_ENTRY_FIELDS = {"feature_id", "model_type", "priority", "reason", "added_at"}
-_CLAIM_FIELDS = {"claimed_by", "claim_expires"}
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -43,7 +40,6 @@ class QueueEntry:
     model_type: str
     claimed_by: str | None = None
     claim_expires: str | None = None  # ISO 8601; a lease past this time is free again
-    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept on rewrite
 
     def claim_live(self, now: datetime) -> bool:
         """True while a lease is held (an expired or unreadable expiry counts as free)."""
@@ -190,7 +186,6 @@ class QueueDoc:
         return self._entries.get(feature_id)
 
     def queue_entry(self, entry: dict[str, Any]) -> QueueEntry:
-        known = _ENTRY_FIELDS | _CLAIM_FIELDS
         reason = entry.get("reason")
         return QueueEntry(
             feature_id=entry["feature_id"],
@@ -200,7 +195,6 @@ class QueueDoc:
             model_type=str(entry.get("model_type") or self.model_type),
             claimed_by=entry.get("claimed_by") or None,
             claim_expires=entry.get("claim_expires") or None,
-            extra={k: v for k, v in entry.items() if k not in known},
         )
 
     def state(self) -> QueueState:

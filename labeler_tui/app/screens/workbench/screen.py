@@ -704,7 +704,7 @@ class WorkbenchScreen(Screen[None]):
         service = self.backend.service
 
         def change() -> str:
-            events = service.undo_change()
+            events = service.undo()
             if not events:
                 return "Nothing to undo."
             reverted = events[-1].get("undone_action") or "change"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 from textual.message import Message
 
@@ -55,7 +54,7 @@ def open_data(backend: Backend, post: Post) -> DataReady:
     return DataReady(backend.model, int(data.n_features), backend.similar_methods())
 
 
-def read_snapshot(backend: Backend, now: datetime | None = None) -> QueueSnapshot:
+def read_snapshot(backend: Backend) -> QueueSnapshot:
     """Queue, labels and the status line's counts, each store read once; the pending rows are
     built here too (24,576 of them take ~30 ms)."""
     service = backend.service
@@ -72,7 +71,7 @@ def read_snapshot(backend: Backend, now: datetime | None = None) -> QueueSnapsho
         },
     }
     snapshot = QueueSnapshot(queue, labels, status, signature)
-    snapshot.pending_rows = build_rows("pending", snapshot, backend.owner, now)
+    snapshot.pending_rows = build_rows("pending", snapshot, backend.owner)
     return snapshot
 
 
