@@ -1,6 +1,6 @@
 """Benchmark the app on the 24,576-feature demo model, driven headless through Pilot.
 
-Targets (issue 5): start to the first interactive frame <= 1.5 s; a keypress to the next
+Targets: start to the first interactive frame <= 1.5 s; a keypress to the next
 feature's detail fully drawn, p95 <= 150 ms; the queue pane with 24,576 entries, first paint
 <= 200 ms.
 

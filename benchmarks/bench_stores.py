@@ -1,4 +1,4 @@
-"""Label-store benchmark (issue 3): label save latency with 24,576 labels in the store, split
+"""Label-store benchmark: label save latency with 24,576 labels in the store, split
 into parse, serialize and write+fsync, plus the wall time of whole CLI processes on the demo.
 
     python benchmarks/bench_stores.py [--workdir benchmarks/_work/stores] [--repeats 40]

@@ -45,7 +45,8 @@ MODEL = "ultra"
 OWNER = "alice"
 FIRST_DAY = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 DOC_FEATURES = (9971, 13934, 10938, 18712)
-"""The features SKILL.md discusses: a super-stimulus, a tail marker, a general concept, a cluster."""
+"""Features the labeling guide discusses: a super-stimulus, a tail marker, a general concept, a
+cluster (docs/analysis.md, "Reading a feature")."""
 
 # (name, category, interpretability, hypothesis, source) for the history written before the shots.
 HISTORY_LABELS = (

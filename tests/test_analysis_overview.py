@@ -1,5 +1,5 @@
 """Overview, core coverage, flags and stability on a hand-made workspace, checked against the
-DESIGN.md definitions computed here independently from the parquet files (polars + Python sets).
+The definitions of docs/analysis.md computed here independently from the parquet files (polars + Python sets).
 """
 
 from __future__ import annotations

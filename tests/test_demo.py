@@ -1,5 +1,5 @@
 """The demo workspace: format, budget, determinism, and every truth.json guarantee recomputed
-independently from the written parquet/npy files (numpy + polars only, DESIGN.md definitions)."""
+independently from the written parquet/npy files (numpy + polars only, the definitions of docs/analysis.md)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ MODELS = ("ultra", "full")
 
 
 def _regions(model: Model, f: int) -> dict[str, np.ndarray]:
-    """Example rows per region of feature ``f`` (DESIGN.md: effective max = 99.5th pct)."""
+    """Example rows per region of feature ``f`` (docs/analysis.md: effective max = 99.5th pct)."""
     rows, acts = model.feature_rows(f)
     effective_max = np.percentile(acts, 99.5)
     frac = acts / effective_max

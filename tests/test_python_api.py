@@ -91,7 +91,7 @@ def queue_file(ws: Path) -> dict[str, Any]:
     return json.loads((ws / "labels" / "queue_ultra.json").read_text())
 
 
-# The snippets of the original SKILL.md, verbatim but for the import line.
+# The snippets of the original tool's documentation, verbatim but for the import line.
 PROGRAMMATIC_USAGE = """
 from labeler_tui.labeling import (
     LabelConsolidator,
@@ -154,7 +154,7 @@ def test_programmatic_usage_snippet_runs(ultra_ws: Path) -> None:
     pytest.importorskip("labeler_tui.core.analysis.queue_builders")
     pytest.importorskip("labeler_tui.core.analysis.similarity")
     namespace: dict[str, Any] = {}
-    exec(compile(PROGRAMMATIC_USAGE, "SKILL.md", "exec"), namespace)
+    exec(compile(PROGRAMMATIC_USAGE, "original-docs", "exec"), namespace)
 
     entry = namespace["entry"]
     assert entry.feature_id in ACTIVE  # the empty queue was built by activation count
@@ -179,7 +179,7 @@ def test_core_coverage_snippet_matches_the_raw_data(ultra_ws: Path, data_dir: Pa
     feature, token = 18712, "special_charge_up_29"
     namespace: dict[str, Any] = {"FEATURE_ID": feature}
     code = CORE_COVERAGE.replace("YOUR_TOKEN_HERE", token)
-    exec(compile(code, "SKILL.md", "exec"), namespace)
+    exec(compile(code, "original-docs", "exec"), namespace)
     printed = capsys.readouterr().out
 
     # The same computation straight from the input parquet files.

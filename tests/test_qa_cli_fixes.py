@@ -154,7 +154,7 @@ def test_splatnlp_queue_loads_and_is_upgraded_without_loss(
 def test_sync_upgrades_an_older_record_with_the_newer_fields(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A SplatNLP record changed by sync gains every field of DESIGN.md, losing nothing."""
+    """A SplatNLP record changed by sync gains every documented record field, losing nothing."""
     labels = ws / "labels"
     labels.mkdir()
     old = {

@@ -1,6 +1,6 @@
 """Workspace configuration: ``labeler.toml``, read once and validated once.
 
-The file format is a contract (see DESIGN.md, "Workspace and config"). Every problem is a
+The file format is a contract (docs/formats.md, "labeler.toml"). Every problem is a
 :class:`ConfigError` that names the file and the key, e.g.
 ``labeler.toml: [models.ultra] activations: file not found: data/ultra/act.parquet``.
 """

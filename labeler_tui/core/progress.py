@@ -3,7 +3,7 @@ and importance-weighted coverage.
 
 Pure functions over label records, history events and decoder norms, so the progress screen only
 renders and the numbers are tested without a terminal. The quadrants are the analysis engine's
-(:mod:`labeler_tui.core.analysis.quadrant`, the table of SKILL.md), so the progress screen and the
+(:mod:`labeler_tui.core.analysis.quadrant`, docs/analysis.md, "Quadrants"), so the progress screen and the
 feature detail name them alike.
 """
 

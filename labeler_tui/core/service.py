@@ -1,6 +1,6 @@
 """The labeling service: one API over the stores, used by the CLI, the app and the Python API.
 
-Every write follows the store rules of DESIGN.md: take the workspace lock, re-read the file,
+Every write follows the store rules of docs/formats.md: take the workspace lock, re-read the file,
 apply, write a temp file, fsync, rename, append the history event, release. A corrupt store raises
 StoreError (file name and line/column) and is never overwritten. Bad values raise
 ValidationError and nothing is written.

@@ -2,7 +2,7 @@
 
 A planted feature is built region by region: each region gets a count of examples drawn from
 chosen pools (e.g. "special_charge_up on bloblobber" for the 90%+ zone) and activations spread
-over that region's whole range of DESIGN.md fractions. The 99.5th percentile is pinned: a few
+over that region's whole range of fractions (docs/analysis.md, "Regions"). The 99.5th percentile is pinned: a few
 activations around that rank are exactly ``scale``, so the effective max is ``scale`` under any
 quantile interpolation and every example lands in the region it was drawn for.
 """
@@ -25,7 +25,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "high": (0.75, 0.90),
     "flanderization": (0.90, 1.0),
 }
-"""Fractions of the effective max drawn for each region (DESIGN.md's half-open (lo, hi])."""
+"""Fractions of the effective max drawn for each region (half-open (lo, hi], docs/analysis.md)."""
 ABOVE_MAX = 1.3
 """Largest fraction of the effective max (the top 0.5% lies in (1, ABOVE_MAX])."""
 SCORE_NOISE = 0.25

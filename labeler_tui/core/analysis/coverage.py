@@ -1,6 +1,6 @@
 """Core coverage: does a proposed label driver cover the feature's core, or only its tail?
 
-The seed's rule (SKILL.md "Core Coverage Validation"): the percent of core-region examples
+The labeling guide's rule (docs/analysis.md, "Core coverage"): the percent of core-region examples
 (0.25 < activation / effective max <= 0.75) containing a token, a token family or a metadata
 value. Verdict: > 50 ``headline``, 30..50 ``mention``, < 30 ``tail_marker``.
 """

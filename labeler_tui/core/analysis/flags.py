@@ -1,13 +1,13 @@
-"""Red flags and general concepts (DESIGN.md "Analysis definitions", SKILL.md "Super-Stimuli").
+"""Red flags and general concepts (docs/analysis.md, "Red flags").
 
 Inputs are per-region example counts (rows: REGIONS order) so every rule is a few vector
-comparisons. Thresholds follow the seed; the two the seed leaves open are fixed here:
+comparisons. Thresholds follow the original tool's guide; the two it leaves open are fixed here:
 
 - tail marker: a token >= 5x enriched in the flanderization zone (P(t | zone) / P(t | nonzero))
   and in < 20% of core examples. Noise floor: the token must also be in >= 5% of the zone's
   examples (else a token seen once in a small zone is "5x enriched").
 - flanderized: a metadata value in > 40% of the top-100 examples and < 15% of core examples.
-- super-stimulus ("values concentrated at 90%+"; SKILL.md: the zone "concentrated on 3-4
+- super-stimulus ("values concentrated at 90%+"; the original guide: the zone "concentrated on 3-4
   special-dependent weapons"): only when the column's 4 most common values in the zone cover
   >= 90% of its examples; then each of those values in > 10% of the zone's examples, < 15% of
   core examples and at least twice as common in the zone as in core. A zone spread over many

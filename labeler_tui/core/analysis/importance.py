@@ -6,7 +6,7 @@ import numpy as np
 
 
 def importance_percentiles(decoder_norms: np.ndarray | None) -> np.ndarray | None:
-    """100 x the fraction of features whose decoder-row L2 norm is strictly less (DESIGN.md).
+    """100 x the fraction of features whose decoder-row L2 norm is strictly less (docs/analysis.md).
 
     O(n log n): the count of strictly smaller norms is the left insertion point in sorted order.
     """

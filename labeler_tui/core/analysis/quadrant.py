@@ -1,4 +1,4 @@
-"""The importance x interpretability quadrant of the seed's docs (SKILL.md).
+"""The importance x interpretability quadrant of the labeling guide (docs/analysis.md, "Quadrants").
 
 Importance is the decoder-norm percentile (objective), interpretability the labeler's
 confidence (subjective). The docs name four corners; everything between them is "in between".

@@ -1,4 +1,4 @@
-"""Activation regions (DESIGN.md "Analysis definitions").
+"""Activation regions (docs/analysis.md, "Regions").
 
 A feature's nonzero activations are read highest first, so each region - a half-open band
 (lo, hi] of f = activation / effective max - is a contiguous slice of that order, found with two

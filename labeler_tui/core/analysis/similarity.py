@@ -1,4 +1,4 @@
-"""Similar features by three methods (DESIGN.md): decoder, tokens, coactivation.
+"""Similar features (docs/analysis.md, "Similar features"): the methods registered here.
 
 - ``decoder``: exact cosine of decoder rows, streamed in row chunks (a 1M x 2304 float32 decoder
   is never loaded whole); the norms come from the index.

@@ -1,6 +1,6 @@
 """Stability score: does the core's token profile hold up on two random halves of the core?
 
-Seeded split-half agreement (DESIGN.md): every example belongs to one of two halves of the
+Seeded split-half agreement (docs/analysis.md, "Stability score"): every example belongs to one of two halves of the
 workspace, chosen by a seeded hash of its example id (:func:`in_first_half`), so a feature's
 core splits into the core examples of each half; each half's profile is the share of its
 examples containing each token; the score is the cosine of the two profiles, in 0..1 (1 = the
