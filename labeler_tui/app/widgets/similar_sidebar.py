@@ -71,7 +71,9 @@ class SimilarSidebar(Vertical):
         """Nothing on screen (another model, no feature yet)."""
         self.feature_id, self.rows = None, []
         self.query_one("#similar-title", Static).update(self._title())
-        self.query_one(QueueList).set_rows([])
+        similar_list = self.query_one(QueueList)
+        similar_list.empty_text = ""
+        similar_list.set_rows([])
 
     def show_error(self, message: str) -> None:
         self.rows = []

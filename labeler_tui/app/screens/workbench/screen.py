@@ -193,6 +193,7 @@ class WorkbenchScreen(Screen[None]):
         elif job.shown_in == "detail" and job.feature_id in (None, self.current):
             prefix = f"{job.what} failed: " if job.feature_id is None else ""
             self.query_one(FeatureDetail).show_error(prefix + message)
+            self._sync_lease()  # what open_feature wished for, though the feature failed
         if job.feature_id is not None and job.feature_id != self.current and not failure.bug:
             return  # about a feature no longer on screen
         if job.shown_in in ("similar", "hint") and not failure.bug:
@@ -374,6 +375,7 @@ class WorkbenchScreen(Screen[None]):
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.record)
+        self._sync_lease()  # after the detail: the claim's write must not delay the drawing
         lease = self.backend.lease
         if lease.wanted != message.feature_id and self._claim_timer is None:
             fid = message.feature_id
@@ -398,15 +400,19 @@ class WorkbenchScreen(Screen[None]):
         return self.snapshot is not None and self.snapshot.is_pending(feature_id)
 
     def on_claim_changed(self, message: ClaimChanged) -> None:
-        """Say whose claim the feature on screen is under."""
+        self._show_claim(message.refused)
+
+    def _show_claim(self, refused: int | None = None) -> None:
+        """Say whose claim the feature on screen is under (``refused``: a feature we wanted
+        and another owner holds)."""
         current = self.current
         if current is not None and self.claimed == current:
             self.claim_note = "claimed"
-        elif current is not None and message.refused == current:
+        elif current is not None and refused == current:
             holder = self.snapshot.claimed_by(current) if self.snapshot else None
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
             self.notify(f"Feature {current} is {self.claim_note}.", severity="warning")
-        else:
+        elif not self.claim_note.startswith("claimed by"):
             self.claim_note = ""
         self.refresh_status()
 
@@ -449,6 +455,7 @@ class WorkbenchScreen(Screen[None]):
 
     def on_operation_done(self, message: OperationDone) -> None:
         self.notify(message.text, markup=False)
+        self._show_claim()  # a save or a skip took the claim away with the entry
         self._load_queue()
         if message.next_feature:
             self.action_next_feature()
@@ -465,12 +472,11 @@ class WorkbenchScreen(Screen[None]):
             self._claim_timer.stop()
             self._claim_timer = None
         self.current = feature_id
-        lease = self.backend.lease
+        lease = self.backend.lease  # written once the feature is drawn (on_feature_loaded)
         if claim and self._is_pending(feature_id):
             lease.want(feature_id)
         elif lease.wanted != feature_id:
             lease.want(None)
-        self._sync_lease()
         self.claim_note = "claimed" if self.claimed == feature_id else ""
         form = self.query_one(LabelForm)
         form.fill(feature_id, self.snapshot.labels.get(feature_id) if self.snapshot else None)
