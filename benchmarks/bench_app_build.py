@@ -64,9 +64,8 @@ async def press(pilot: Pilot[None], queue_list: Any) -> float:
     deadline = started + STALL_S
     while True:
         row = queue_list.highlighted
-        if queue_list.cursor == target and row is not None:
-            if shown_feature(app) == row.feature_id:
-                break
+        if queue_list.cursor == target and row is not None and shown_feature(app) == row.feature_id:
+            break
         if time.perf_counter() > deadline:
             return STALL_S * 1000
         await asyncio.sleep(0.0005)
