@@ -183,30 +183,54 @@ def check_category(category: str | None, categories: Iterable[str]) -> str | Non
 
 
 # --- the edit ---------------------------------------------------------------------------------
-def _option(flag: str, kind: Kind, help: str, short: str | None = None) -> Any:
-    return field(default=None, metadata={"flag": flag, "short": short, "kind": kind, "help": help})
+def _option(
+    flag: str,
+    kind: Kind,
+    help: str,
+    short: str | None = None,
+    sets: tuple[str, ...] | None = None,
+    default: Any = None,
+) -> Any:
+    """An edit field: its CLI flag and help, and the record fields it sets (default: the one of
+    the same name) with the value a new record gets when it is left unset."""
+    meta = {"flag": flag, "short": short, "kind": kind, "help": help, "default": default}
+    if sets is not None:
+        meta["sets"] = sets
+    return field(default=None, metadata=meta)
 
 
 @dataclass(frozen=True)
 class LabelEdit:
     """What saving a label sets. ``None`` keeps the stored value (or the default: category
-    ``none``, empty notes, the service's source)."""
+    ``none``, empty notes, the service's source). A field named like a record field sets that
+    field; nothing else is needed to add one (see :func:`saved_record`)."""
 
     name: str = field(
-        metadata={"flag": "--name", "short": "-n", "kind": "name", "help": "label name"}
+        metadata={
+            "flag": "--name",
+            "short": "-n",
+            "kind": "name",
+            "help": "label name",
+            "sets": ("dashboard_name", "display_name"),
+        }
     )
     category: str | None = _option(
         "--category",
         "category",
         "one of the configured categories; none = uncategorized (a new label's default)",
         "-c",
+        sets=("dashboard_category",),
+        default=UNCATEGORIZED,
     )
-    notes: str | None = _option("--notes", "text", "investigation notes")
+    notes: str | None = _option(
+        "--notes", "text", "investigation notes", sets=("dashboard_notes",), default=""
+    )
     source: str | None = _option(
         "--source",
         "source",
         'provenance, e.g. "claude code", "manual" (default: [labeler] source)',
         "-s",
+        sets=(),  # resolved by the service (its default source)
     )
     interpretability_confidence: float | None = _option(
         "--interpretability-confidence", "unit", "how well the label explains the feature, 0..1"
@@ -286,22 +310,18 @@ def saved_record(
             return given
         return default if current is None else current
 
+    changes: dict[str, Any] = {}
+    for spec in fields(LabelEdit):
+        value = getattr(edit, spec.name)
+        for target in spec.metadata.get("sets", (spec.name,)):
+            changes[target] = pick(value, getattr(base, target), spec.metadata.get("default"))
     return replace(
         base,
+        **changes,
         feature_id=feature_id,
         model_type=model,
-        dashboard_name=edit.name,
-        display_name=edit.name,
-        dashboard_category=pick(edit.category, base.dashboard_category, UNCATEGORIZED),
-        dashboard_notes=pick(edit.notes, base.dashboard_notes, ""),
         last_updated=timestamp,
         source=source,
-        interpretability_confidence=pick(
-            edit.interpretability_confidence, base.interpretability_confidence
-        ),
-        hypothesis_confidence=pick(edit.hypothesis_confidence, base.hypothesis_confidence),
-        stability_score=pick(edit.stability_score, base.stability_score),
-        research_label=pick(edit.research_label, base.research_label),
         research_state_path=pick(research_state_path, base.research_state_path),
         importance_percentile=pick(importance_percentile, base.importance_percentile),
     )
