@@ -217,7 +217,7 @@ class ProgressScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = self.jobs.failure(event)
-        if failure is not None:
+        if failure is not None and failure.message != self.error:  # said once, not each poll
             self.show_error(failure.message)
 
     def on_progress_computed(self, message: ProgressComputed) -> None:

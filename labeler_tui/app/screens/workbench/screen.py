@@ -188,7 +188,7 @@ class WorkbenchScreen(Screen[None]):
 
     def _report_failure(self, failure: Failure) -> None:
         job, message = failure.job, failure.message
-        if job.shown_in == "similar":
+        if job.shown_in == "similar" and job.feature_id in (None, self.current):
             self.query_one(SimilarSidebar).show_error(message)
         elif job.shown_in == "detail" and job.feature_id in (None, self.current):
             prefix = f"{job.what} failed: " if job.feature_id is None else ""
