@@ -147,7 +147,8 @@ SIMILARITY_METHODS: Registry[SimilarityMethod] = Registry(
 # --- queue builders ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QueueMethod:
-    """``candidates(request)``: features to queue, each with a priority in 0..1 and a reason."""
+    """``candidates(request)``: features to queue, best first (priority descending, then
+    feature id), each with a priority in 0..1 and a reason."""
 
     name: str
     help: str

@@ -72,8 +72,12 @@ def build_candidates(
     skip[ids[(ids >= 0) & (ids < data.n_features)]] = True
     skip |= np.asarray(data.nonzero_counts) == 0
     candidates = builder.candidates(BuildRequest(data, labels, skip, seed, top_k))
-    candidates.sort(key=lambda c: (-c.priority, c.feature_id))
     return candidates if top_k is None else candidates[:top_k]
+
+
+def _best_first(candidates: list[Candidate]) -> list[Candidate]:
+    candidates.sort(key=lambda c: (-c.priority, c.feature_id))
+    return candidates
 
 
 def _ranked(priorities: np.ndarray, skip: np.ndarray, top_k: int | None) -> np.ndarray:
@@ -127,7 +131,7 @@ def _cluster(request: BuildRequest) -> list[Candidate]:
         )
         if top_k is not None and len(out) >= top_k:
             break
-    return out
+    return _best_first(out)
 
 
 def _mysterious(request: BuildRequest) -> list[Candidate]:
@@ -152,7 +156,7 @@ def _mysterious(request: BuildRequest) -> list[Candidate]:
                     f"mysterious: importance {importance:.1f}, interpretability {confidence:.2f}",
                 )
             )
-    return out
+    return _best_first(out)
 
 
 QUEUE_METHODS.add(
