@@ -112,3 +112,22 @@ async def test_moving_during_a_table_build_runs_one_build_and_every_feature_load
             assert sidebar.method == "tokens"
     finally:
         release.set()
+
+
+async def test_a_malformed_record_is_reported_not_a_crash(tiny_workspace: Path) -> None:
+    """A record the CLI also refuses ("high" is no confidence) is one notice in the app."""
+    queued(tiny_workspace, [3, 5])
+    path = tiny_workspace / "labels" / "consolidated_tiny.json"
+    path.write_text(
+        '{"3": {"dashboard_name": "x", "interpretability_confidence": "high"},'
+        ' "5": {"dashboard_name": "five"}}'
+    )
+    app = LabelerApp(Workspace.open(tiny_workspace))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: any("interpretability_confidence" in n for n in notes(app)))
+        note = next(n for n in notes(app) if "interpretability_confidence" in n)
+        assert "consolidated_tiny.json: record 3" in note
+        await pilot.press("j")  # the app goes on: feature 5 and its label
+        detail = app.workbench.query_one(FeatureDetail)
+        await wait_until(pilot, lambda: detail.record is not None and detail.record.name == "five")
+    assert "high" in path.read_text()  # left as it was

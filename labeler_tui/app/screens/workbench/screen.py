@@ -57,6 +57,7 @@ from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
 from labeler_tui.core.errors import LabelerError
+from labeler_tui.core.records import LabelRecord
 
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
@@ -352,7 +353,7 @@ class WorkbenchScreen(Screen[None]):
             rows = build_rows(self.view, snapshot, self.backend.owner)
         queue_list.set_rows(rows)
         if self.current is not None:
-            record = snapshot.labels.get(self.current)
+            record = self._stored_label(self.current)
             detail = self.query_one(FeatureDetail)
             if detail.overview is not None and detail.record != record:
                 detail.show_label(record)
@@ -479,13 +480,23 @@ class WorkbenchScreen(Screen[None]):
             lease.want(None)
         self.claim_note = "claimed" if self.claimed == feature_id else ""
         form = self.query_one(LabelForm)
-        form.fill(feature_id, self.snapshot.labels.get(feature_id) if self.snapshot else None)
+        form.fill(feature_id, self._stored_label(feature_id))
         draft = self.drafts.pop(feature_id, None)
         if draft:
             form.restore(draft)
         self.query_one(SimilarSidebar).show_loading(feature_id)
         self.refresh_status()
         self._load_feature(feature_id)
+
+    def _stored_label(self, feature_id: int) -> LabelRecord | None:
+        """The feature's label as the last snapshot read it (a malformed record: reported)."""
+        if self.snapshot is None:
+            return None
+        try:
+            return self.snapshot.labels.get(feature_id)
+        except LabelerError as exc:
+            self.report_error(READING_STORES, str(exc))
+            return None
 
     def _show_in_queue(self, feature_id: int) -> None:
         if self.view != "pending":
