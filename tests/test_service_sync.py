@@ -40,7 +40,7 @@ def test_sync_merges_dashboard_and_research_and_keeps_cli_provenance(
     _write(state, {"feature_label": "Research says", "updated_at": "2030-01-01T00:00:00"})
     history_before = len(service.history())
 
-    changes = service.sync()
+    changes = service.sync().changes
 
     labels = service.labels()
     assert labels[1]["source"] == "claude code"
@@ -54,7 +54,7 @@ def test_sync_merges_dashboard_and_research_and_keeps_cli_provenance(
     assert [(e["action"], e["feature_id"]) for e in events] == [("sync", 1), ("sync", 2)]
     assert events[0]["before"]["research_label"] is None
     assert events[0]["after"]["research_label"] == "Research says"
-    assert service.sync() == []  # nothing new: no change, no event
+    assert service.sync().changes == []  # nothing new: no change, no event
     assert len(service.history()) == history_before + 2
 
     service.undo()  # one sync is one batch
@@ -80,7 +80,8 @@ def test_export_writes_every_record(service: LabelingService, tmp_path: Path) ->
     assert service.export(out) == 2
     rows = list(csv.DictReader(out.open()))
     assert [r["feature_id"] for r in rows] == ["2", "4"]
-    assert rows[1]["dashboard_category"] == "strategic" and rows[1]["dashboard_notes"] == "n4"
+    assert rows[1]["category"] == "strategic" and rows[1]["notes"] == "n4"  # the original's
+    assert rows[1]["dashboard_name"] == "four"  # then every other field
     assert service.export(tmp_path / "labels.jsonl") == 2
     lines = (tmp_path / "labels.jsonl").read_text().splitlines()
     assert [json.loads(line)["dashboard_name"] for line in lines] == ["two", "four"]

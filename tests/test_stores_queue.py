@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from labeler_tui.core.errors import StoreError
-from labeler_tui.core.stores.queue import QueueDoc, QueueState, parse_time
+from labeler_tui.core.stores.queue import QueueDoc, QueueState
+from labeler_tui.core.timestamps import parse_time
 
 PATH = Path("queue_m.json")
 
@@ -30,7 +31,7 @@ def test_old_writer_leftovers_are_normalised() -> None:
     assert doc.completed == [2, 5]
     assert doc.skipped == [3, 6]  # 5 is completed
     assert doc.feature_state(3) == {"status": "skipped", "reason": None, "skipped_at": None}
-    assert doc.to_raw()["model_type"] == "m"
+    assert doc.to_raw(datetime(2026, 1, 1, tzinfo=UTC))["model_type"] == "m"
 
 
 @pytest.mark.parametrize(
@@ -71,11 +72,14 @@ def test_active_claims_and_expiry_parsing() -> None:
     doc = QueueDoc("m", PATH, None)
     for fid in (1, 2, 3):
         doc.add(fid, 0.5, None, "2025-01-01T00:00:00")
-    doc.set_claim(doc.entry(1), "a", (now + timedelta(minutes=5)).isoformat())
-    doc.set_claim(doc.entry(2), "b", "2025-12-31T23:59:59")  # naive: read as UTC, expired
-    doc.set_claim(doc.entry(3), "c", "not a time")  # unreadable: free
+    doc.set_claim(1, "a", (now + timedelta(minutes=5)).isoformat())
+    doc.set_claim(2, "b", "2025-12-30T23:59:59")  # naive: local time, a day ago anywhere
+    doc.set_claim(3, "c", "not a time")  # unreadable: free
     state: QueueState = doc.state()
     assert [e.feature_id for e in state.active_claims(now.isoformat())] == [1]
     assert doc.top("b", now)["feature_id"] == 2
     assert doc.top("a", now)["feature_id"] == 1
-    assert parse_time("2025-12-31T23:59:59") == datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
+    local = datetime(2025, 12, 31, 23, 59, 59).astimezone()
+    assert parse_time("2025-12-31T23:59:59") == local
+    raw = doc.to_raw(now)
+    assert set(raw["claims"]) == {"1"}  # expired and unreadable claims are dropped

@@ -14,23 +14,25 @@ Rules, per feature:
   its own ``updated_at`` if present) is newer; ``research_state_path`` always points at the file.
 - ``source`` becomes "merged" only when both a dashboard name and a research label exist and the
   record holds exactly those values, and the record's source was sync-made.
-- a label cleared in the dashboard (entry removed, or its name emptied no earlier than the record)
-  is cleared in the record when the record came from the dashboard ("dashboard" or "merged"); a
-  name emptied in the dashboard after the record's last update clears a label of any source
-  (e.g. "claude code", whose `label` also wrote the dashboard); a record left without any name is
-  removed. An empty dashboard mapping means "no dashboard file"
-  and clears nothing.
-- timestamps without a zone are read as UTC; missing or unreadable ones count as oldest; on a tie
+- a label cleared in the dashboard (its entry kept with the name emptied, no earlier than the
+  record) is cleared in the record when the record came from the dashboard ("dashboard" or
+  "merged"); a name emptied in the dashboard after the record's last update clears a label of
+  any source (e.g. "claude code", whose `label` also wrote the dashboard); a record left without
+  any name is removed. An absent dashboard entry clears nothing (the original dashboard's lost
+  updates leave such records): such records are listed as notes.
+- timestamps without a zone are local time; missing or unreadable ones count as oldest; on a tie
   the consolidated record wins.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.timestamps import parse_time
 
 SYNC_SOURCES = frozenset({"dashboard", "research", "merged", "none", ""})
 """Provenance values written by sync itself; any other source (a CLI/agent/human) is kept."""
@@ -41,24 +43,6 @@ DASHBOARD_FIELDS = (
     ("dashboard_notes", "notes"),
 )
 _DEAD_HYPOTHESIS = frozenset({"refuted", "superseded"})
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """ISO 8601 string or epoch seconds -> aware datetime; None when missing or unreadable."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(float(value), tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -85,7 +69,7 @@ def top_hypothesis(state: dict[str, Any]) -> tuple[float | None, datetime | None
             best = hyp
     if best is None:
         return None, None
-    when = parse_timestamp(best.get("updated_at")) or parse_timestamp(state.get("updated_at"))
+    when = parse_time(best.get("updated_at")) or parse_time(state.get("updated_at"))
     return float(best["confidence"]), when
 
 
@@ -97,6 +81,7 @@ class _Merge:
         self.record = record
         self.changes: list[dict[str, Any]] = []
         self.stamps: list[tuple[datetime, str]] = []
+        self.note: str | None = None
 
     def set(self, field: str, value: Any, origin: str) -> bool:
         before = self.record.get(field)
@@ -146,9 +131,9 @@ def _new_record(
     conf, _ = top_hypothesis(state) if state else (None, None)
     stamps = []
     if dash and dash_name is not None:
-        stamps.append((parse_timestamp(dash.get("timestamp")), dash.get("timestamp")))
+        stamps.append((parse_time(dash.get("timestamp")), dash.get("timestamp")))
     if state and res_label is not None:
-        stamps.append((parse_timestamp(state.get("updated_at")), state.get("updated_at")))
+        stamps.append((parse_time(state.get("updated_at")), state.get("updated_at")))
     dated = [(when, raw) for when, raw in stamps if when is not None]
     if dated:
         when, raw = max(dated, key=lambda pair: pair[0])
@@ -186,21 +171,23 @@ def _merge_existing(
     record = stored.to_json()
     merge = _Merge(feature_id, dict(record))  # fields are replaced, never mutated in place
     rec = merge.record
-    rec_ts = parse_timestamp(record.get("last_updated"))
+    rec_ts = parse_time(record.get("last_updated"))
     old_source = record.get("source")
     sync_made = old_source is None or old_source in SYNC_SOURCES
     dash_name = _text(dash.get("name")) if dash else None
-    dash_ts = parse_timestamp(dash.get("timestamp")) if dash else None
+    dash_ts = parse_time(dash.get("timestamp")) if dash else None
 
     # --- dashboard -------------------------------------------------------------------------
     has_name = _text(record.get("dashboard_name")) is not None
+    if dashboard_known and has_name and dash is None and old_source in ("dashboard", "merged"):
+        # the original dashboard's own lost updates leave such records: never a clear
+        merge.note = "no dashboard entry; kept as it is (`labeler clear` removes a label)"
     cleared_in_dashboard = (
-        dashboard_known
-        and has_name
+        has_name
         and old_source in ("dashboard", "merged")
-        and (
-            dash is None or (dash_name is None and (rec_ts is None or not _newer(rec_ts, dash_ts)))
-        )
+        and dash is not None
+        and dash_name is None
+        and (rec_ts is None or not _newer(rec_ts, dash_ts))
     ) or (
         # an explicit clear (the entry kept, its name emptied) newer than the label clears a
         # label of any source; its provenance stays as it was
@@ -236,7 +223,7 @@ def _merge_existing(
     # --- research --------------------------------------------------------------------------
     res_label = _text(state.get("feature_label")) if state else None
     if state is not None:
-        res_ts = parse_timestamp(state.get("updated_at"))
+        res_ts = parse_time(state.get("updated_at"))
         if res_label is not None and (
             _newer(res_ts, rec_ts) or _text(rec.get("research_label")) is None
         ):
@@ -291,6 +278,18 @@ def _merge_existing(
     return merge
 
 
+@dataclass
+class SyncResult:
+    records: dict[int, LabelRecord]
+    """Every record after the merge, by feature id."""
+    changes: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """``labeler sync --json``: the changes and the notes."""
+        return {"changes": self.changes, "notes": self.notes}
+
+
 def merge_sources(
     consolidated: Mapping[int, LabelRecord],
     dashboard: Mapping[str, dict[str, Any]],
@@ -298,15 +297,16 @@ def merge_sources(
     model: str,
     *,
     now: str | None = None,
-) -> tuple[dict[int, LabelRecord], list[dict[str, Any]]]:
+) -> SyncResult:
     """Merge dashboard entries and research states into a copy of the consolidated records.
 
     ``research`` maps feature id -> research-state JSON with ``"_path"`` set to its file.
-    Returns the new records by feature id and the changes, each ``{"feature_id", "field",
-    "before", "after", "from"}`` where ``from`` is "dashboard", "research" or "sync"; a label
-    created or removed as a whole is one change with field ``"record"`` (before/after: the
-    record's JSON). ``now`` stamps new records whose sources carry no timestamp. The inputs are
-    not modified.
+    Returns the new records by feature id, the changes, each ``{"feature_id", "field",
+    "before", "after", "from"}`` where ``from`` is "dashboard", "research" or "sync" (a label
+    created or removed as a whole is one change with field ``"record"``; before/after: the
+    record's JSON), and notes ``{"feature_id", "note"}`` on records left alone that a reader
+    might expect changed. ``now`` stamps new records whose sources carry no timestamp. The
+    inputs are not modified.
     """
     result = dict(consolidated)
     dash_by_id: dict[int, dict[str, Any]] = {}
@@ -318,6 +318,7 @@ def merge_sources(
     states = {int(key): value for key, value in research.items()}
     dashboard_known = bool(dash_by_id)
     changes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
 
     for feature_id in sorted(set(result) | set(dash_by_id) | set(states)):
         dash = dash_by_id.get(feature_id)
@@ -338,6 +339,8 @@ def merge_sources(
                 )
             continue
         merge = _merge_existing(feature_id, stored, dash, state, dashboard_known)
+        if merge.note:
+            notes.append({"feature_id": feature_id, "note": merge.note})
         if not merge.changes:
             continue
         if _has_name(stored) and not _has_name(merge.record):
@@ -354,4 +357,4 @@ def merge_sources(
             continue
         result[feature_id] = LabelRecord.from_json(merge.record, feature_id)
         changes.extend(merge.changes)
-    return result, changes
+    return SyncResult(result, changes, notes)

@@ -1,12 +1,17 @@
-"""The labeling queue: ``labels/queue_{model}.json``.
+"""The labeling queue: ``labels/queue_{model}.json`` (docs/formats.md, "Queue file").
 
-SplatNLP's shape stays readable and is kept: ``{"model_type", "entries": [{feature_id,
-model_type, priority, reason, added_at, ...}], "completed": [ids], "skipped": [ids]}``. What we
-add lives in extra places that SplatNLP ignores: ``skip_details`` ({id: {reason, skipped_at}}) and
-the ``claimed_by`` / ``claim_expires`` fields of a leased entry. Unknown keys are kept.
+SplatNLP's shape, which its own loader still reads: ``{"model_type", "entries": [{feature_id,
+model_type, priority, reason, added_at}], "completed": [ids], "skipped": [ids]}``. Its loader
+builds each entry with ``QueueEntry(**entry)``, so an entry holds exactly those five keys; what we
+add lives at the top level, which it ignores: ``claims`` ({id: {owner, expires}}; expired ones
+are dropped on the next write), ``skip_details`` ({id: {reason, skipped_at}}) and
+``entry_extras`` (an entry's other keys, kept for it). An older file of ours with
+``claimed_by``/``claim_expires`` inside its entries reads as claims. Unknown top-level keys are
+kept.
 
 A feature is in at most one of three states: pending (an entry), completed, skipped. Entries are
 kept in serving order: priority descending, then oldest ``added_at``, then insertion order.
+Timestamps without a zone (SplatNLP writes ``datetime.now()``) are local time.
 """
 
 from __future__ import annotations
@@ -18,17 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.timestamps import parse_time
 
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 timestamp as an aware datetime (naive ones are taken as UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+ENTRY_KEYS = ("feature_id", "model_type", "priority", "reason", "added_at")
+"""The keys of a queue entry, exactly (SplatNLP's loader takes no other)."""
+_LEGACY_CLAIM_KEYS = ("claimed_by", "claim_expires")
+_OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -79,11 +79,22 @@ class QueueState:
         :func:`unclaimed`)."""
         return list(unclaimed(self.entries, owner, now))
 
+    def after(self, feature_id: int | None, owner: str, now: datetime) -> QueueEntry | None:
+        """The next entry ``owner`` may take after ``feature_id`` in serving order, wrapping
+        at the end (the first one when the feature is not pending); never the feature itself."""
+        ids = [entry.feature_id for entry in self.entries]
+        start = ids.index(feature_id) + 1 if feature_id in ids else 0
+        ring = self.entries[start:] + self.entries[:start]
+        return next((e for e in unclaimed(ring, owner, now) if e.feature_id != feature_id), None)
+
     def active_claims(self, now: str | None = None) -> list[QueueEntry]:
         """Entries under a live lease at ``now`` (ISO 8601; default: the current time)."""
         moment = parse_time(now) if now else datetime.now(UTC)
         assert moment is not None
         return [entry for entry in self.entries if entry.claim_live(moment)]
+
+    def entry(self, feature_id: int) -> QueueEntry | None:
+        return next((e for e in self.entries if e.feature_id == feature_id), None)
 
 
 def _as_id(value: Any, path: Path, where: str) -> int:
@@ -105,6 +116,13 @@ def _priority(entry: dict[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
+def _object(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = _or(raw.pop(key, None), {})
+    if not isinstance(value, dict):
+        raise StoreError(f'{path}: "{key}" must be an object; the file was left unchanged')
+    return {str(k): dict(v) for k, v in value.items() if isinstance(v, dict)}
+
+
 class QueueDoc:
     """A mutable copy of the queue file with the queue's operations.
 
@@ -120,12 +138,12 @@ class QueueDoc:
         entries = _or(raw.pop("entries", None), [])
         completed = _or(raw.pop("completed", None), [])
         skipped = _or(raw.pop("skipped", None), [])
-        details = _or(raw.pop("skip_details", None), {})
         for name, value in (("entries", entries), ("completed", completed), ("skipped", skipped)):
             if not isinstance(value, list):
                 raise StoreError(f'{path}: "{name}" must be a list; the file was left unchanged')
-        if not isinstance(details, dict):
-            raise StoreError(f'{path}: "skip_details" must be an object; left unchanged')
+        self.skip_details = _object(raw, "skip_details", path)
+        self.claims = _object(raw, "claims", path)
+        self.entry_extras = _object(raw, "entry_extras", path)
         self.extra = raw
         self._completed: dict[int, None] = dict.fromkeys(
             _as_id(v, path, f"completed[{i}]") for i, v in enumerate(completed)
@@ -146,11 +164,26 @@ class QueueDoc:
             fid = _as_id(entry.get("feature_id"), path, f"entries[{i}].feature_id")
             if fid in self._entries or fid in self._completed or fid in self._skipped:
                 continue
-            self._entries[fid] = {**entry, "feature_id": fid}
-        self.skip_details: dict[str, dict[str, Any]] = {
-            str(k): dict(v) for k, v in details.items() if isinstance(v, dict)
-        }
+            self._entries[fid] = self._five_keys(fid, entry)
         self._order: list[dict[str, Any]] | None = None
+
+    def _five_keys(self, fid: int, entry: dict[str, Any]) -> dict[str, Any]:
+        """The entry as SplatNLP's loader takes it; its claim and other keys go to the top."""
+        key = str(fid)
+        if entry.get("claimed_by") and key not in self.claims:
+            self.claims[key] = {"owner": entry["claimed_by"], "expires": entry.get("claim_expires")}
+        others = {
+            k: v for k, v in entry.items() if k not in ENTRY_KEYS and k not in _LEGACY_CLAIM_KEYS
+        }
+        if others:
+            self.entry_extras[key] = {**self.entry_extras.get(key, {}), **others}
+        return {
+            "feature_id": fid,
+            "model_type": entry.get("model_type") or self.model_type,
+            "priority": entry.get("priority"),
+            "reason": entry.get("reason"),
+            "added_at": entry.get("added_at"),
+        }
 
     # --- reading -------------------------------------------------------------------------------
     @property
@@ -159,7 +192,7 @@ class QueueDoc:
         if self._order is None:
             self._order = sorted(
                 self._entries.values(),
-                key=lambda e: (-_priority(e), str(e.get("added_at") or "")),
+                key=lambda e: (-_priority(e), parse_time(e.get("added_at")) or _OLDEST),
             )
         return self._order
 
@@ -171,7 +204,14 @@ class QueueDoc:
     def skipped(self) -> list[int]:
         return list(self._skipped)
 
-    def to_raw(self) -> dict[str, Any]:
+    def to_raw(self, now: datetime) -> dict[str, Any]:
+        """The file's JSON; claims that expired before ``now`` (or whose feature is no longer
+        pending) are dropped."""
+        claims = {}
+        for key, claim in self.claims.items():
+            expires = parse_time(claim.get("expires"))
+            if int(key) in self._entries and expires is not None and expires > now:
+                claims[key] = claim
         raw = dict(self.extra)
         raw.update(
             model_type=self.model_type,
@@ -179,7 +219,11 @@ class QueueDoc:
             completed=self.completed,
             skipped=self.skipped,
             skip_details=self.skip_details,
+            claims=claims,
         )
+        extras = {k: v for k, v in self.entry_extras.items() if int(k) in self._entries}
+        if extras:
+            raw["entry_extras"] = extras
         return raw
 
     def entry(self, feature_id: int) -> dict[str, Any] | None:
@@ -187,14 +231,16 @@ class QueueDoc:
 
     def queue_entry(self, entry: dict[str, Any]) -> QueueEntry:
         reason = entry.get("reason")
+        fid = entry["feature_id"]
+        claim = self.claims.get(str(fid), {})
         return QueueEntry(
-            feature_id=entry["feature_id"],
+            feature_id=fid,
             priority=_priority(entry),
             reason=reason if isinstance(reason, str) else None,
             added_at=str(entry.get("added_at") or ""),
             model_type=str(entry.get("model_type") or self.model_type),
-            claimed_by=entry.get("claimed_by") or None,
-            claim_expires=entry.get("claim_expires") or None,
+            claimed_by=claim.get("owner") or None,
+            claim_expires=claim.get("expires") or None,
         )
 
     def state(self) -> QueueState:
@@ -212,12 +258,24 @@ class QueueDoc:
         """Every feature the queue knows (pending, completed or skipped)."""
         return set(self._entries) | set(self._completed) | set(self._skipped)
 
+    def status(self, feature_id: int) -> str | None:
+        """``pending``, ``completed``, ``skipped`` or None (the queue does not know it)."""
+        if feature_id in self._entries:
+            return "pending"
+        if feature_id in self._skipped:
+            return "skipped"
+        return "completed" if feature_id in self._completed else None
+
     # --- per-feature snapshots (history before/after and undo) ---------------------------------
     def feature_state(self, feature_id: int) -> dict[str, Any] | None:
         """The feature's place in the queue as a JSON value, or None when the queue lacks it."""
         entry = self._entries.get(feature_id)
         if entry is not None:
-            return {"status": "pending", "entry": dict(entry)}
+            state: dict[str, Any] = {"status": "pending", "entry": dict(entry)}
+            claim = self.claims.get(str(feature_id))
+            if claim:
+                state["claim"] = dict(claim)
+            return state
         if feature_id in self._skipped:
             info = self.skip_details.get(str(feature_id), {})
             return {
@@ -230,13 +288,16 @@ class QueueDoc:
         return None
 
     def set_feature_state(self, feature_id: int, state: dict[str, Any] | None) -> None:
-        """Put the feature back into a state captured by :meth:`feature_state`."""
+        """Put the feature back into a state captured by :meth:`feature_state` (a pending
+        state of an older file, with the claim inside its entry, too)."""
         self._remove(feature_id)
         if state is None:
             return
         status = state.get("status")
         if status == "pending":
-            self._entries[feature_id] = {**state["entry"], "feature_id": feature_id}
+            self._entries[feature_id] = self._five_keys(feature_id, dict(state["entry"]))
+            if state.get("claim"):
+                self.claims[str(feature_id)] = dict(state["claim"])
             self._order = None
         elif status == "completed":
             self._completed[feature_id] = None
@@ -253,11 +314,12 @@ class QueueDoc:
         self._completed.pop(feature_id, None)
         self._skipped.pop(feature_id, None)
         self.skip_details.pop(str(feature_id), None)
+        self.claims.pop(str(feature_id), None)
 
     # --- operations ----------------------------------------------------------------------------
     def add(self, feature_id: int, priority: float, reason: str | None, now: str) -> None:
-        """Queue a feature: a pending one gets the new priority/reason (keeping its age and any
-        lease); a completed or skipped one is re-queued."""
+        """Queue a feature: a pending one gets the new priority and reason (keeping its age and
+        any claim); a completed or skipped one is queued again."""
         entry = self._entries.get(feature_id)
         if entry is not None:
             entry.update(priority=priority, reason=reason)
@@ -273,7 +335,7 @@ class QueueDoc:
         self._order = None
 
     def complete(self, feature_id: int) -> None:
-        """Mark labeled: leaves the pending entries (and its lease), joins ``completed``."""
+        """Mark labeled: leaves the pending entries (and its claim), joins ``completed``."""
         self._remove(feature_id)
         self._completed[feature_id] = None
 
@@ -288,10 +350,13 @@ class QueueDoc:
         first = next(unclaimed(entries, owner, now), None)
         return None if first is None else self._entries[first.feature_id]
 
-    def set_claim(self, entry: dict[str, Any], owner: str | None, expires: str | None) -> None:
+    def claim_of(self, feature_id: int) -> QueueEntry | None:
+        """The feature's entry with its claim (None when it is not pending)."""
+        entry = self._entries.get(feature_id)
+        return None if entry is None else self.queue_entry(entry)
+
+    def set_claim(self, feature_id: int, owner: str | None, expires: str | None) -> None:
         if owner is None:
-            entry.pop("claimed_by", None)
-            entry.pop("claim_expires", None)
+            self.claims.pop(str(feature_id), None)
         else:
-            entry["claimed_by"] = owner
-            entry["claim_expires"] = expires
+            self.claims[str(feature_id)] = {"owner": owner, "expires": expires}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,7 @@ from labeler_tui.core.stores.history import HistoryLog, new_id
 from labeler_tui.core.stores.jsonfile import JsonCache
 from labeler_tui.core.stores.labels import LabelStore, to_record
 from labeler_tui.core.stores.queue import QueueDoc
-
-
-def iso(moment: datetime) -> str:
-    """A timestamp as written in the stores: UTC, with its zone, to the microsecond."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+from labeler_tui.core.timestamps import iso
 
 
 @dataclass(frozen=True)
@@ -150,7 +146,7 @@ class Transaction:
         for path, state in self.research.items():
             self.cache.write(path, state)
         if "queue" in self.dirty:
-            self.cache.write(self.paths.queue, self.queue.to_raw())
+            self.cache.write(self.paths.queue, self.queue.to_raw(self.now))
         if len(self.events) > 1:
             batch = new_id()
             for event in self.events:
