@@ -14,6 +14,11 @@ from labeler_tui.core.export import write_export
 from labeler_tui.core.records import RECORD_FIELDS as LABEL_FIELDS
 from labeler_tui.core.records import LabelRecord
 
+ORIGINAL = ["feature_id", "display_name", "category", "confidence", "source", "notes"]
+"""The original tool's CSV columns, which a CSV starts with."""
+MAPPED = {"dashboard_category", "hypothesis_confidence", "dashboard_notes"}
+CSV_FIELDS = ORIGINAL + [f for f in LABEL_FIELDS if f not in {*ORIGINAL, *MAPPED}]
+
 RAW = [
     {
         "feature_id": 18712,
@@ -48,16 +53,17 @@ def test_csv_has_every_field_in_stable_order(tmp_path: Path) -> None:
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle))
     header = rows[0]
-    assert header[: len(LABEL_FIELDS)] == list(LABEL_FIELDS)
-    assert header[len(LABEL_FIELDS) :] == ["alpha_tags", "zeta_reviewer"]
+    assert header[: len(CSV_FIELDS)] == CSV_FIELDS
+    assert header[len(CSV_FIELDS) :] == ["alpha_tags", "zeta_reviewer"]
     by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == ["7", "18712"]  # sorted by feature id
     scu = by_id["18712"]
-    assert scu["dashboard_notes"] == RAW[0]["dashboard_notes"]  # quotes/newlines survive
+    assert scu["notes"] == RAW[0]["dashboard_notes"]  # quotes/newlines survive
+    assert (scu["category"], scu["confidence"]) == ("tactical", "0.85")
     assert float(scu["importance_percentile"]) == 9.3
     assert scu["stability_score"] == "" and scu["zeta_reviewer"] == "bob"
     assert json.loads(by_id["7"]["alpha_tags"]) == ["a", "b"]
-    assert by_id["7"]["dashboard_category"] == ""
+    assert by_id["7"]["category"] == ""
 
 
 def test_csv_reads_back_with_polars(tmp_path: Path) -> None:
@@ -99,7 +105,7 @@ def test_unknown_extension_is_a_validation_error_and_writes_nothing(tmp_path: Pa
 def test_empty_export_still_has_a_header(tmp_path: Path) -> None:
     out = tmp_path / "empty.csv"
     assert write_export([], out) == 0
-    assert out.read_text().strip().split(",") == list(LABEL_FIELDS)
+    assert out.read_text().strip().split(",") == CSV_FIELDS
 
 
 def test_rewrite_replaces_atomically_and_leaves_no_temp(tmp_path: Path) -> None:

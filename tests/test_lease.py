@@ -16,7 +16,7 @@ from labeler_tui.core.workspace import Workspace
 def claims(ws: Path) -> dict[int, str]:
     """Who holds a live claim on which feature, read from the queue file."""
     queue = json.loads((ws / "labels" / "queue_tiny.json").read_text())
-    return {e["feature_id"]: e["claimed_by"] for e in queue["entries"] if e.get("claimed_by")}
+    return {int(k): claim["owner"] for k, claim in queue["claims"].items()}
 
 
 def lease_of(ws: Path, owner: str) -> Lease:
@@ -43,7 +43,7 @@ def test_a_feature_held_by_another_owner_is_refused(tiny_workspace: Path) -> Non
     bob.sync()
     alice.want(4)
     state = alice.sync()
-    assert (state.held, state.refused) == (None, 4)
+    assert (state.held, state.refused, state.holder) == (None, 4, "bob")
     assert claims(tiny_workspace) == {4: "bob"}
 
 

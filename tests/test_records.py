@@ -145,7 +145,8 @@ def test_the_label_commands_flags_are_the_edit_fields() -> None:
     """Adding a LabelEdit field adds its `labeler label` flag: one declaration."""
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     label = sub.choices["label"]
-    dests = {a.dest for a in label._actions} - {"help", "feature_id", "workspace", "model", "json"}
+    others = {"help", "feature_id", "workspace", "model", "json", "owner", "force"}
+    dests = {a.dest for a in label._actions} - others - {"if_unchanged_since"}
     assert dests == {option.name for option in edit_options()}
     flags = {flag for a in label._actions for flag in a.option_strings}
     assert all(set(option.flags) <= flags for option in edit_options())

@@ -18,30 +18,35 @@ def service(tiny_workspace: Path) -> LabelingService:
     return LabelingService(Workspace.open(tiny_workspace))
 
 
-def test_activation_count_skips_known_features(service: LabelingService) -> None:
+def test_build_queue_adds_k_new_features_and_leaves_the_rest(service: LabelingService) -> None:
+    """The original's rule: --top-k K queues K new features; pending ones keep their priority
+    and reason and do not count; labeled and skipped ones are never proposed."""
     counts = np.asarray(service.workspace.data().nonzero_counts)
     ranked = [int(f) for f in np.argsort(-counts, kind="stable") if counts[f] > 0]
-    labeled, skipped, pending, low = ranked[0], ranked[1], ranked[2], ranked[3]
+    labeled, skipped, pending = ranked[0], ranked[1], ranked[2]
     service.set_label(labeled, LabelEdit("known"))
     service.skip(skipped)
-    service.add([pending], priority=0.1)
-    service.add([low], priority=1.0)
-    added = service.build_queue("activation_count", top_k=4)
-    # labeled and skipped features are never proposed; a pending one is re-prioritised upwards
-    # (0.1 -> its activation-count priority), one already above its new priority is left alone
-    top4 = [f for f in ranked if f not in (labeled, skipped)][:4]
-    assert added == [f for f in top4 if f != low]
-    assert pending in added and low not in added
+    service.add([pending], priority=0.1, reason="mine")
+    result = service.build_queue("activation_count", top_k=4)
+    new = [f for f in ranked if f not in (labeled, skipped, pending)][:4]
+    assert result.queued == new and result.changed == new
     entries = {e.feature_id: e for e in service.queue().entries}
+    assert (entries[pending].priority, entries[pending].reason) == (0.1, "mine")
     top = counts.max()
-    for fid in added:
+    for fid in new:
         assert entries[fid].priority == pytest.approx(counts[fid] / top)
-    assert entries[low].priority == 1.0  # never demoted
-    # building again changes nothing: the same candidates are already queued at their priority
-    assert service.build_queue("activation_count", top_k=4) == []
-    assert {e.feature_id: e.priority for e in service.queue().entries} == {
-        fid: e.priority for fid, e in entries.items()
-    }
+    # building again queues the next four, never the same ones twice
+    again = service.build_queue("activation_count", top_k=4)
+    assert again.queued == [f for f in ranked if f not in (labeled, skipped, pending)][4:8]
+
+
+def test_include_labeled_requeues_labeled_features(service: LabelingService) -> None:
+    counts = np.asarray(service.workspace.data().nonzero_counts)
+    top = int(np.argmax(counts))
+    service.set_label(top, LabelEdit("known"))
+    assert top not in service.build_queue("activation_count", top_k=2).changed
+    result = service.build_queue("activation_count", top_k=1, include_labeled=True)
+    assert result.relabel == [top]
 
 
 def test_next_builds_by_activation_count_when_empty(service: LabelingService) -> None:
@@ -62,7 +67,7 @@ def test_mysterious_requeues_important_labeled_features(service: LabelingService
     service.set_label(most, LabelEdit("unclear", interpretability_confidence=0.2))
     service.set_label(second, LabelEdit("clear", interpretability_confidence=0.9))
     service.set_label(low, LabelEdit("weak and unclear", interpretability_confidence=0.1))
-    assert service.build_queue("mysterious") == [most]
+    assert service.build_queue("mysterious").relabel == [most]
     state = service.queue()
     assert [e.feature_id for e in state.entries] == [most]
     assert sorted(state.completed) == sorted([second, low])
@@ -71,7 +76,7 @@ def test_mysterious_requeues_important_labeled_features(service: LabelingService
 def test_cluster_needs_a_valid_seed(service: LabelingService) -> None:
     with pytest.raises(ValidationError, match="out of range"):
         service.build_queue("cluster", seed=99)
-    added = service.build_queue("cluster", seed=0, top_k=3)
+    added = service.build_queue("cluster", seed=0, top_k=3).changed
     assert 0 not in added and 1 <= len(added) <= 3
     priorities = [e.priority for e in service.queue().entries]
     assert priorities == sorted(priorities, reverse=True) and all(0 < p <= 1 for p in priorities)

@@ -4,7 +4,6 @@ building, status; and SplatNLP-shaped queue files."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,13 +61,102 @@ def test_adding_pending_updates_without_duplicates(service: LabelingService, clo
     service.add([3, 5], priority=0.2, reason="first")
     added_at = service.queue().entries[0].added_at
     clock.advance(5)
-    assert service.add([5, 5], priority=0.95, reason="SCU-related cluster") == [5]
+    assert service.add([5, 5], priority=0.95, reason="SCU-related cluster").raised == [5]
     entries = service.queue().entries
     assert [(e.feature_id, e.priority, e.reason) for e in entries] == [
         (5, 0.95, "SCU-related cluster"),
         (3, 0.2, "first"),
     ]
     assert entries[0].added_at == added_at  # age kept
+
+
+def test_claims_live_at_the_top_level_and_expired_ones_are_dropped(
+    service: LabelingService, clock: Clock
+) -> None:
+    """SplatNLP's QueueEntry(**entry) crashed on any claim inside an entry."""
+    service.add([3, 4, 5], priority=0.5)
+    service.claim(3, owner="agent-1", ttl=60)
+    service.claim(4, owner="agent-2", ttl=600)
+    file = json.loads(service.queue_path.read_text())
+    assert all(set(e) == {"feature_id", "model_type", "priority", "reason", "added_at"}
+               for e in file["entries"])  # fmt: skip
+    assert set(file["claims"]) == {"3", "4"} and file["claims"]["3"]["owner"] == "agent-1"
+    clock.advance(120)  # agent-1's claim expired
+    service.add([6])
+    assert set(json.loads(service.queue_path.read_text())["claims"]) == {"4"}
+
+
+def test_an_older_file_with_claims_inside_entries_reads_them(service: LabelingService) -> None:
+    expires = (service.now() + timedelta(minutes=5)).isoformat()
+    service.queue_path.parent.mkdir(parents=True, exist_ok=True)
+    service.queue_path.write_text(
+        json.dumps(
+            {
+                "entries": [
+                    {"feature_id": 2, "model_type": "tiny", "priority": 0.5, "reason": None,
+                     "added_at": "2026-01-01T00:00:00+00:00", "claimed_by": "bob",
+                     "claim_expires": expires},
+                ]
+            }
+        )
+    )  # fmt: skip
+    assert service.queue().entries[0].claimed_by == "bob"
+    assert service.next(owner="alice") is None
+    service.add([5])
+    file = json.loads(service.queue_path.read_text())
+    assert file["claims"]["2"] == {"owner": "bob", "expires": expires}
+    assert "claimed_by" not in file["entries"][0]
+
+
+def test_an_add_never_demotes_a_pending_entry(service: LabelingService) -> None:
+    service.add([3], priority=0.9, reason="the user's")
+    result = service.add([3, 4], priority=0.5, reason="later")
+    assert (result.pending, result.queued) == ([3], [4])
+    assert result.summary() == "1 queued, 1 already pending"
+    assert [(e.feature_id, e.priority, e.reason) for e in service.queue().entries] == [
+        (3, 0.9, "the user's"),
+        (4, 0.5, "later"),
+    ]
+
+
+def test_a_bulk_add_leaves_done_features_and_reasons_alone(service: LabelingService) -> None:
+    """`A` on a similar list: pending ones keep their reason (a higher priority only moves
+    them up), skipped and labeled ones are not resurrected."""
+    service.add([1, 2, 3, 4], priority=0.3, reason="mine")
+    service.set_label(1, LabelEdit("done"))
+    service.skip(2, reason="noisy")
+    result = service.add([1, 2, 3, 5], priority=0.6, reason="similar to 9", bulk=True)
+    assert (result.left_done, result.left_skipped) == ([1], [2])
+    assert (result.raised, result.queued) == ([3], [5])
+    assert result.summary() == (
+        "1 queued, 1 given a higher priority, 1 skipped left as is, 1 labeled left as is"
+    )
+    state = service.queue()
+    assert [(e.feature_id, e.priority, e.reason) for e in state.entries] == [
+        (3, 0.6, "mine"),
+        (5, 0.6, "similar to 9"),
+        (4, 0.3, "mine"),
+    ]
+    assert state.completed == [1] and [s.feature_id for s in state.skipped] == [2]
+    again = service.add([1, 2, 3, 5], priority=0.6, reason="similar to 9", bulk=True)
+    assert again.changed == [] and service.history()[-1]["action"] == "add"  # nothing written
+
+
+def test_an_explicit_add_requeues_skipped_and_completed(service: LabelingService) -> None:
+    service.add([1, 2], priority=0.3)
+    service.set_label(1, LabelEdit("done"))
+    service.skip(2, reason="noisy")
+    result = service.add([1, 2], priority=0.4, reason="again")
+    assert (result.relabel, result.requeued) == ([1], [2])
+    assert "1 labeled queued again for relabeling" in result.summary()
+    assert [e.feature_id for e in service.queue().entries] == [1, 2]
+
+
+def test_set_priority_moves_a_pending_entry_either_way(service: LabelingService) -> None:
+    service.add([3], priority=0.9, reason="r")
+    assert service.set_priority(3, 0.1)
+    assert [(e.priority, e.reason) for e in service.queue().entries] == [(0.1, "r")]
+    assert not service.set_priority(4, 0.5)  # not pending
 
 
 def test_label_completes_and_add_requeues_completed_and_skipped(service: LabelingService) -> None:
@@ -135,7 +223,7 @@ def test_release_of_another_owners_live_lease_needs_force(service: LabelingServi
 
 def test_labeling_releases_the_claim(service: LabelingService) -> None:
     service.add([5, 6])
-    entry = service.next(claim=True, owner="me", ttl=100)
+    entry = service.next(claim=True, owner=service.owner, ttl=100)
     service.set_label(entry.feature_id, LabelEdit("done"))
     assert service.queue().active_claims() == []
     assert service.next(claim=True, owner="other").feature_id == 6
@@ -148,42 +236,16 @@ def test_all_claimed_by_others_returns_none(service: LabelingService) -> None:
     assert service.next(owner="b") is None
 
 
-@dataclass
-class _Candidate:
-    feature_id: int
-    priority: float
-    reason: str | None
-
-
-def test_next_builds_an_empty_queue(service: LabelingService, monkeypatch) -> None:
-    import labeler_tui.core.analysis as analysis_pkg
-
-    calls = []
-
-    def fake_build(data, method, *, labels, excluded, seed=None, top_k=None):
-        calls.append((method, set(labels), set(excluded), seed, top_k))
-        ranked = sorted(range(data.n_features), key=lambda f: -int(data.nonzero_counts[f]))
-        top = int(data.nonzero_counts.max())
-        return [
-            _Candidate(f, float(data.nonzero_counts[f]) / top, "activation count")
-            for f in ranked
-            if f not in excluded
-        ][:top_k]
-
-    module = type(analysis_pkg)("labeler_tui.core.analysis.queue_builders")
-    module.build_candidates = fake_build
-    monkeypatch.setitem(__import__("sys").modules, module.__name__, module)
+def test_next_builds_an_empty_queue(service: LabelingService) -> None:
     service.set_label(0, LabelEdit("labeled"))
     assert service.next(build=False) is None
     entry = service.next()
     counts = service.workspace.data().nonzero_counts
     expected = max((f for f in range(1, 12)), key=lambda f: int(counts[f]))
-    assert entry.feature_id == expected
-    assert calls[0][0] == "activation_count" and calls[0][2] == {0} and calls[0][4] == 50
-    assert 0 not in _pending(service) and len(_pending(service)) == 11
-    assert service.build_queue("activation_count", top_k=5) == []  # everything is queued
-    events = service.history()
-    assert events[-1]["action"] == "add" and events[-1]["source"] == "build-queue:activation_count"
+    assert entry is not None and entry.feature_id == expected
+    assert 0 not in _pending(service) and len(_pending(service)) == 10  # 11 is dead
+    adds = [e for e in service.history() if e["action"] == "add"]
+    assert {e["source"] for e in adds} == {"build-queue:activation_count"}
 
 
 def test_splatnlp_queue_file_loads_and_keeps_unknown_keys(service: LabelingService) -> None:
@@ -208,7 +270,10 @@ def test_splatnlp_queue_file_loads_and_keeps_unknown_keys(service: LabelingServi
     service.skip(9, reason="later")
     file = json.loads(service.queue_path.read_text())
     assert file["version"] == 1
-    assert file["entries"] == [old["entries"][0]]
+    # entries hold exactly SplatNLP's five keys (its loader is QueueEntry(**entry)); an
+    # entry's other keys are kept at the top level, which that loader ignores
+    assert file["entries"] == [{k: v for k, v in old["entries"][0].items() if k != "note"}]
+    assert file["entry_extras"] == {"4": {"note": "kept"}}
     assert file["completed"] == [1, 2] and file["skipped"] == [3, 9]
     assert file["skip_details"]["9"]["reason"] == "later"
 

@@ -41,7 +41,7 @@ def test_every_change_is_one_event_with_before_and_after(service: LabelingServic
     assert first["before"] is None and first["after"]["dashboard_name"] == "A"
     assert first["source"] == "manual" and first["owner"] == "ann"
     assert second["before"]["dashboard_name"] == "A" and second["after"]["dashboard_name"] == "B"
-    assert events[3]["owner"] == "bot" and events[3]["after"]["entry"]["claimed_by"] == "bot"
+    assert events[3]["owner"] == "bot" and events[3]["after"]["claim"]["owner"] == "bot"
     assert events[5]["after"] == {
         "status": "skipped",
         "reason": "meh",

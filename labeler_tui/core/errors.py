@@ -41,3 +41,25 @@ class ValidationError(LabelerError):
         if self.field and message.startswith(self.field):
             message = name + message[len(self.field) :]
         return ValidationError(message, name)
+
+
+class ClaimedError(ValidationError):
+    """The feature is claimed by another owner whose claim is live (``--force`` writes anyway)."""
+
+    def __init__(self, feature_id: int, owner: str, expires: str | None) -> None:
+        super().__init__(
+            f"feature {feature_id} is claimed by {owner} until {expires}; "
+            "wait, ask them, or pass --force to write anyway"
+        )
+        self.feature_id = feature_id
+        self.owner = owner
+        self.expires = expires
+
+
+class StaleLabelError(LabelerError):
+    """The stored label changed since the caller read it (``if_unchanged_since``); ``current``
+    is the label now stored (a :class:`~labeler_tui.core.records.LabelRecord` or None)."""
+
+    def __init__(self, message: str, current: object) -> None:
+        super().__init__(message)
+        self.current = current

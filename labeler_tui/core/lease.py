@@ -20,10 +20,11 @@ from labeler_tui.core.service import LabelingService, QueueEntry
 @dataclass(frozen=True)
 class LeaseState:
     """What a sync left: the feature held (None: none), and a wanted feature another owner
-    holds (``refused``; None when the wish was met or was nothing)."""
+    holds (``refused``, held by ``holder``; None when the wish was met or was nothing)."""
 
     held: int | None
     refused: int | None = None
+    holder: str | None = None
 
 
 class Lease:
@@ -65,7 +66,7 @@ class Lease:
             if claimed:
                 self._held = wanted
                 return LeaseState(wanted)
-            return LeaseState(self._held, refused=wanted)
+            return LeaseState(self._held, refused=wanted, holder=self._holder(wanted))
 
     def renew(self) -> None:
         """Extend the held claim (it is kept alive while its feature is on screen)."""
@@ -99,6 +100,12 @@ class Lease:
         self.want(None)
         with self._lock:
             self._release_held()
+
+    def _holder(self, feature_id: int) -> str | None:
+        with contextlib.suppress(LabelerError):
+            entry = self.service.queue().entry(feature_id)
+            return entry.claimed_by if entry else None
+        return None
 
     def _release_held(self) -> None:
         held, self._held = self._held, None

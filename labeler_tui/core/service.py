@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.data import ModelData
-from labeler_tui.core.errors import LabelerError, ValidationError
+from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError, ValidationError
+from labeler_tui.core.queueing import AddKind, AddResult, add_to_queue
 from labeler_tui.core.records import LabelEdit, LabelRecord, check_source, saved_record
 from labeler_tui.core.registry import QUEUE_METHODS
 from labeler_tui.core.stores.dashboard import dashboard_entry
@@ -39,14 +40,41 @@ from labeler_tui.core.stores.jsonfile import JsonCache
 from labeler_tui.core.stores.labels import LabelBook, LabelStore
 from labeler_tui.core.stores.lock import DEFAULT_TIMEOUT, workspace_lock
 from labeler_tui.core.stores.queue import QueueDoc, QueueEntry, QueueState, SkipRecord
-from labeler_tui.core.stores.research import read_state, state_files, with_feature_label
-from labeler_tui.core.stores.transaction import StorePaths, Transaction, iso, read_queue
+from labeler_tui.core.stores.research import (
+    existing_states,
+    newest,
+    state_files,
+    state_paths,
+    with_feature_label,
+)
+from labeler_tui.core.stores.transaction import StorePaths, Transaction, read_queue
+from labeler_tui.core.sync import SyncResult, merge_sources
+from labeler_tui.core.timestamps import iso
 from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_interval
 from labeler_tui.core.workspace import Workspace
 
 __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 
 DEFAULT_BUILD_TOP_K = 50
+NO_LABEL = ""
+"""``if_unchanged_since`` for "I read no label": the save is refused if one appeared since."""
+
+
+def _check_unchanged(feature_id: int, current: LabelRecord | None, expected: str) -> None:
+    """StaleLabelError when the stored label is not the one the caller read."""
+    seen = NO_LABEL if current is None else (current.last_updated or "")
+    if seen == expected:
+        return
+    if current is None:
+        what = "its label was cleared"
+    else:
+        by = f" by {current.source}" if current.source else ""
+        what = f"it is now {current.name!r}{by} (last_updated {current.last_updated})"
+    raise StaleLabelError(
+        f"feature {feature_id}: the label changed since {expected or 'no label'}: {what}; "
+        "read it again and retry",
+        current,
+    )
 
 
 class LabelingService:
@@ -209,19 +237,43 @@ class LabelingService:
         return tuple(signature)
 
     # --- writes --------------------------------------------------------------------------------
-    def set_label(self, feature_id: int, edit: LabelEdit) -> LabelRecord:
-        """Save a label (consolidated + dashboard + existing research state), mark the feature
-        completed in the queue, release its claim; returns the saved record."""
+    def _check_claim(self, tx: Transaction, feature_id: int, force: bool) -> None:
+        """A live claim of another owner binds writers to the feature (unless ``force``)."""
+        entry = tx.queue.claim_of(feature_id)
+        if entry is not None and entry.held_by_other(self.owner, tx.now) and not force:
+            raise ClaimedError(feature_id, entry.claimed_by or "?", entry.claim_expires)
+
+    def _state_paths(self, feature_id: int) -> tuple[Path, Path]:
+        return state_paths(self.workspace.config.paths.state, self.model, feature_id)
+
+    def set_label(
+        self,
+        feature_id: int,
+        edit: LabelEdit,
+        *,
+        force: bool = False,
+        if_unchanged_since: str | None = None,
+    ) -> LabelRecord:
+        """Save a label (consolidated + dashboard + the existing research states), mark the
+        feature completed in the queue, release its claim; returns the saved record.
+
+        A feature claimed by another live owner is refused unless ``force``. With
+        ``if_unchanged_since`` (the ``last_updated`` of the label the caller read, or
+        :data:`NO_LABEL`) the save is refused with StaleLabelError when the stored label moved
+        since: nobody's label is overwritten by a stale draft."""
         edit = edit.checked(self.categories)
         source = edit.source or self.source
         self._check_feature(feature_id)
         importance = self._importance(feature_id)
-        state_path = self.workspace.state_path(feature_id, self.model)
 
         with self._transaction() as tx:
             raw_before = tx.raw_labels.get(str(feature_id))
             before = tx.label(feature_id)
-            state = read_state(self._cache, state_path)
+            if if_unchanged_since is not None:
+                _check_unchanged(feature_id, before, if_unchanged_since)
+            self._check_claim(tx, feature_id, force)
+            states = existing_states(self._cache, self._state_paths(feature_id))
+            current_state = newest(states)
             record = saved_record(
                 before,
                 edit,
@@ -230,18 +282,20 @@ class LabelingService:
                 source=source,
                 timestamp=tx.ts,
                 importance_percentile=importance,
-                research_state_path=str(state_path) if state is not None else None,
+                research_state_path=str(current_state[0]) if current_state else None,
             )
             tx.put_label(feature_id, record)
             dash_before = tx.dashboard.get(str(feature_id))
             dash_after = dashboard_entry(dash_before, record, tx.ts)
             tx.put_dashboard(feature_id, dash_after)
             extra: dict[str, Any] = {}
-            if state is not None:
+            if current_state is not None:
                 research_label = edit.research_label or edit.name
-                tx.research[state_path] = with_feature_label(state, research_label, tx.ts)
+                for path, state in states.items():
+                    tx.research[path] = with_feature_label(state, research_label, tx.ts)
                 extra.update(
-                    research_before=state.get("feature_label"), research_after=research_label
+                    research_before=current_state[1].get("feature_label"),
+                    research_after=research_label,
                 )
             queue_before = tx.queue.feature_state(feature_id)
             tx.queue.complete(feature_id)
@@ -260,12 +314,11 @@ class LabelingService:
             )
         return record
 
-    def clear_label(self, feature_id: int) -> LabelRecord | None:
-        """Remove a label (consolidated record and dashboard entry; an existing research state's
-        ``feature_label`` becomes null so ``sync`` does not bring it back); returns the removed
-        record (None if there was none). The queue is left as it is."""
+    def clear_label(self, feature_id: int, *, force: bool = False) -> LabelRecord | None:
+        """Remove a label (consolidated record and dashboard entry; the existing research
+        states' ``feature_label`` becomes null so ``sync`` does not bring it back); returns the
+        removed record (None if there was none). The queue is left as it is."""
         key = str(feature_id)
-        state_path = self.workspace.state_path(feature_id, self.model)
         with self._transaction() as tx:
             raw_before = tx.raw_labels.get(key)
             before = tx.label(feature_id)
@@ -273,13 +326,18 @@ class LabelingService:
             if before is None and dash_before is None:
                 self._check_feature(feature_id)  # an id out of range is an error, not a no-op
                 return None
+            self._check_claim(tx, feature_id, force)
             tx.put_label(feature_id, None)
             tx.put_dashboard(feature_id, None)
             extra: dict[str, Any] = {}
-            state = read_state(self._cache, state_path)
-            if state is not None and state.get("feature_label"):
-                tx.research[state_path] = with_feature_label(state, None, tx.ts)
-                extra.update(research_before=state.get("feature_label"), research_after=None)
+            states = existing_states(self._cache, self._state_paths(feature_id))
+            labeled_states = {p: s for p, s in states.items() if s.get("feature_label")}
+            current_state = newest(labeled_states)
+            if current_state is not None:
+                for path, state in labeled_states.items():
+                    tx.research[path] = with_feature_label(state, None, tx.ts)
+                extra.update(research_before=current_state[1].get("feature_label"))
+                extra.update(research_after=None)
             tx.event(
                 "clear",
                 feature_id,
@@ -291,8 +349,11 @@ class LabelingService:
             )
         return before
 
-    def skip(self, feature_id: int | None = None, reason: str | None = None) -> int:
-        """Skip a feature (default: the next one in the queue); returns its id."""
+    def skip(
+        self, feature_id: int | None = None, reason: str | None = None, *, force: bool = False
+    ) -> int:
+        """Skip a feature (default: the next one in the queue); returns its id. A feature
+        claimed by another live owner is refused unless ``force``."""
         if feature_id is not None:
             self._check_feature(feature_id)
         with self._transaction() as tx:
@@ -301,6 +362,7 @@ class LabelingService:
                 if top is None:
                     raise ValidationError("nothing to skip: the queue has no pending feature")
                 feature_id = int(top["feature_id"])
+            self._check_claim(tx, feature_id, force)
             before = tx.queue.feature_state(feature_id)
             tx.queue.skip(feature_id, reason, tx.ts)
             tx.touch_queue()
@@ -321,52 +383,40 @@ class LabelingService:
         return True
 
     def add(
-        self, feature_ids: list[int], priority: float = 0.5, reason: str | None = None
-    ) -> list[int]:
-        """Queue features: new ones are added, pending ones get the new priority/reason, completed
-        and skipped ones are re-queued for relabeling. Returns the ids now queued by this call."""
+        self,
+        feature_ids: list[int],
+        priority: float = 0.5,
+        reason: str | None = None,
+        *,
+        bulk: bool = False,
+    ) -> AddResult:
+        """Queue features (docs/formats.md, "Adding to the queue"). An explicit add queues a
+        skipped or completed feature again; a ``bulk`` one (a list of similar features) leaves
+        them as they are and never rewrites a pending entry's reason. A pending entry changes
+        only when the new priority is higher."""
         checked = check_unit_interval("priority", priority)
         assert checked is not None
         ids = list(dict.fromkeys(feature_ids))
         for fid in ids:
             self._check_feature(fid)
-        if not ids:
-            return []
-        return self._add(ids, lambda _fid: (checked, reason), source=None, blocked=None)
-
-    def _add(
-        self,
-        ids: list[int],
-        priority_reason: Callable[[int], tuple[float, str | None]],
-        source: str | None,
-        blocked: Callable[[Transaction], set[int]] | None,
-        raise_only: bool = False,
-    ) -> list[int]:
-        """Queue ``ids`` in one transaction, leaving out those ``blocked(tx)`` names (checked
-        under the lock, after the fresh read). With ``raise_only`` a pending entry is changed
-        only when the new priority is higher (a builder never demotes what a user queued)."""
-        added: list[int] = []
+        kind = AddKind.BULK if bulk else AddKind.EXPLICIT
         with self._transaction() as tx:
-            known = blocked(tx) if blocked is not None else set()
-            current = (
-                {int(e["feature_id"]): float(e.get("priority", 0.0)) for e in tx.queue.entries}
-                if raise_only
-                else {}
-            )
-            for fid in ids:
-                if fid in known:
-                    continue
-                priority, reason = priority_reason(fid)
-                if fid in current and current[fid] >= priority:
-                    continue
-                before = tx.queue.feature_state(fid)
-                tx.queue.add(fid, priority, reason, tx.ts)
-                after = tx.queue.feature_state(fid)
-                added.append(fid)
-                if after != before:
-                    tx.touch_queue()
-                    tx.event("add", fid, before, after, source=source)
-        return added
+            return add_to_queue(tx, ids, lambda _fid: (checked, reason), kind)
+
+    def set_priority(self, feature_id: int, priority: float) -> bool:
+        """Give a pending feature a new priority, higher or lower, keeping its reason (an
+        ``add`` event); False when it is not pending."""
+        checked = check_unit_interval("priority", priority)
+        assert checked is not None
+        with self._transaction() as tx:
+            entry = tx.queue.claim_of(feature_id)
+            if entry is None:
+                return False
+            before = tx.queue.feature_state(feature_id)
+            tx.queue.add(feature_id, checked, entry.reason, tx.ts)
+            tx.touch_queue()
+            tx.event("add", feature_id, before, tx.queue.feature_state(feature_id))
+        return True
 
     def next(
         self,
@@ -395,15 +445,14 @@ class LabelingService:
                 top = tx.queue.top(owner, tx.now)
                 if top is None:
                     return None
-                self._lease(tx, top, owner, ttl)
+                self._lease(tx, int(top["feature_id"]), owner, ttl)
                 return tx.queue.queue_entry(top)
 
-    def _lease(self, tx: Transaction, entry: dict[str, Any], owner: str, ttl: float) -> None:
-        fid = int(entry["feature_id"])
-        before = tx.queue.feature_state(fid)
-        tx.queue.set_claim(entry, owner, iso(tx.now + timedelta(seconds=ttl)))
+    def _lease(self, tx: Transaction, feature_id: int, owner: str, ttl: float) -> None:
+        before = tx.queue.feature_state(feature_id)
+        tx.queue.set_claim(feature_id, owner, iso(tx.now + timedelta(seconds=ttl)))
         tx.touch_queue()
-        tx.event("claim", fid, before, tx.queue.feature_state(fid), owner=owner)
+        tx.event("claim", feature_id, before, tx.queue.feature_state(feature_id), owner=owner)
 
     def claim(self, feature_id: int, owner: str | None = None, ttl: float | None = None) -> bool:
         """Lease a pending feature to ``owner`` (renewing its own lease); False when another
@@ -411,39 +460,37 @@ class LabelingService:
         owner = owner or self.owner
         ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
         with self._transaction() as tx:
-            entry = tx.queue.entry(feature_id)
+            entry = tx.queue.claim_of(feature_id)
             if entry is None:
                 raise ValidationError(f"feature {feature_id} is not pending in the queue")
-            if tx.queue.queue_entry(entry).held_by_other(owner, tx.now):
+            if entry.held_by_other(owner, tx.now):
                 return False
-            self._lease(tx, entry, owner, ttl)
+            self._lease(tx, feature_id, owner, ttl)
         return True
 
     def release(self, feature_id: int, owner: str | None = None, *, force: bool = False) -> None:
         """End ``owner``'s lease on a feature. A live lease of another owner is a
-        ValidationError unless ``force``; releasing nothing is a no-op."""
+        ClaimedError unless ``force``; releasing nothing is a no-op."""
         owner = owner or self.owner
         with self._transaction() as tx:
-            entry = tx.queue.entry(feature_id)
-            if entry is None or not entry.get("claimed_by"):
+            entry = tx.queue.claim_of(feature_id)
+            if entry is None or not entry.claimed_by:
                 return
-            current = tx.queue.queue_entry(entry)
-            if current.held_by_other(owner, tx.now) and not force:
-                raise ValidationError(
-                    f"feature {feature_id} is claimed by {current.claimed_by} "
-                    f"until {current.claim_expires}"
-                )
+            if entry.held_by_other(owner, tx.now) and not force:
+                raise ClaimedError(feature_id, entry.claimed_by, entry.claim_expires)
             before = tx.queue.feature_state(feature_id)
-            tx.queue.set_claim(entry, None, None)
+            tx.queue.set_claim(feature_id, None, None)
             tx.touch_queue()
             tx.event("release", feature_id, before, tx.queue.feature_state(feature_id), owner=owner)
 
-    def undo(self) -> list[dict[str, Any]]:
-        """Revert the newest not-yet-undone change; returns the compensating events written
-        (one per feature, oldest first; empty when there is nothing to undo). A change written
-        as a batch (one ``add`` of several ids, one ``sync``) is undone whole."""
+    def undo(self, *, any_owner: bool = False) -> list[dict[str, Any]]:
+        """Revert the newest not-yet-undone change made by this service's owner (with
+        ``any_owner``: by anyone); returns the compensating events written (one per feature,
+        oldest first; each keeps the reverted event's ``undone_owner``); empty when there is
+        nothing to undo. A change written as a batch (one ``add`` of several ids, one ``sync``)
+        is undone whole."""
         with self._transaction() as tx:
-            for event in self._history.undo_targets():
+            for event in self._history.undo_targets(None if any_owner else self.owner):
                 self._revert(tx, event)
         return [dict(event) for event in tx.events]
 
@@ -451,7 +498,11 @@ class LabelingService:
         fid = int(event["feature_id"])
         key = str(fid)
         action = event["action"]
-        extra: dict[str, Any] = {"undoes": event.get("id"), "undone_action": action}
+        extra: dict[str, Any] = {
+            "undoes": event.get("id"),
+            "undone_action": action,
+            "undone_owner": event.get("owner"),
+        }
         if action in QUEUE_ACTIONS:
             before = tx.queue.feature_state(fid)
             tx.queue.set_feature_state(fid, event.get("before"))
@@ -471,36 +522,37 @@ class LabelingService:
             tx.touch_queue()
             extra["queue_after"] = tx.queue.feature_state(fid)
         if "research_before" in event:
-            path = self.workspace.state_path(fid, self.model)
-            state = tx.research.get(path) or read_state(self._cache, path)
-            if state is not None:
-                extra["research_before"] = state.get("feature_label")
+            paths = self._state_paths(fid)
+            states = {p: tx.research[p] for p in paths if p in tx.research}
+            states.update(existing_states(self._cache, [p for p in paths if p not in states]))
+            current_state = newest(states)
+            if current_state is not None:
+                extra["research_before"] = current_state[1].get("feature_label")
                 extra["research_after"] = event["research_before"]
-                tx.research[path] = with_feature_label(state, event["research_before"], tx.ts)
+                for path, state in states.items():
+                    tx.research[path] = with_feature_label(state, event["research_before"], tx.ts)
         tx.event("undo", fid, current, restored, **extra)
 
-    def sync(self) -> list[dict[str, Any]]:
-        """Merge the dashboard file and research states into the consolidated store (the merge
-        rules are :func:`labeler_tui.core.sync.merge_sources`); returns the changes
-        ``[{"feature_id", "field", "before", "after", "from"}]``. One ``sync`` event per changed
-        feature."""
-        from labeler_tui.core.sync import merge_sources
-
-        state_dir = self.workspace.state_dir(self.model)
+    def sync(self) -> SyncResult:
+        """Merge the dashboard file and research states (both layouts; the newer of a
+        feature's two) into the consolidated store (the rules are
+        :func:`labeler_tui.core.sync.merge_sources`); returns the changes and the notes. One
+        ``sync`` event per changed feature."""
         with self._transaction() as tx:
             research: dict[int, dict[str, Any]] = {}
-            for fid, path in state_files(state_dir, self.model).items():
-                state = read_state(self._cache, path)
-                if state is not None:
-                    research[fid] = {**state, "_path": str(path)}
+            root = self.workspace.config.paths.state
+            for fid, paths in state_files(root, self.model).items():
+                current_state = newest(existing_states(self._cache, paths))
+                if current_state is not None:
+                    research[fid] = {**current_state[1], "_path": str(current_state[0])}
             old = LabelBook(self.labels_path, tx.raw_labels)
-            merged, changes = merge_sources(old, dict(tx.dashboard), research, self.model)
+            result = merge_sources(old, dict(tx.dashboard), research, self.model)
             by_feature: dict[int, list[dict[str, Any]]] = {}
-            for change in changes:
+            for change in result.changes:
                 by_feature.setdefault(int(change["feature_id"]), []).append(change)
             for fid in sorted(by_feature):
                 before = tx.raw_labels.get(str(fid))
-                after = merged.get(fid)
+                after = result.records.get(fid)
                 if after is not None and after.importance_percentile is None:
                     after = replace(after, importance_percentile=self._importance(fid))
                 tx.put_label(fid, after)
@@ -512,11 +564,16 @@ class LabelingService:
                     source="sync",
                     changes=by_feature[fid],
                 )
-        return changes
+        return result
 
-    def export(self, path: Path) -> int:
-        """Write every record to the format of ``path``'s extension; returns the count."""
-        from labeler_tui.core.export import write_export
+    def export(self, path: Path, *, force: bool = False) -> int:
+        """Write every record to the format of ``path``'s extension; returns the count. Never
+        into the workspace's stores or caches; an existing file only with ``force``."""
+        from labeler_tui.core.export import check_output, write_export
+
+        paths = self.workspace.config.paths
+        protected = (paths.labels, paths.dashboard, paths.state, paths.cache)
+        check_output(Path(path), protected, force)
 
         records = list(self.labels().values())
         if any(record.importance_percentile is None for record in records):
@@ -533,25 +590,21 @@ class LabelingService:
                 pass  # the labels still export when the model data cannot be opened
         return write_export(records, Path(path))
 
-    @staticmethod
-    def _pending(tx: Transaction) -> set[int]:
-        return {int(e["feature_id"]) for e in tx.queue.entries}
-
-    def _done(self, tx: Transaction) -> set[int]:
-        """Labeled, completed or skipped: never proposed by a builder. Pending features may be
-        proposed again; their priority is then only ever raised."""
-        return (tx.labeled_ids() | tx.queue.ids()) - self._pending(tx)
-
     def build_queue(
-        self, method: str, seed: int | None = None, top_k: int | None = None
-    ) -> list[int]:
-        """Add the builder's candidates to the queue; returns the ids added or re-prioritised
-        (``top_k`` defaults to 50). Features already labeled, completed or skipped are not
-        proposed, except by a builder that ``relabels`` (``mysterious``: re-queues labeled
-        features; it only skips pending ones). A pending candidate's priority is raised, never
-        lowered, so building twice changes nothing and a cluster build promotes the seed's
-        queued neighbours. The candidates are computed outside the lock; the exclusions are
-        checked again under it, so concurrent builders never queue a feature twice."""
+        self,
+        method: str,
+        seed: int | None = None,
+        top_k: int | None = None,
+        *,
+        include_labeled: bool = False,
+    ) -> AddResult:
+        """Queue ``top_k`` (default 50) new features chosen by a builder. Pending features are
+        not proposed (they keep their priority and reason and do not count toward ``top_k``),
+        nor skipped ones; labeled or completed ones only by a builder that relabels
+        (``mysterious``) or with ``include_labeled`` (then they are queued again for
+        relabeling). The candidates are computed outside the lock; under it the add never
+        changes what became pending or skipped meanwhile, so concurrent builders never queue a
+        feature twice."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
 
         builder = QUEUE_METHODS.get(method)
@@ -562,8 +615,10 @@ class LabelingService:
         data = self._data()
         labels = self.labels()
         doc = self._read_queue()
-        pending = {int(e["feature_id"]) for e in doc.entries}
-        excluded = set(labels) | (doc.ids() - pending)
+        relabel = builder.relabels or include_labeled
+        excluded = {int(e["feature_id"]) for e in doc.entries} | set(doc.skipped)
+        if not relabel:
+            excluded |= set(labels) | set(doc.completed)
         candidates = build_candidates(
             data,
             method,
@@ -571,20 +626,21 @@ class LabelingService:
             excluded=excluded,
             seed=seed,
             top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
+            include_labeled=include_labeled,
         )
-        blocked = self._pending if builder.relabels else self._done
-        skip_now = pending if builder.relabels else excluded
         chosen: dict[int, tuple[float, str | None]] = {}
         for c in candidates:
-            fid = int(c.feature_id)
-            if fid not in chosen and fid not in skip_now:
-                chosen[fid] = (min(1.0, max(0.0, float(c.priority))), c.reason)
-        if not chosen:
-            return []
-        return self._add(
-            list(chosen),
-            chosen.__getitem__,
-            source=f"build-queue:{method}",
-            blocked=blocked,
-            raise_only=True,
-        )
+            if c.feature_id not in chosen and c.feature_id not in excluded:
+                chosen[c.feature_id] = (min(1.0, max(0.0, float(c.priority))), c.reason)
+        kind = AddKind.RELABEL if relabel else AddKind.BULK
+        with self._transaction() as tx:
+            pending_now = {int(e["feature_id"]) for e in tx.queue.entries}
+            result = add_to_queue(
+                tx,
+                [fid for fid in chosen if fid not in pending_now],
+                chosen.__getitem__,
+                kind,
+                source=f"build-queue:{method}",
+            )
+            result.pending.extend(fid for fid in chosen if fid in pending_now)
+        return result

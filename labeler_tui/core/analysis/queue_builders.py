@@ -60,15 +60,18 @@ def build_candidates(
     excluded: set[int],
     seed: int | None = None,
     top_k: int | None = None,
+    include_labeled: bool = False,
 ) -> list[Candidate]:
-    """Candidates of one builder, best first (see the module docstring for each method)."""
+    """Candidates of one builder, best first (see the module docstring for each method);
+    labeled features are left out unless ``include_labeled``."""
     builder = QUEUE_METHODS.require(method, capabilities(data), data.name)
     if top_k is not None and (isinstance(top_k, bool) or top_k < 1):
         raise ValidationError(f"--top-k {top_k!r}: must be a positive integer")
     if builder.takes_seed and seed is None:
         raise ValidationError(f"--seed is required for --method {method}")
     skip = np.zeros(data.n_features, dtype=bool)
-    ids = np.fromiter((int(f) for f in set(excluded) | set(labels)), dtype=np.int64)
+    left_out = set(excluded) if include_labeled else set(excluded) | set(labels)
+    ids = np.fromiter((int(f) for f in left_out), dtype=np.int64)
     skip[ids[(ids >= 0) & (ids < data.n_features)]] = True
     skip |= np.asarray(data.nonzero_counts) == 0
     candidates = builder.candidates(BuildRequest(data, labels, skip, seed, top_k))

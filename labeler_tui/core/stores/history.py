@@ -131,17 +131,21 @@ class HistoryLog:
                     break
         return found[::-1]
 
-    def undo_targets(self) -> list[dict[str, Any]]:
+    def undo_targets(self, owner: str | None = None) -> list[dict[str, Any]]:
         """The events the next undo reverts, newest first: the newest undoable event not undone
-        yet, with the rest of its batch (events written by one call are undone together).
-        Claims, releases and undo events are passed over."""
+        yet (made by ``owner``, when given), with the rest of its batch (events written by one
+        call are undone together). Claims, releases and undo events are passed over."""
         undone: set[str] = set()
         targets: list[dict[str, Any]] = []
         for event in self.reverse():
             if event.get("action") == "undo":
                 undone.add(str(event.get("undoes")))
                 continue
-            wanted = event.get("action") in UNDOABLE and event.get("id") not in undone
+            wanted = (
+                event.get("action") in UNDOABLE
+                and event.get("id") not in undone
+                and (owner is None or event.get("owner") == owner)
+            )
             if targets:  # collecting the rest of the target's batch
                 if event.get("batch") != targets[0]["batch"]:
                     break
