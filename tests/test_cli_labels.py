@@ -127,9 +127,9 @@ def test_usage_errors_exit_2(ws: Path, capsys) -> None:
 # --- add / next / skip ------------------------------------------------------------------------
 def test_add_comma_list_then_next_serves_highest_priority(ws: Path, capsys) -> None:
     low = run_json(capsys, "add", "4", "--priority", "0.2")
-    assert low == {"added": [4]}
+    assert (low["added"], low["queued"], low["summary"]) == ([4], [4], "1 queued")
     high = run_json(capsys, "add", "1,5,9", "--priority", "0.8", "--reason", "SCU-related cluster")
-    assert high == {"added": [1, 5, 9]}
+    assert high["added"] == [1, 5, 9]
     nxt = run_json(capsys, "next", "--no-build")
     assert nxt["feature_id"] == 1
     assert (nxt["priority"], nxt["reason"]) == (0.8, "SCU-related cluster")
@@ -284,7 +284,7 @@ def test_history_and_undo_restore_the_previous_label(ws: Path, capsys) -> None:
 def test_undo_of_a_batch_names_every_feature_it_reverted(ws: Path, capsys) -> None:
     run(capsys, "add", "7,3,9", "--priority", "0.4")
     code, out, _ = run(capsys, "undo")
-    assert code == 0 and "Undid add of features 3, 7, 9: pending -> -" in out
+    assert code == 0 and "Undid tester's add of features 3, 7, 9: pending -> -" in out
     run(capsys, "add", "8,4", "--priority", "0.4")
     event = run_json(capsys, "undo")
     assert event["action"] == "undo" and event["undone_feature_ids"] == [4, 8]
@@ -344,32 +344,39 @@ def test_sync_brings_dashboard_labels_in_and_keeps_cli_provenance(ws: Path, caps
     assert labels["3"]["source"] == "dashboard"
     assert labels["1"]["source"] == "claude code"
     assert labels["1"]["research_label"] == "Research view"
-    assert run_json(capsys, "sync") == {"changes": []}
+    assert run_json(capsys, "sync") == {"changes": [], "notes": []}
 
 
-def test_label_removed_from_the_dashboard_is_cleared_by_sync_and_undo_brings_it_back(
+def test_sync_keeps_labels_missing_from_the_dashboard_and_undo_reverts_it_whole(
     ws: Path, capsys
 ) -> None:
+    """An absent dashboard entry is no clear (the original dashboard loses entries): the
+    labels stay and are listed as notes; an emptied name newer than the label clears it."""
     run(capsys, "label", "-f", "2", "-n", "Dashboard made")  # source: the workspace's "dashboard"
+    run(capsys, "label", "-f", "3", "-n", "Emptied later")
     run(capsys, "label", "-f", "5", "-n", "Agent made", "-s", "claude code")
     dash_path = ws / "dashboard" / "feature_labels_tiny.json"
     dashboard = json.loads(dash_path.read_text())
     del dashboard["2"], dashboard["5"]
+    dashboard["3"] = {**dashboard["3"], "name": "", "timestamp": "2099-01-01T00:00:00+00:00"}
     dashboard["7"] = {"name": "Other", "category": "none", "notes": "", "timestamp": ""}
     dash_path.write_text(json.dumps(dashboard))
 
     result = run_json(capsys, "sync")
     removed = [c for c in result["changes"] if c["field"] == "record" and c["after"] is None]
-    assert [c["feature_id"] for c in removed] == [2]
+    assert [c["feature_id"] for c in removed] == [3]
+    assert [n["feature_id"] for n in result["notes"]] == [2]
     labels = consolidated(ws)
-    assert "2" not in labels
-    assert labels["5"]["display_name"] == "Agent made"  # a CLI label is not the dashboard's
-    assert labels["7"]["source"] == "dashboard"
+    assert labels["2"]["display_name"] == "Dashboard made"
+    assert labels["5"]["display_name"] == "Agent made"
+    assert labels["7"]["source"] == "dashboard" and "3" not in labels
+    code, out, _ = run(capsys, "sync")
+    assert "Note: feature 2: no dashboard entry" in out
     assert run_json(capsys, "history", "--limit", "1")[0]["action"] == "sync"
 
     run_json(capsys, "undo")  # one sync is undone whole
     labels = consolidated(ws)
-    assert labels["2"]["display_name"] == "Dashboard made" and "7" not in labels
+    assert labels["3"]["display_name"] == "Emptied later" and "7" not in labels
 
 
 def test_sync_plain_output_lists_changes(ws: Path, capsys) -> None:
@@ -389,7 +396,15 @@ def test_export_csv_and_jsonl(ws: Path, capsys, tmp_path: Path) -> None:
     with out_csv.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["display_name"] for r in rows] == ["One", "Two"]
-    assert rows[0]["dashboard_notes"] == "a, b"
+    assert list(rows[0])[:6] == [
+        "feature_id",
+        "display_name",
+        "category",
+        "confidence",
+        "source",
+        "notes",
+    ]
+    assert (rows[0]["notes"], rows[0]["category"]) == ("a, b", "tactical")
     out_jsonl = tmp_path / "export.jsonl"
     run_json(capsys, "export", "-o", str(out_jsonl))
     lines = [json.loads(line) for line in out_jsonl.read_text().splitlines()]
@@ -521,10 +536,85 @@ def test_documented_command_lines_run_on_the_demo(
     assert 18712 in queue["completed"]  # the last label completed it again
     pending = {e["feature_id"]: e for e in queue["entries"]}
     # `add ... --priority 0.8` queued the cluster; `build-queue --method cluster --seed 18712`
-    # then raised 18890 to its decoder similarity with the seed (a builder never demotes)
-    assert pending[18890]["priority"] > 0.8 and pending[18890]["reason"] != "SCU-related cluster"
-    assert pending[19042]["priority"] >= 0.8
+    # queued new neighbours and left the pending ones, their priority and reason, alone
+    assert (pending[18890]["priority"], pending[18890]["reason"]) == (0.8, "SCU-related cluster")
+    assert pending[19042]["priority"] == 0.8
     assert "- Total labeled: 1" in outputs[10]
     with (tmp_path / "labels" / "export.csv").open(newline="") as handle:
         assert [row["feature_id"] for row in csv.DictReader(handle)] == ["18712"]
     assert "18890" in outputs[9]  # similar: the planted cluster neighbour
+
+
+# --- who writes, claims, exports --------------------------------------------------------------
+def test_every_writing_command_records_its_owner_and_undo_is_yours(ws: Path, capsys) -> None:
+    assert run(capsys, "add", "1,2,3", "--owner", "alice")[0] == 0
+    assert run(capsys, "label", "-f", "1", "-n", "Alice's", "--owner", "alice")[0] == 0
+    assert run(capsys, "skip", "-f", "2", "--owner", "bot")[0] == 0
+    assert run(capsys, "clear", "-f", "1", "--owner", "bot", "--force")[0] == 0
+    assert run(capsys, "sync", "--owner", "bot")[0] == 0
+    events = run_json(capsys, "history")
+    assert [(e["action"], e["owner"]) for e in events if e["action"] != "sync"][-4:] == [
+        ("add", "alice"),
+        ("label", "alice"),
+        ("skip", "bot"),
+        ("clear", "bot"),
+    ]
+    code, out, _ = run(capsys, "undo", "--owner", "alice")  # not bot's newer clear
+    assert code == 0 and out.startswith("Undid alice's label of feature 1")
+    code, out, _ = run(capsys, "undo", "--owner", "carol")
+    assert code == 0 and "Nothing to undo." in out
+    undone = run_json(capsys, "undo", "--owner", "carol", "--any")
+    assert (undone["undone_action"], undone["undone_owner"]) == ("clear", "bot")
+
+
+def test_label_refuses_a_feature_claimed_by_another_owner(ws: Path, capsys) -> None:
+    run(capsys, "add", "4")
+    run_json(capsys, "next", "--claim", "--owner", "agent-1", "--ttl", "600")
+    before = store_bytes(ws)
+    code, _, err = run(capsys, "label", "-f", "4", "-n", "x", "--owner", "alice")
+    assert code == 1 and "feature 4 is claimed by agent-1 until" in err and "--force" in err
+    assert store_bytes(ws) == before
+    assert run(capsys, "label", "-f", "4", "-n", "x", "--owner", "alice", "--force")[0] == 0
+
+
+def test_if_unchanged_since_guards_a_relabel(ws: Path, capsys) -> None:
+    code, _, err = run(capsys, "label", "-f", "5", "-n", "v1", "--if-unchanged-since", "none")
+    assert code == 0, err
+    seen = consolidated(ws)["5"]["last_updated"]
+    run(capsys, "label", "-f", "5", "-n", "v2")
+    code, _, err = run(capsys, "label", "-f", "5", "-n", "v3", "--if-unchanged-since", seen)
+    assert code == 1 and "'v2'" in err and consolidated(ws)["5"]["display_name"] == "v2"
+    code, _, err = run(capsys, "label", "-f", "5", "-n", "v4", "--if-unchanged-since", "none")
+    assert code == 1 and "since no label" in err
+
+
+def test_add_says_what_changed_never_added_for_nothing(ws: Path, capsys) -> None:
+    run(capsys, "add", "1,2,3", "--priority", "0.9")
+    run(capsys, "label", "-f", "1", "-n", "done")
+    run(capsys, "skip", "-f", "2")
+    code, out, _ = run(capsys, "add", "1,2,3,4", "--priority", "0.5")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "1 queued, 1 skipped queued again, 1 labeled queued again for relabeling, "
+        "1 already pending."
+    )
+    code, out, _ = run(capsys, "add", "3", "--priority", "0.1")
+    assert out.strip() == "1 already pending." and "Added" not in out
+
+
+def test_export_never_overwrites_nor_writes_into_the_stores(
+    ws: Path, capsys, tmp_path: Path
+) -> None:
+    run(capsys, "label", "-f", "1", "-n", "One")
+    store = ws / "labels" / "consolidated_tiny.json"
+    good = store.read_bytes()
+    for target in (store, ws / "labels" / "history_tiny.jsonl", ws / "labels" / "x.json"):
+        code, _, err = run(capsys, "export", "-o", str(target), "--force")
+        assert code == 1 and "labels/ folder" in err
+    assert store.read_bytes() == good
+    out = tmp_path / "labels.csv"
+    out.write_text("precious")
+    code, _, err = run(capsys, "export", "-o", str(out))
+    assert code == 1 and "already exists" in err and out.read_text() == "precious"
+    assert run(capsys, "export", "-o", str(out), "--force")[0] == 0
+    assert out.read_text().startswith("feature_id,display_name,category,confidence,source,notes")

@@ -148,7 +148,8 @@ def test_splatnlp_queue_loads_and_is_upgraded_without_loss(
     assert upgraded["created_by"] == "splatnlp"
     assert upgraded["completed"] == [1] and upgraded["skipped"] == [2]
     assert [e["feature_id"] for e in upgraded["entries"]] == [5, 4, 6]
-    assert upgraded["entries"][1] == raw["entries"][0]
+    assert upgraded["entries"][1] == {k: v for k, v in raw["entries"][0].items() if k != "note"}
+    assert upgraded["entry_extras"] == {"4": {"note": "kept"}, "5": {"note": "kept"}}
 
 
 def test_sync_upgrades_an_older_record_with_the_newer_fields(

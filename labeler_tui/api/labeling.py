@@ -22,15 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from labeler_tui.api.context import open_workspace
+from labeler_tui.api.types import ConsolidatedLabel, QueueEntry, SimilarFeature, label_of
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, LabelRecord
-from labeler_tui.core.service import LabelingService, QueueEntry
+from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
 
 __all__ = [
+    "ConsolidatedLabel",
     "LabelConsolidator",
     "LabelRecord",
     "LabelingQueue",
@@ -51,9 +53,9 @@ def _service(model: str | None, workspace: WorkspaceArg, **options: Any) -> Labe
 class LabelConsolidator:
     """Labels of one model: read, set, clear, sync from the dashboard/research stores, export.
 
-    Records are :class:`~labeler_tui.core.records.LabelRecord` objects: fields as attributes
-    (``record.display_name``), the stored JSON by key (``record["display_name"]``) or whole
-    (``record.to_dict()``)."""
+    Labels are :class:`~labeler_tui.api.types.ConsolidatedLabel` objects, as in the original:
+    fields as attributes (``label.display_name``; ``label.last_updated`` a datetime), the stored
+    JSON by key (``label["display_name"]``) or whole (``label.to_dict()``)."""
 
     def __init__(
         self,
@@ -65,12 +67,12 @@ class LabelConsolidator:
         self.service = _service(model_type, workspace, source=source)
         self.model_type = self.service.model
 
-    def load_consolidated(self) -> dict[int, LabelRecord]:
+    def load_consolidated(self) -> dict[int, ConsolidatedLabel]:
         """Every label by feature id (read fresh from the store)."""
-        return dict(sorted(self.service.labels().items()))
+        return {fid: ConsolidatedLabel(rec) for fid, rec in sorted(self.service.labels().items())}
 
-    def get_label(self, feature_id: int) -> LabelRecord | None:
-        return self.service.label(feature_id)
+    def get_label(self, feature_id: int) -> ConsolidatedLabel | None:
+        return label_of(self.service.label(feature_id))
 
     def set_label(
         self,
@@ -80,7 +82,7 @@ class LabelConsolidator:
         notes: str | None = None,
         source: str | None = None,
         **fields: Any,
-    ) -> LabelRecord:
+    ) -> ConsolidatedLabel:
         """Save a label exactly like ``labeler label`` (consolidated store, dashboard file, an
         existing research state; the feature is marked completed in the queue). ``fields`` are
         any other :class:`~labeler_tui.core.records.LabelEdit` field, e.g.
@@ -89,15 +91,15 @@ class LabelConsolidator:
             edit = LabelEdit(name, category=category, notes=notes, source=source, **fields)
         except TypeError as exc:  # an unknown keyword
             raise ValidationError(f"set_label: {exc}") from None
-        return self.service.set_label(feature_id, edit)
+        return ConsolidatedLabel(self.service.set_label(feature_id, edit))
 
-    def clear_label(self, feature_id: int) -> LabelRecord | None:
+    def clear_label(self, feature_id: int) -> ConsolidatedLabel | None:
         """Remove a label; returns the removed record (None if there was none)."""
-        return self.service.clear_label(feature_id)
+        return label_of(self.service.clear_label(feature_id))
 
     def sync(self) -> list[dict[str, Any]]:
         """Merge dashboard and research labels in; returns the changes (see ``labeler sync``)."""
-        return self.service.sync()
+        return self.service.sync().changes
 
     def sync_from_all_sources(self) -> int:
         """The original's name for :meth:`sync`; returns the number of features changed."""
@@ -110,12 +112,12 @@ class LabelConsolidator:
         labeled = self.service.labels()
         return [fid for fid in all_features if fid not in labeled]
 
-    def get_by_category(self, category: str) -> list[LabelRecord]:
+    def get_by_category(self, category: str) -> list[ConsolidatedLabel]:
         return [
             rec for rec in self.load_consolidated().values() if rec.dashboard_category == category
         ]
 
-    def search(self, query: str) -> list[LabelRecord]:
+    def search(self, query: str) -> list[ConsolidatedLabel]:
         """Labels whose name, category, notes or research label contain ``query`` (any case)."""
         needle = query.lower()
         return [
@@ -134,9 +136,11 @@ class LabelConsolidator:
             )
         ]
 
-    def export(self, path: str | Path) -> int:
-        """Write every label to CSV, JSON Lines or JSON (by extension); returns the count."""
-        return self.service.export(Path(path))
+    def export(self, path: str | Path, force: bool = True) -> int:
+        """Write every label to CSV, JSON Lines or JSON (by extension); returns the count. As
+        the original did, an existing file is replaced (``force=False`` refuses); the
+        workspace's stores never are."""
+        return self.service.export(Path(path), force=force)
 
     def export_csv(self, output_path: str | Path) -> int:
         """The original's name for :meth:`export` (the extension still picks the format)."""
@@ -189,7 +193,7 @@ class LabelingQueue:
     @property
     def entries(self) -> list[QueueEntry]:
         """Pending entries in serving order (priority descending, then oldest first)."""
-        return self.service.queue().entries
+        return [QueueEntry.of(entry) for entry in self.service.queue().entries]
 
     @property
     def completed(self) -> list[int]:
@@ -212,7 +216,8 @@ class LabelingQueue:
     ) -> QueueEntry | None:
         """The next feature to label, like ``labeler next``: an empty queue is first built by
         activation count unless ``build=False``; ``claim=True`` leases it to ``owner``."""
-        return self.service.next(build=build, claim=claim, owner=owner, ttl=ttl)
+        entry = self.service.next(build=build, claim=claim, owner=owner, ttl=ttl)
+        return None if entry is None else QueueEntry.of(entry)
 
     def peek(self, n: int = 5) -> list[QueueEntry]:
         return self.entries[: max(0, n)]
@@ -232,16 +237,14 @@ class LabelingQueue:
     def add_batch(
         self, feature_ids: Iterable[int], priority: float = 0.5, reason: str | None = "batch add"
     ) -> int:
-        """Queue several features in one change; returns how many are now queued by it."""
-        return len(self.service.add(list(feature_ids), priority=priority, reason=reason))
+        """Queue several features in one change; returns how many it queued or moved up."""
+        result = self.service.add(list(feature_ids), priority=priority, reason=reason)
+        return len(result.changed)
 
     def update_priority(self, feature_id: int, new_priority: float) -> bool:
-        """Change a pending feature's priority (keeping its reason); False if not pending."""
-        entry = self._entry(feature_id)
-        if entry is None:
-            return False
-        self.service.add([feature_id], priority=new_priority, reason=entry.reason)
-        return True
+        """Change a pending feature's priority, up or down (keeping its reason); False if not
+        pending."""
+        return self.service.set_priority(feature_id, new_priority)
 
     def mark_skipped(self, feature_id: int, reason: str | None = None) -> bool:
         """Skip a feature, keeping the reason; returns whether it was pending."""
@@ -285,14 +288,20 @@ class QueueBuilder:
     ) -> LabelingQueue:
         """Any builder of ``labeler build-queue --method``: activation_count, cluster,
         importance, mysterious."""
-        added = self.service.build_queue(method, seed=seed, top_k=top_k)
+        return self._build(method, seed=seed, top_k=top_k)
+
+    def _build(self, method: str, **options: Any) -> LabelingQueue:
+        result = self.service.build_queue(method, **options)
         queue = LabelingQueue(service=self.service)
-        queue.added = list(added)
+        queue.added = result.changed
         return queue
 
-    def build_by_activation_count(self, top_k: int = 100) -> LabelingQueue:
-        """Features with the most nonzero activations first (most evidence to read)."""
-        return self.build("activation_count", top_k=top_k)
+    def build_by_activation_count(
+        self, top_k: int = 100, exclude_labeled: bool = True
+    ) -> LabelingQueue:
+        """Features with the most nonzero activations first (most evidence to read); the
+        original's arguments (``exclude_labeled=False`` queues labeled ones again too)."""
+        return self._build("activation_count", top_k=top_k, include_labeled=not exclude_labeled)
 
     def build_by_cluster(self, seed: int, top_k: int = 10) -> LabelingQueue:
         """Features most similar to ``seed``."""
@@ -312,13 +321,6 @@ class QueueBuilder:
 
 
 # --- similar features -------------------------------------------------------------------------
-class SimilarFeature(NamedTuple):
-    """One similar feature; unpacks like the original's ``(feature_id, similarity)`` tuple."""
-
-    feature_id: int
-    similarity: float
-
-
 class SimilarFinder:
     """Features similar to a given one, by the analysis engine's precomputed profiles."""
 

@@ -52,11 +52,13 @@ class CliContext:
             return self.workspace.data(self.model, progress=progress, rebuild=rebuild)
 
     def service(self) -> LabelingService:
-        """The labeling service of the chosen model (one per command run)."""
+        """The labeling service of the chosen model (one per command run), writing as
+        ``--owner`` when the command has it."""
         if self._service is None:
             from labeler_tui.core.service import LabelingService
 
-            self._service = LabelingService(self.workspace, self.model)
+            owner = getattr(self.args, "owner", None)
+            self._service = LabelingService(self.workspace, self.model, owner=owner)
         return self._service
 
     # --- output ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
-from labeler_tui.cli.options import add_feature_id
+from labeler_tui.cli.options import add_feature_id, add_owner
 from labeler_tui.cli.output import fmt, plain
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import label_name
@@ -27,8 +27,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Revert the newest change not yet undone (label, clear, skip, add, "
         "complete, sync; claims and releases are passed over) by appending a compensating "
         "event; history is never rewritten. A change of several features at once (one `add` "
-        "or `build-queue` of many ids, one `sync`) is undone whole.",
+        "or `build-queue` of many ids, one `sync`) is undone whole. Only your own changes "
+        "(--owner) unless --any.",
     )
+    add_owner(p)
+    p.add_argument("--any", action="store_true", help="the newest change of anyone")
     p.set_defaults(handler=cmd_undo)
 
     p = sub.add_parser(
@@ -61,8 +64,13 @@ def _event_summary(event: dict[str, Any]) -> str:
     return text
 
 
+def _whose(event: dict[str, Any]) -> str:
+    owner = event.get("undone_owner")
+    return f"{owner}'s " if owner else ""
+
+
 def cmd_undo(ctx: CliContext) -> int:
-    events = ctx.service().undo()
+    events = ctx.service().undo(any_owner=ctx.args.any)
     # JSON: the newest compensating event, plus every feature the undo reverted
     undone = sorted(int(e["feature_id"]) for e in events)
     event = dict(events[-1], undone_feature_ids=undone) if events else None
@@ -73,12 +81,13 @@ def cmd_undo(ctx: CliContext) -> int:
             return
         summaries = {_event_summary(e) for e in events}
         actions = {e.get("undone_action") for e in events}
+        whose = _whose(events[-1])
         if len(events) > 1 and len(summaries) == 1 and len(actions) == 1:
             ids = ", ".join(map(str, undone))
-            lines = [f"Undid {actions.pop()} of features {ids}: {summaries.pop()}"]
+            lines = [f"Undid {whose}{actions.pop()} of features {ids}: {summaries.pop()}"]
         else:
             lines = [
-                f"Undid {e.get('undone_action')} of feature {e.get('feature_id')}: "
+                f"Undid {_whose(e)}{e.get('undone_action')} of feature {e.get('feature_id')}: "
                 f"{_event_summary(e)}"
                 for e in events
             ]

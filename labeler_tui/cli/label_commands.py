@@ -16,11 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
-from labeler_tui.cli.options import add_feature_id, add_label_edit
+from labeler_tui.cli.options import add_feature_id, add_force, add_label_edit, add_owner
 from labeler_tui.cli.output import fmt, pairs_table, plain
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, edit_options, label_name
 from labeler_tui.core.registry import EXPORT_FORMATS
+from labeler_tui.core.service import NO_LABEL
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -33,6 +34,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     add_feature_id(p)
     add_label_edit(p)
+    add_owner(p)
+    add_force(p)
+    p.add_argument(
+        "--if-unchanged-since",
+        metavar="TS",
+        help="save only if the stored label's last_updated is still TS (none: no label yet); "
+        "exit 1 when it moved",
+    )
     p.set_defaults(handler=cmd_label)
 
     p = sub.add_parser(
@@ -42,6 +51,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Remove a label from the consolidated store and the dashboard file.",
     )
     add_feature_id(p)
+    add_owner(p)
+    add_force(p)
     p.set_defaults(handler=cmd_clear)
 
     p = sub.add_parser(
@@ -57,8 +68,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         parents=[common],
         help="merge dashboard and research labels into the consolidated store",
         description="Merge the dashboard file and research states into the consolidated "
-        "store (newest timestamp wins per field, provenance kept) and print what changed.",
+        "store (newest timestamp wins per field, provenance kept) and print what changed. "
+        "A record without a dashboard entry is kept and listed as a note.",
     )
+    add_owner(p)
     p.set_defaults(handler=cmd_sync)
 
     formats = "; ".join(f"{', '.join(f.extensions)}: {f.help}" for f in EXPORT_FORMATS.entries())
@@ -72,6 +85,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--output", "-o", default="labels.csv", metavar="PATH", help="default labels.csv"
     )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(handler=cmd_export)
 
 
@@ -86,7 +100,13 @@ def cmd_label(ctx: CliContext) -> int:
         flags = {option.name: option.flags[0] for option in options}
         raise exc.renamed(flags.get(exc.field or "", exc.field or "")) from None
     ctx.data()
-    record = ctx.service().set_label(args.feature_id, edit)
+    since = args.if_unchanged_since
+    record = ctx.service().set_label(
+        args.feature_id,
+        edit,
+        force=args.force,
+        if_unchanged_since=NO_LABEL if since is not None and since.lower() == "none" else since,
+    )
 
     def human(console: Console) -> None:
         synced = ["consolidated", "dashboard"]
@@ -116,7 +136,7 @@ def cmd_label(ctx: CliContext) -> int:
 
 def cmd_clear(ctx: CliContext) -> int:
     feature_id = ctx.args.feature_id
-    removed = ctx.service().clear_label(feature_id)
+    removed = ctx.service().clear_label(feature_id, force=ctx.args.force)
     result = {"feature_id": feature_id, "removed": None if removed is None else removed.to_json()}
 
     def human(console: Console) -> None:
@@ -181,10 +201,15 @@ def _describe_change(change: dict[str, Any]) -> str:
 
 
 def cmd_sync(ctx: CliContext) -> int:
-    changes = ctx.service().sync()
+    synced = ctx.service().sync()
+    changes = synced.changes
     features = sorted({c.get("feature_id") for c in changes}, key=lambda f: (f is None, f))
 
     def human(console: Console) -> None:
+        human_changes(console)
+        plain(console, [f"Note: feature {n['feature_id']}: {n['note']}" for n in synced.notes])
+
+    def human_changes(console: Console) -> None:
         if not changes:
             plain(console, ["Sync: no changes; the consolidated store is up to date."])
             return
@@ -208,7 +233,7 @@ def cmd_sync(ctx: CliContext) -> int:
         lines += ["- " + _describe_change(c) for c in changes]
         plain(console, lines)
 
-    ctx.emit({"changes": changes}, human)
+    ctx.emit(synced.to_json(), human)
     return 0
 
 
@@ -217,7 +242,7 @@ def cmd_export(ctx: CliContext) -> int:
 
     output = Path(ctx.args.output).expanduser()
     export_format(output)  # an unknown extension fails before any store is read
-    count = ctx.service().export(output)
+    count = ctx.service().export(output, force=ctx.args.force)
     result = {"output": str(output.resolve()), "count": count}
     ctx.emit(
         result,

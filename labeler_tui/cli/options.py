@@ -68,3 +68,22 @@ def add_label_edit(parser: argparse.ArgumentParser) -> None:
             metavar="F" if unit else ("C" if option.kind == "category" else "S"),
             help=option.help,
         )
+
+
+def add_owner(parser: argparse.ArgumentParser) -> None:
+    """``--owner NAME``: who makes the change (recorded in the history; whose changes ``undo``
+    reverts; whose claims bind others)."""
+    parser.add_argument(
+        "--owner",
+        metavar="NAME",
+        help="who makes the change (default: [labeler] owner, else your login name)",
+    )
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """``--force``: write a feature another owner has claimed."""
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even if another owner holds a live claim on the feature",
+    )

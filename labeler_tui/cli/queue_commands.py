@@ -14,9 +14,16 @@ from rich.table import Table
 from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
-from labeler_tui.cli.options import add_feature_id, add_method, feature_id_list
+from labeler_tui.cli.options import (
+    add_feature_id,
+    add_force,
+    add_method,
+    add_owner,
+    feature_id_list,
+)
 from labeler_tui.cli.output import plain
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
 from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
 from labeler_tui.core.validation import check_unit_interval
@@ -54,14 +61,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     add_feature_id(p, required=False)
     p.add_argument("--reason", "-r", metavar="S", help="why it is skipped")
+    add_owner(p)
+    add_force(p)
     p.set_defaults(handler=cmd_skip)
 
     p = sub.add_parser(
         "add",
         parents=[common],
         help="queue features (IDS like 18712,18890,19042)",
-        description="Add features to the queue. A pending feature gets the new priority and "
-        "reason; a completed or skipped one is re-queued for relabeling.",
+        description="Add features to the queue. A skipped feature is queued again, a "
+        "completed (labeled) one for relabeling; a pending one changes only when the new "
+        "priority is higher. Prints what changed.",
     )
     p.add_argument(
         "feature_ids",
@@ -74,6 +84,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--priority", "-p", type=float, default=0.5, metavar="F", help="0..1 (default 0.5)"
     )
     p.add_argument("--reason", "-r", metavar="S", help="why they are queued")
+    add_owner(p)
     p.set_defaults(handler=cmd_add)
 
     methods = QUEUE_METHODS.entries()
@@ -81,8 +92,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "build-queue",
         parents=[common],
         help="queue candidates chosen by a method (priorities 0..1)",
-        description="Add candidates to the queue, skipping labeled, queued, completed and "
-        "skipped features. Methods: " + "; ".join(f"{m.name} ({m.help})" for m in methods) + ".",
+        description="Queue --top-k new features chosen by a method: pending ones keep their "
+        "priority and reason and do not count, skipped ones are never proposed, labeled ones "
+        "only with --include-labeled (or by a method that relabels). Methods: "
+        + "; ".join(f"{m.name} ({m.help})" for m in methods)
+        + ".",
     )
     add_method(p, QUEUE_METHODS.names(), methods[0].name, f"default: {methods[0].name}")
     p.add_argument("--seed", type=int, metavar="N", help="seed feature (--method cluster)")
@@ -92,8 +106,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         type=int,
         default=DEFAULT_BUILD_TOP_K,
         metavar="K",
-        help=f"default {DEFAULT_BUILD_TOP_K}",
+        help=f"how many new features to queue (default {DEFAULT_BUILD_TOP_K})",
     )
+    p.add_argument(
+        "--include-labeled",
+        action="store_true",
+        help="propose labeled features too (queued again for relabeling)",
+    )
+    add_owner(p)
     p.set_defaults(handler=cmd_build_queue)
 
 
@@ -170,7 +190,7 @@ def cmd_skip(ctx: CliContext) -> int:
     args = ctx.args
     if args.feature_id is not None:
         ctx.data()
-    feature_id = ctx.service().skip(args.feature_id, args.reason)
+    feature_id = ctx.service().skip(args.feature_id, args.reason, force=args.force)
     result = {"feature_id": feature_id, "reason": args.reason}
 
     def human(console: Console) -> None:
@@ -192,23 +212,17 @@ def cmd_add(ctx: CliContext) -> int:
     ids = [fid for group in args.feature_ids for fid in group]
     check_unit_interval("--priority", args.priority)  # before the data opens
     ctx.data()
-    added = ctx.service().add(ids, priority=args.priority, reason=args.reason)
-    result = {"added": added}
-
-    def human(console: Console) -> None:
-        if not added:
-            plain(console, ["Nothing added."])
-            return
-        for fid in added:
-            if ctx.is_terminal:
-                console.print(
-                    f"[green]Added[/] feature [bold cyan]{fid}[/] (priority={args.priority:g})"
-                )
-            else:
-                plain(console, [f"Added Feature {fid} (priority={args.priority:g})"])
-
-    ctx.emit(result, human)
+    result = ctx.service().add(ids, priority=args.priority, reason=args.reason)
+    ctx.emit(result.to_json(), lambda console: _say_added(console, result, ""))
     return 0
+
+
+def _say_added(console: Console, result: AddResult, what: str) -> None:
+    """``3 queued, 9 already pending, 1 skipped left as is`` and the ids that changed."""
+    lines = [f"{result.summary()}{what}."]
+    if result.changed:
+        lines.append("Queued: " + ", ".join(map(str, result.changed)))
+    plain(console, lines)
 
 
 # --- build-queue ------------------------------------------------------------------------------
@@ -219,18 +233,9 @@ def cmd_build_queue(ctx: CliContext) -> int:
     if args.top_k is not None and args.top_k < 1:
         raise ValidationError(f"--top-k: must be at least 1, got {args.top_k}")
     ctx.data()
-    added = ctx.service().build_queue(args.method, seed=args.seed, top_k=args.top_k)
-
-    def human(console: Console) -> None:
-        what = f"by {args.method}" + (f" (seed {args.seed})" if args.seed is not None else "")
-        if not added:
-            plain(console, [f"Queue unchanged: no new candidates {what}."])
-            return
-        ids = ", ".join(str(f) for f in added)
-        if ctx.is_terminal:
-            console.print(f"[green]Added {len(added)}[/] feature(s) to the queue {what}: {ids}")
-        else:
-            plain(console, [f"Added {len(added)} feature(s) to the queue {what}: {ids}"])
-
-    ctx.emit({"added": added}, human)
+    result = ctx.service().build_queue(
+        args.method, seed=args.seed, top_k=args.top_k, include_labeled=args.include_labeled
+    )
+    what = f" by {args.method}" + (f" (seed {args.seed})" if args.seed is not None else "")
+    ctx.emit(result.to_json(), lambda console: _say_added(console, result, what))
     return 0
