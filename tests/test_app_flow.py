@@ -18,6 +18,7 @@ from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine
 from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.service import LabelingService
+from labeler_tui.core.stores.queue import ENTRY_KEYS
 from labeler_tui.core.workspace import Workspace
 
 
@@ -88,8 +89,8 @@ async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) ->
         await pilot.press("n")
         await wait_until(pilot, lambda: workbench(app).current == 5 and workbench(app).claimed == 5)
         queue = read_json(ws / "labels" / "queue_tiny.json")
-        entry = next(e for e in queue["entries"] if e["feature_id"] == 5)
-        assert entry["claimed_by"] == "tester"
+        assert queue["claims"]["5"]["owner"] == "tester"
+        assert all(set(e) == set(ENTRY_KEYS) for e in queue["entries"])
         await pilot.press("enter")  # enter on the open feature moves into the form
         assert app.focused is not None and app.focused.id == "form-name"
         burst(app, "swim speed")
@@ -115,7 +116,7 @@ async def test_next_label_save_writes_the_json_stores(queued_workspace: Path) ->
         queue = read_json(ws / "labels" / "queue_tiny.json")
         assert 5 in queue["completed"]
         assert all(e["feature_id"] != 5 for e in queue["entries"])
-        assert not any(e.get("claimed_by") for e in queue["entries"])
+        assert "5" not in queue["claims"]
         await wait_until(
             pilot, lambda: "labeled 1/12" in str(app.workbench.query_one(StatusLine).render())
         )
@@ -337,8 +338,7 @@ async def test_leaving_a_feature_or_quitting_releases_its_claim(queued_workspace
     app = make_app(ws)
 
     def claimed() -> list[int]:
-        entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
-        return [e["feature_id"] for e in entries if e.get("claimed_by")]
+        return sorted(int(k) for k in read_json(ws / "labels" / "queue_tiny.json")["claims"])
 
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
@@ -371,8 +371,7 @@ async def test_switching_model_releases_the_claim_and_shows_the_other_stores(
         rows = [r.feature_id for r in app.workbench.queue_list.visible_rows()]
         assert rows == [8, 9]
         assert str(app.workbench.query_one(StatusLine).render()).startswith(" other ")
-    entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
-    assert not any(e.get("claimed_by") for e in entries)
+    assert read_json(ws / "labels" / "queue_tiny.json")["claims"] == {}
 
 
 async def test_queue_filter_and_views_from_the_keyboard(queued_workspace: Path) -> None:
@@ -447,8 +446,8 @@ async def test_the_claim_on_screen_is_renewed_before_it_expires(make_tiny_worksp
     app = make_app(ws)
 
     def expiry() -> str | None:
-        entries = read_json(ws / "labels" / "queue_tiny.json")["entries"]
-        return entries[0].get("claim_expires")
+        claim = read_json(ws / "labels" / "queue_tiny.json").get("claims", {}).get("4")
+        return None if claim is None else claim["expires"]
 
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 4)

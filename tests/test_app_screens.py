@@ -132,15 +132,31 @@ async def test_go_to_feature_rejects_out_of_range_ids_in_the_dialog() -> None:
     assert app.result == 1
 
 
-async def test_go_to_feature_ignores_letters_and_escape_cancels() -> None:
+@pytest.mark.parametrize("typed", ["12.5", "a-42", "1e3", "1_0", "-3", "４２"])
+async def test_go_to_feature_refuses_anything_but_a_whole_number(typed: str) -> None:
+    """``12.5`` used to open feature 125 (the dot was silently dropped)."""
     app = Host()
     async with app.run_test() as pilot:
         screen = GoToFeatureScreen(100)
         app.open(screen)
         await pilot.pause()
-        await pilot.press("a", "-", "4", "2")
-        assert screen.query_one(Input).value == "42"
-        await pilot.press("escape")
+        screen.query_one(Input).value = typed
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and "must be a whole number" in screen.error_text
+        assert repr(typed) in screen.error_text
+        screen.query_one(Input).value = "42"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.result == 42
+
+
+async def test_go_to_feature_escape_cancels() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        app.open(GoToFeatureScreen(100))
+        await pilot.pause()
+        await pilot.press("4", "escape")
         await pilot.pause()
     assert app.result is None
 

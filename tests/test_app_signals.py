@@ -25,8 +25,8 @@ START = "from labeler_tui.app.main import main; main()"
 
 def claimed(ws: Path) -> list[int]:
     path = ws / "labels" / "queue_tiny.json"
-    entries = json.loads(path.read_text())["entries"] if path.exists() else []
-    return [e["feature_id"] for e in entries if e.get("claimed_by")]
+    claims = json.loads(path.read_text()).get("claims", {}) if path.exists() else {}
+    return sorted(int(k) for k in claims)
 
 
 def start_app(ws: Path) -> tuple[int, int]:

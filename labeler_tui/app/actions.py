@@ -122,7 +122,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Label",
     ),
     ActionSpec(
-        "undo", "u", "undo", "Undo", "Undo the newest change to the labels or the queue", "Label"
+        "undo", "u", "undo", "Undo", "Undo your newest change to the labels or the queue", "Label"
+    ),
+    ActionSpec(
+        "undo_any",
+        "U",
+        "undo_any",
+        "Undo anyone's",
+        "Undo the newest change of anyone (an agent's, a colleague's)",
+        "Label",
+        show=False,
     ),
     ActionSpec(
         "leave_form",

@@ -50,6 +50,7 @@ class Failure:
     """One line for the user."""
     bug: bool
     """Not a user error: a programming error (its traceback is in the log)."""
+    error: BaseException
 
 
 def error_log_path() -> Path:
@@ -109,9 +110,9 @@ class Jobs:
         if job is None or event.state != WorkerState.ERROR or error is None:
             return None
         if isinstance(error, LabelerError):
-            return Failure(job, str(error), bug=False)
+            return Failure(job, str(error), bug=False, error=error)
         if self._node.app.debug:
             raise error  # development: Textual shows the traceback and exits
         path = log_internal_error(job, error)
         text = f"internal error ({type(error).__name__}: {error}); details in {path}"
-        return Failure(job, text, bug=True)
+        return Failure(job, text, bug=True, error=error)

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.registry import QUEUE_METHODS
 
 ResultT = TypeVar("ResultT")
@@ -27,13 +28,17 @@ ResultT = TypeVar("ResultT")
 DEFAULT_TOP_K = 50
 
 
+def _whole_number(text: str, what: str) -> int:
+    """Digits and nothing else (``12.5``, ``1e3``, ``1_000`` and ``-3`` are refused)."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def parse_feature_id(text: str, n_features: int | None, what: str = "feature id") -> int:
     """A feature id typed by the user, checked against the model's range."""
-    value = text.strip()
-    try:
-        feature_id = int(value)
-    except ValueError:
-        raise ValidationError(f"{what} must be a whole number, got {value!r}") from None
+    feature_id = _whole_number(text, what)
     if feature_id < 0 or (n_features is not None and feature_id >= n_features):
         upper = f"{n_features - 1}" if n_features is not None else "..."
         raise ValidationError(f"{what} {feature_id} is out of range (features 0..{upper})")
@@ -42,13 +47,9 @@ def parse_feature_id(text: str, n_features: int | None, what: str = "feature id"
 
 def parse_top_k(text: str) -> int | None:
     """How many features a builder adds; empty means the builder's own default."""
-    value = text.strip()
-    if not value:
+    if not text.strip():
         return None
-    try:
-        top_k = int(value)
-    except ValueError:
-        raise ValidationError(f"top k must be a whole number, got {value!r}") from None
+    top_k = _whole_number(text, "top k")
     if top_k < 1:
         raise ValidationError(f"top k must be at least 1, got {top_k}")
     return top_k
@@ -164,7 +165,7 @@ class GoToFeatureScreen(_Prompt[int]):
     def compose_body(self) -> ComposeResult:
         span = f"0..{self.n_features - 1}" if self.n_features else "a feature id"
         yield Label(f"Feature id ({span})", classes="field-label")
-        yield Input(placeholder="feature id", id="feature-id", restrict=r"\s*\d*\s*")
+        yield Input(placeholder="feature id", id="feature-id")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -216,7 +217,6 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
             "" if self.initial_seed is None else str(self.initial_seed),
             placeholder="seed feature id",
             id="seed",
-            restrict=r"\s*\d*\s*",
             compact=True,
         )
         yield Label("Top k (empty: the builder's default)", classes="field-label")
@@ -224,7 +224,6 @@ class BuildQueueScreen(_Prompt[dict[str, Any]]):
             "" if self.initial_top_k is None else str(self.initial_top_k),
             placeholder="how many features to add",
             id="top-k",
-            restrict=r"\s*\d*\s*",
             compact=True,
         )
 
@@ -301,3 +300,79 @@ class ModelPickerScreen(_Prompt[str]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.dismiss(self.models[event.option_index])
+
+
+class ConfirmScreen(_Prompt[bool]):
+    """A question with one action and Cancel: returns True for the action, None otherwise."""
+
+    def __init__(self, title: str, question: str, action: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+        self.action = action
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text(self.question), id="question")
+        yield OptionList(
+            Option(self.action, id="yes"), Option("Cancel", id="no"), id="choice", compact=True
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#choice", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(True if event.option.id == "yes" else None)
+
+
+class ConflictScreen(_Prompt[str]):
+    """The stored label moved since the form was filled (another process saved it): both
+    versions side by side. Returns ``"mine"`` (save the form over it), ``"theirs"`` (take the
+    stored one into the form) or ``"merge"`` (the form's label with both notes); None keeps the
+    form as it is, unsaved."""
+
+    hint_text = "enter picks · escape keeps editing (nothing saved)"
+
+    def __init__(self, feature_id: int, mine: LabelEdit, theirs: LabelRecord | None) -> None:
+        super().__init__()
+        self.title_text = f"Feature {feature_id} was labeled meanwhile"
+        self.mine = mine
+        self.theirs = theirs
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Yours (the form)", classes="field-label")
+        yield Static(_label_lines(self.mine.name, self.mine.category, self.mine.notes), id="mine")
+        theirs = self.theirs
+        who = f" ({theirs.source}, {theirs.last_updated})" if theirs is not None else ""
+        yield Label(f"Stored now{who}", classes="field-label")
+        if theirs is None:
+            yield Static(Text("no label (it was cleared)", style="italic"), id="theirs")
+        else:
+            yield Static(
+                _label_lines(theirs.name or "", theirs.dashboard_category, theirs.dashboard_notes),
+                id="theirs",
+            )
+        yield OptionList(
+            Option("Keep mine: save the form over it", id="mine"),
+            Option("Take theirs into the form", id="theirs"),
+            Option("Merge: my label with both notes, in the form", id="merge"),
+            id="choice",
+            compact=True,
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#choice", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+
+def _label_lines(name: str, category: str | None, notes: str | None) -> Text:
+    """A label as text (user text, never markup)."""
+    text = Text(name or "(no name)", style="bold")
+    if category:
+        text.append(f"  [{category}]")
+    if notes:
+        text.append("\n" + notes, style="italic")
+    return text

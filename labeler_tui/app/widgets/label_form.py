@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, LabelRecord
+from labeler_tui.core.service import NO_LABEL
 
 
 def _number(raw: str, field: str) -> float | None:
@@ -116,7 +117,7 @@ class LabelForm(Vertical):
             ("#form-interp", record.interpretability_confidence if record else None),
             ("#form-hyp", record.hypothesis_confidence if record else None),
         ):
-            self.query_one(wid, Input).value = "" if value is None else f"{float(value):g}"
+            self.query_one(wid, Input).value = _shown(value)
         notes = record.dashboard_notes if record else None
         self.query_one("#form-notes", TextArea).text = notes or ""
         source = record.source if record else None
@@ -163,8 +164,23 @@ class LabelForm(Vertical):
             "#form-notes": self.query_one("#form-notes", TextArea).text,
         }
 
-    def restore(self, raw: dict[str, str]) -> None:
-        """Put a draft back (it stays dirty: it differs from the saved label)."""
+    @property
+    def read_since(self) -> str:
+        """The ``if_unchanged_since`` of a save from this form: the ``last_updated`` of the
+        label it was filled from (NO_LABEL when there was none). A draft keeps its own."""
+        if self._record is None:
+            return NO_LABEL
+        return self._record.last_updated or ""
+
+    @property
+    def base(self) -> LabelRecord | None:
+        """The stored label the form was filled from."""
+        return self._record
+
+    def restore(self, raw: dict[str, str], base: LabelRecord | None = None) -> None:
+        """Put a draft back (it stays dirty: it differs from the saved label); ``base`` is the
+        label it was written against (a save then checks that it is still the stored one)."""
+        self._record = base
         for wid, value in raw.items():
             widget = self.query_one(wid)
             if isinstance(widget, TextArea):
@@ -182,8 +198,28 @@ class LabelForm(Vertical):
         """True when a field differs from the label last filled in (unsaved edits)."""
         return self.feature_id is not None and self.raw() != self._filled
 
-    def mark_saved(self) -> None:
-        self._filled = self.raw()
+    def mark_saved(self) -> dict[str, str]:
+        """The fields as typed now count as saved; returns what counted before (see
+        :meth:`unmark`)."""
+        before, self._filled = self._filled, self.raw()
+        return before
+
+    def unmark(self, before: dict[str, str]) -> None:
+        """Undo :meth:`mark_saved` (the save failed: the edits are unsaved again)."""
+        self._filled = before
+
+    def show_edit(self, edit: LabelEdit) -> None:
+        """Put a label into the fields (a merge of two versions; left unsaved)."""
+        self.restore(
+            {
+                "#form-name": edit.name,
+                "#form-category": edit.category or "",
+                "#form-interp": _shown(edit.interpretability_confidence),
+                "#form-hyp": _shown(edit.hypothesis_confidence),
+                "#form-notes": edit.notes or "",
+            },
+            self._record,
+        )
 
     def on_key(self, event: events.Key) -> None:
         """Printable keys never reach the workbench's hotkeys from inside the form: Input and
@@ -196,6 +232,10 @@ class LabelForm(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "form-name" and event.value != self._filled.get("#form-name"):
             self.post_message(self.NameChanged(event.value))
+
+
+def _shown(value: float | None) -> str:
+    return "" if value is None else f"{float(value):g}"
 
 
 def coverage_hint(coverage: dict[str, Any]) -> Text:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -90,6 +92,12 @@ class SimilarSidebar(Vertical):
         similar_list.set_rows(
             [QueueRow(fid, sim, name or "·") for fid, sim, name in rows], keep_feature=-1
         )
+
+    def rename(self, name_of: Callable[[int], str | None]) -> None:
+        """Show the neighbours' labels as stored now (another process labeled one)."""
+        rows = [(fid, sim, name_of(fid)) for fid, sim, _ in self.rows]
+        if rows != self.rows and self.feature_id is not None:
+            self.show(self.feature_id, self.method or "", rows)
 
     @property
     def highlighted_feature(self) -> int | None:

@@ -118,11 +118,12 @@ class CoverageLoaded(Message):
 
 
 class ClaimChanged(Message):
-    """A lease job ran; ``refused`` is a wanted feature another owner holds."""
+    """A lease job ran; ``refused`` is a wanted feature another owner (``holder``) holds."""
 
-    def __init__(self, refused: int | None = None) -> None:
+    def __init__(self, refused: int | None = None, holder: str | None = None) -> None:
         super().__init__()
         self.refused = refused
+        self.holder = holder
 
 
 class NextTaken(Message):

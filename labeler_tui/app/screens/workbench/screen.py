@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, ClassVar
 
@@ -30,6 +31,8 @@ from labeler_tui.app.backend import Backend
 from labeler_tui.app.jobs import Failure, Job, JobResult, Jobs
 from labeler_tui.app.screens.modals import (
     BuildQueueScreen,
+    ConfirmScreen,
+    ConflictScreen,
     GoToFeatureScreen,
     ModelPickerScreen,
     SkipReasonScreen,
@@ -56,9 +59,11 @@ from labeler_tui.app.widgets.label_form import LabelForm, coverage_hint
 from labeler_tui.app.widgets.queue_list import QueueList
 from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
-from labeler_tui.core.errors import LabelerError
-from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError
+from labeler_tui.core.records import LabelEdit, LabelRecord
+from labeler_tui.core.service import NO_LABEL
 
+SAVE = "Save"
 NARROW_WIDTH = 110
 """Below this many columns the similar list stacks under the queue."""
 CLAIM_DWELL_SECONDS = 1.5
@@ -88,7 +93,9 @@ class WorkbenchScreen(Screen[None]):
         """The feature on screen (its detail, its form)."""
         self.claim_note = ""
         self.error: str | None = None
-        self.drafts: dict[int, dict[str, Any]] = {}
+        self.drafts: dict[int, tuple[dict[str, str], LabelRecord | None]] = {}
+        """Unsaved form contents by feature, with the label they were written against."""
+        self._saving: _Saving | None = None
         self._frozen = False
         self._claim_timer: Timer | None = None
         self._building: dict[str, Worker[None]] = {}
@@ -189,6 +196,8 @@ class WorkbenchScreen(Screen[None]):
 
     def _report_failure(self, failure: Failure) -> None:
         job, message = failure.job, failure.message
+        if job.what == SAVE and self._save_refused(failure):
+            return
         if job.shown_in == "similar" and job.feature_id in (None, self.current):
             self.query_one(SimilarSidebar).show_error(message)
         elif job.shown_in == "detail" and job.feature_id in (None, self.current):
@@ -352,6 +361,7 @@ class WorkbenchScreen(Screen[None]):
         else:
             rows = build_rows(self.view, snapshot, self.backend.owner)
         queue_list.set_rows(rows)
+        self.query_one(SimilarSidebar).rename(snapshot.labels.name)
         if self.current is not None:
             record = self._stored_label(self.current)
             detail = self.query_one(FeatureDetail)
@@ -401,16 +411,17 @@ class WorkbenchScreen(Screen[None]):
         return self.snapshot is not None and self.snapshot.is_pending(feature_id)
 
     def on_claim_changed(self, message: ClaimChanged) -> None:
-        self._show_claim(message.refused)
+        self._show_claim(message.refused, message.holder)
 
-    def _show_claim(self, refused: int | None = None) -> None:
+    def _show_claim(self, refused: int | None = None, holder: str | None = None) -> None:
         """Say whose claim the feature on screen is under (``refused``: a feature we wanted
-        and another owner holds)."""
+        and another owner, ``holder``, holds)."""
         current = self.current
         if current is not None and self.claimed == current:
             self.claim_note = "claimed"
         elif current is not None and refused == current:
-            holder = self.snapshot.claimed_by(current) if self.snapshot else None
+            if holder is None and self.snapshot is not None:
+                holder = self.snapshot.claimed_by(current)
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
             self.notify(f"Feature {current} is {self.claim_note}.", severity="warning")
         elif not self.claim_note.startswith("claimed by"):
@@ -456,6 +467,7 @@ class WorkbenchScreen(Screen[None]):
 
     def on_operation_done(self, message: OperationDone) -> None:
         self.notify(message.text, markup=False)
+        self._saving = None
         self._show_claim()  # a save or a skip took the claim away with the entry
         self._load_queue()
         if message.next_feature:
@@ -483,7 +495,7 @@ class WorkbenchScreen(Screen[None]):
         form.fill(feature_id, self._stored_label(feature_id))
         draft = self.drafts.pop(feature_id, None)
         if draft:
-            form.restore(draft)
+            form.restore(*draft)
         self.query_one(SimilarSidebar).show_loading(feature_id)
         self.refresh_status()
         self._load_feature(feature_id)
@@ -509,7 +521,7 @@ class WorkbenchScreen(Screen[None]):
         form = self.query_one(LabelForm)
         if not form.dirty or form.feature_id is None:
             return
-        self.drafts[form.feature_id] = form.raw()
+        self.drafts[form.feature_id] = (form.raw(), form.base)
         self.notify(f"Unsaved edits of feature {form.feature_id} kept as a draft.", timeout=3)
 
     @on(QueueList.Highlighted, "#queue-list")
@@ -588,14 +600,13 @@ class WorkbenchScreen(Screen[None]):
         self.open_feature(candidate, claim=True)
 
     def next_candidate(self) -> int | None:
-        """The top pending feature other than the one on screen that nobody else holds."""
+        """The next pending feature after the one on screen, in queue order, that nobody else
+        holds (wrapping at the end): ``n`` walks the queue."""
         if self.snapshot is None:
             return None
         now = self.backend.service.now()
-        for entry in self.snapshot.queue.available(self.backend.owner, now):
-            if entry.feature_id != self.current:
-                return entry.feature_id
-        return None
+        entry = self.snapshot.queue.after(self.current, self.backend.owner, now)
+        return None if entry is None else entry.feature_id
 
     def action_open_entry(self) -> None:
         if self._focus_in(self.query_one(SimilarSidebar)):
@@ -641,12 +652,17 @@ class WorkbenchScreen(Screen[None]):
         self.app.push_screen(GoToFeatureScreen(self.n_features), done)
 
     def _go_to(self, feature_id: int) -> None:
+        """Open a feature by id; the focus stays where it was (never in the form)."""
         if self.n_features is not None and not 0 <= feature_id < self.n_features:
             self.report_error(
                 "Go to", f"feature {feature_id} is out of range (features 0..{self.n_features - 1})"
             )
             return
-        self._open_and_claim(feature_id)
+        if feature_id == self.current:
+            self._claim(feature_id)
+            return
+        self.queue_list.select_feature(feature_id, announce=False)
+        self.open_feature(feature_id, claim=True)
 
     def action_build_queue(self) -> None:
         service = self.backend.service
@@ -657,8 +673,8 @@ class WorkbenchScreen(Screen[None]):
             method, seed, top_k = choice["method"], choice.get("seed"), choice.get("top_k")
 
             def change() -> str:
-                added = service.build_queue(method, seed=seed, top_k=top_k)
-                return f"Build {method}: {len(added)} features added to the queue."
+                result = service.build_queue(method, seed=seed, top_k=top_k)
+                return f"Build {method}: {result.summary()}."
 
             self.notify(f"Building the queue ({method})…", timeout=2)
             self._write("Build queue", change)
@@ -682,16 +698,66 @@ class WorkbenchScreen(Screen[None]):
         except LabelerError as exc:
             self.report_error("Save", str(exc))
             return
+        self._save(feature_id, edit, form.read_since)
+
+    def _save(self, feature_id: int, edit: LabelEdit, since: str, force: bool = False) -> None:
+        """Save the form's label if the stored one is still the one it was filled from
+        (``since``); a label saved meanwhile by someone else, or a claim of another owner,
+        comes back as a failure that asks what to do (:meth:`_save_refused`)."""
         service, lease = self.backend.service, self.backend.lease
 
         def change() -> str:
-            service.set_label(feature_id, edit)
+            service.set_label(feature_id, edit, force=force, if_unchanged_since=since)
             lease.dropped(feature_id)  # labeling completed it: its claim went with its entry
             return f"Saved feature {feature_id}: {edit.name}"
 
-        form.mark_saved()
+        form = self.query_one(LabelForm)
+        self._saving = _Saving(feature_id, edit, since, force, form.mark_saved())
         self.queue_list.focus()
-        self._write("Save", change)
+        self._write(SAVE, change)
+
+    def _save_refused(self, failure: Failure) -> bool:
+        """A save refused by a claim or by a newer label: ask (True when it asked)."""
+        saving, self._saving = self._saving, None
+        error = failure.error
+        if saving is None or not isinstance(error, ClaimedError | StaleLabelError):
+            return False
+        form = self.query_one(LabelForm)
+        if form.feature_id == saving.feature_id:
+            form.unmark(saving.filled)  # the edits are unsaved again
+        if isinstance(error, ClaimedError):
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._save(saving.feature_id, saving.edit, saving.since, force=True)
+
+            question = (
+                f"Feature {error.feature_id} is claimed by {error.owner} until {error.expires}."
+            )
+            self.app.push_screen(ConfirmScreen("Claimed", question, "Save anyway"), confirmed)
+            return True
+        theirs = error.current if isinstance(error.current, LabelRecord) else None
+        conflict = ConflictScreen(saving.feature_id, saving.edit, theirs)
+        self.app.push_screen(conflict, lambda choice: self._resolve(saving, theirs, choice))
+        return True
+
+    def _resolve(self, saving: _Saving, theirs: LabelRecord | None, choice: str | None) -> None:
+        """Keep mine (save over the stored label), take theirs, or merge both notes."""
+        if choice == "mine":
+            since = NO_LABEL if theirs is None else (theirs.last_updated or "")
+            self._save(saving.feature_id, saving.edit, since, saving.force)
+            return
+        if choice not in ("theirs", "merge") or self.current != saving.feature_id:
+            return
+        form = self.query_one(LabelForm)
+        form.fill(saving.feature_id, theirs)
+        form.mark_saved()  # the form now shows the stored label, clean
+        if choice == "merge":
+            notes = [
+                n for n in (saving.edit.notes, theirs.dashboard_notes if theirs else None) if n
+            ]
+            form.show_edit(replace(saving.edit, notes="\n\n".join(notes) or None))
+            form.focus_name()
 
     def action_skip_feature(self) -> None:
         feature_id = self.current
@@ -718,20 +784,33 @@ class WorkbenchScreen(Screen[None]):
         self._write("Skip", change, next_feature=True)
 
     def action_undo(self) -> None:
+        self._undo(any_owner=False)
+
+    def action_undo_any(self) -> None:
+        self._undo(any_owner=True)
+
+    def _undo(self, any_owner: bool) -> None:
+        """Undo the newest change of this app's owner (``any_owner``: of anyone); the notice
+        names the feature and whose change it was."""
         service = self.backend.service
 
         def change() -> str:
-            events = service.undo()
+            events = service.undo(any_owner=any_owner)
             if not events:
-                return "Nothing to undo."
+                mine = "" if any_owner else f" by {service.owner}"
+                return f"Nothing{mine} to undo."
             reverted = events[-1].get("undone_action") or "change"
+            owner = events[-1].get("undone_owner")
+            whose = f"{owner}'s " if owner else ""
             ids = [str(i) for i in sorted(int(e["feature_id"]) for e in events)]
             features = f"features {', '.join(ids)}" if len(ids) > 1 else f"feature {ids[0]}"
-            return f"Undid the {reverted} of {features}"
+            return f"Undid {whose}{reverted} of {features}"
 
         self._write("Undo", change)
 
-    def _add_to_queue(self, ids: list[int], what: str) -> None:
+    def _add_to_queue(self, ids: list[int], what: str, bulk: bool) -> None:
+        """``a`` adds one feature explicitly (a skipped or labeled one is queued again); ``A``
+        adds the list in bulk (those are left as they are). The notice counts what changed."""
         if not ids:
             self.notify("No similar feature to add.", severity="warning")
             return
@@ -739,17 +818,19 @@ class WorkbenchScreen(Screen[None]):
         reason = f"similar to {self.current}"
 
         def change() -> str:
-            added = service.add(ids, priority=0.5, reason=reason)
-            return f"Queued {len(added)} feature(s): {', '.join(map(str, added[:8]))}"
+            result = service.add(ids, priority=0.5, reason=reason, bulk=bulk)
+            shown = ", ".join(map(str, result.changed[:8]))
+            return f"{what}: {result.summary()}" + (f" ({shown})" if shown else "")
 
         self._write(what, change)
 
     def action_add_similar(self) -> None:
         fid = self.query_one(SimilarSidebar).highlighted_feature
-        self._add_to_queue([fid] if fid is not None else [], "Add")
+        self._add_to_queue([fid] if fid is not None else [], "Add", bulk=False)
 
     def action_add_all_similar(self) -> None:
-        self._add_to_queue(self.query_one(SimilarSidebar).shown_features, "Add all")
+        shown = self.query_one(SimilarSidebar).shown_features
+        self._add_to_queue(shown, "Add all", bulk=True)
 
     def action_cycle_similar_method(self) -> None:
         method = self.query_one(SimilarSidebar).next_method()
@@ -827,6 +908,17 @@ class WorkbenchScreen(Screen[None]):
             self.query_one(SimilarSidebar)
         ):
             self.queue_list.focus()
+
+
+@dataclass(frozen=True)
+class _Saving:
+    """A save on its way: what to retry with, and the form's state to restore if refused."""
+
+    feature_id: int
+    edit: LabelEdit
+    since: str
+    force: bool
+    filled: dict[str, str]
 
 
 def _released(backend: Backend) -> None:

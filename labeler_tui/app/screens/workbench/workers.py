@@ -128,7 +128,8 @@ def load_coverage(backend: Backend, feature_id: int, name: str) -> CoverageLoade
 
 def sync_lease(lease: Lease) -> ClaimChanged:
     """Make the stores hold what the screen wants held (see :class:`Lease`)."""
-    return ClaimChanged(lease.sync().refused)
+    state = lease.sync()
+    return ClaimChanged(state.refused, state.holder)
 
 
 def renew_lease(lease: Lease) -> ClaimChanged:
