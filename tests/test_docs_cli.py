@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,22 @@ def test_every_documented_flag_exists(command: str) -> None:
         f"docs/cli.md documents {unknown} under `labeler {command}`, "
         f"but `labeler {command}` has no such option"
     )
+
+
+MIGRATION_DOC = CLI_DOC.with_name("migration.md")
+_MAPPED_ROW = re.compile(r"^\| `(?:labeler|overview)_cli [^|]*\| `(labeler [^`]*)`", re.MULTILINE)
+
+
+def test_the_migration_guide_commands_parse() -> None:
+    """Every ``labeler ...`` command docs/migration.md maps an original command to is accepted
+    by the parser (placeholders ``N`` and ``"..."`` become values; ``[...]`` is optional)."""
+    commands = _MAPPED_ROW.findall(MIGRATION_DOC.read_text(encoding="utf-8"))
+    assert len(commands) >= 10
+    parser = build_parser()
+    for command in commands:
+        filled = re.sub(r"\[([^\]]*)\]", r"\1", command).replace("...", "x")
+        words = ["7" if w == "N" else w for w in shlex.split(filled)[1:]]
+        try:
+            parser.parse_args(words)
+        except SystemExit as exit_:
+            raise AssertionError(f"docs/migration.md: `{command}` does not parse") from exit_
