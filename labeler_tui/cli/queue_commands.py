@@ -26,6 +26,7 @@ from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
 from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
+from labeler_tui.core.timestamps import shown
 from labeler_tui.core.validation import check_unit_interval
 
 UPCOMING = 4
@@ -148,14 +149,13 @@ def cmd_next(ctx: CliContext) -> int:
                 ["Queue is empty. Use `labeler add IDS` or `labeler build-queue` to fill it."],
             )
             return
-        added = entry.added_at[:16].replace("T", " ") if entry.added_at else "-"
         rows = [
             ("Priority", f"{entry.priority:.3f}"),
             ("Reason", entry.reason or "-"),
-            ("Added", added),
+            ("Added", shown(entry.added_at)),
         ]
         if entry.claimed_by:
-            rows.append(("Claimed by", f"{entry.claimed_by} until {entry.claim_expires}"))
+            rows.append(("Claimed by", f"{entry.claimed_by} until {shown(entry.claim_expires)}"))
         if ctx.is_terminal:
             console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]")
             table = Table(show_header=False, box=None, pad_edge=False)

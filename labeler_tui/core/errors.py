@@ -8,6 +8,8 @@ real bug still shows its traceback.
 
 from __future__ import annotations
 
+from labeler_tui.core.timestamps import shown
+
 
 class LabelerError(Exception):
     """A problem the user can fix; ``str(err)`` is the one line to show them."""
@@ -48,7 +50,7 @@ class ClaimedError(ValidationError):
 
     def __init__(self, feature_id: int, owner: str, expires: str | None) -> None:
         super().__init__(
-            f"feature {feature_id} is claimed by {owner} until {expires}; "
+            f"feature {feature_id} is claimed by {owner} until {shown(expires)}; "
             "wait, ask them, or pass --force to write anyway"
         )
         self.feature_id = feature_id

@@ -33,3 +33,12 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.astimezone()
+
+
+def shown(value: Any, *, seconds: bool = False) -> str:
+    """A stored timestamp as people read it: local time, ``YYYY-MM-DD HH:MM`` (``:SS`` with
+    ``seconds``); an unreadable value is shown as it is, a missing one as ``-``."""
+    moment = parse_time(value)
+    if moment is None:
+        return "-" if value is None or value == "" else str(value)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.timestamps import shown
 
 ResultT = TypeVar("ResultT")
 
@@ -343,8 +344,8 @@ class ConflictScreen(_Prompt[str]):
         yield Label("Yours (the form)", classes="field-label")
         yield Static(_label_lines(self.mine.name, self.mine.category, self.mine.notes), id="mine")
         theirs = self.theirs
-        who = f" ({theirs.source}, {theirs.last_updated})" if theirs is not None else ""
-        yield Label(f"Stored now{who}", classes="field-label")
+        who = f" ({theirs.source}, {shown(theirs.last_updated)})" if theirs is not None else ""
+        yield Label(Text(f"Stored now{who}"), classes="field-label")
         if theirs is None:
             yield Static(Text("no label (it was cleared)", style="italic"), id="theirs")
         else:

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from labeler_tui.app.widgets.histogram import Canvas, RegionHistogram, Rendered
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.timestamps import shown
 
 
 def _fmt(value: Any, spec: str = ".2f", missing: str = "-") -> str:
@@ -139,7 +140,7 @@ def label_text(record: LabelRecord | None) -> Text:
         f"  hyp {_fmt(record.hypothesis_confidence)}"
     )
     if record.last_updated:
-        text.append(f"  {record.last_updated}", style="dim")
+        text.append(f"  {shown(record.last_updated)}", style="dim")
     if record.dashboard_notes:
         text.append(f"\n{record.dashboard_notes}", style="italic")
     return text

@@ -89,7 +89,7 @@ class LabelForm(Vertical):
                 validators=[Number(minimum=0, maximum=1)],
                 compact=True,
             )
-            yield Static(f"as {self.source}", id="form-source")
+            yield Static(Text(f"as {self.source}"), id="form-source")
         yield TextArea(
             id="form-notes",
             compact=True,

@@ -62,6 +62,7 @@ from labeler_tui.app.widgets.status_line import StatusLine, status_text
 from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.service import NO_LABEL
+from labeler_tui.core.timestamps import shown
 
 SAVE = "Save"
 NARROW_WIDTH = 110
@@ -423,7 +424,9 @@ class WorkbenchScreen(Screen[None]):
             if holder is None and self.snapshot is not None:
                 holder = self.snapshot.claimed_by(current)
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
-            self.notify(f"Feature {current} is {self.claim_note}.", severity="warning")
+            self.notify(
+                f"Feature {current} is {self.claim_note}.", severity="warning", markup=False
+            )
         elif not self.claim_note.startswith("claimed by"):
             self.claim_note = ""
         self.refresh_status()
@@ -731,9 +734,7 @@ class WorkbenchScreen(Screen[None]):
                 if yes:
                     self._save(saving.feature_id, saving.edit, saving.since, force=True)
 
-            question = (
-                f"Feature {error.feature_id} is claimed by {error.owner} until {error.expires}."
-            )
+            question = f"Feature {error.feature_id} is claimed by {error.owner} until {shown(error.expires)}."
             self.app.push_screen(ConfirmScreen("Claimed", question, "Save anyway"), confirmed)
             return True
         theirs = error.current if isinstance(error.current, LabelRecord) else None
