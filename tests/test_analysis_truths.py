@@ -146,3 +146,15 @@ def test_dead_and_weak_features_give_valid_overviews(demo, model: str) -> None:
         c.feature_id for c in build_candidates(data, "activation_count", labels={}, excluded=set())
     }
     assert not queued & set(truth[model]["dead"])
+
+
+def test_tokens_similarity_separates_features(demo) -> None:
+    """Weighted by enrichment over the base rate, the token profiles of a super-stimulus are not
+    all alike: its neighbours are graded, led by features of its own family."""
+    _, truth, ws = demo
+    data = ws.data("ultra")
+    neighbours = similar_features(data, 9971, "tokens", top_k=10)
+    sims = [s for _, s in neighbours]
+    assert max(sims) < 0.99 and max(sims) - min(sims) > 0.1, sims
+    concepts = {c["feature_id"]: c["value"] for c in truth["ultra"]["concepts"]}
+    assert concepts.get(neighbours[0][0]) == "special_charge_up"

@@ -327,17 +327,24 @@ def _cosine_rows(matrix: np.ndarray, rows: list[int]) -> np.ndarray:
 
 
 def _token_profiles(demo: Demo, model: Model) -> np.ndarray:
-    """Activation-weighted token-family profile of every feature [n_features, n_families]."""
-    present = demo.examples.family_matrix[model.row]
-    return np.stack(
+    """Token profile of every feature [n_features, n_families + level tokens]: per family and
+    per token of a multi-token family, max(0, ln(activation-weighted share / base rate))."""
+    ex = demo.examples
+    sizes = {f: sum(_family(t) == f for t in ex.token_names) for f in ex.family_names}
+    level_tokens = [i for i, t in enumerate(ex.token_names) if sizes[_family(t)] > 1]
+    present = np.hstack([ex.family_matrix, ex.token_matrix[:, level_tokens]])
+    base = present.mean(axis=0)
+    totals = np.bincount(model.feature, weights=model.act, minlength=model.n_features)
+    held = present[model.row]
+    share = np.stack(
         [
-            np.bincount(
-                model.feature, weights=model.act * present[:, j], minlength=model.n_features
-            )
-            for j in range(present.shape[1])
+            np.bincount(model.feature, weights=model.act * held[:, j], minlength=model.n_features)
+            for j in range(held.shape[1])
         ],
         axis=1,
-    )
+    ) / np.maximum(totals, 1e-30)[:, None]
+    ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
+    return np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1)
 
 
 def _jaccard_with_all(model: Model, f: int, n_examples: int) -> np.ndarray:
