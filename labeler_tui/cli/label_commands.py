@@ -80,13 +80,19 @@ def cmd_label(ctx: CliContext) -> int:
     args = ctx.args
     options = edit_options()
     edit = LabelEdit(**{option.name: getattr(args, option.name) for option in options})
+    flags = {option.name: option.flags[0] for option in options}
     try:  # bad values fail before the data opens, naming the flag
         edit.checked(ctx.workspace.config.labeler.categories)
     except ValidationError as exc:
-        flags = {option.name: option.flags[0] for option in options}
         raise exc.renamed(flags.get(exc.field or "", exc.field or "")) from None
     ctx.data()
-    record = ctx.service().set_label(args.feature_id, edit)
+    try:  # a bad --hypothesis expression is found when it is tested, before anything is written
+        record = ctx.service().set_label(args.feature_id, edit)
+    except ValidationError as exc:
+        if exc.field not in flags:
+            raise
+        raise exc.renamed(flags[exc.field]) from None
+    warnings = ctx.service().lint(record)
 
     def human(console: Console) -> None:
         synced = ["consolidated", "dashboard"]
@@ -99,18 +105,23 @@ def cmd_label(ctx: CliContext) -> int:
             ("Source", record.source),
             ("Importance", record.importance_percentile),
             ("Interpretability", record.interpretability_confidence),
+            ("Hypothesis", record.hypothesis_expression),
+            ("Hypothesis score", record.hypothesis_score),
             ("Synced to", ", ".join(synced)),
         ]
         rows = [(k, v) for k, v in rows if v is not None]
         if ctx.is_terminal:
             console.print(f"[green]Label saved[/] for feature [bold cyan]{args.feature_id}[/]")
             console.print(pairs_table("", rows, numeric=False))
+            for warning in warnings:
+                console.print(Text(f"warning ({warning.code}): {warning.message}", style="yellow"))
             return
         lines = [f"Label saved for Feature {args.feature_id}:"]
         lines += [f"- {key}: {fmt(value)}" for key, value in rows]
+        lines += [f"warning ({w.code}): {w.message}" for w in warnings]
         plain(console, lines)
 
-    ctx.emit(record.to_json(), human)
+    ctx.emit({**record.to_json(), "warnings": [w.to_json() for w in warnings]}, human)
     return 0
 
 
