@@ -336,13 +336,18 @@ def _token_profiles(demo: Demo, model: Model) -> np.ndarray:
     base = present.mean(axis=0)
     totals = np.bincount(model.feature, weights=model.act, minlength=model.n_features)
     held = present[model.row]
-    share = np.stack(
-        [
-            np.bincount(model.feature, weights=model.act * held[:, j], minlength=model.n_features)
-            for j in range(held.shape[1])
-        ],
-        axis=1,
-    ) / np.maximum(totals, 1e-30)[:, None]
+    share = (
+        np.stack(
+            [
+                np.bincount(
+                    model.feature, weights=model.act * held[:, j], minlength=model.n_features
+                )
+                for j in range(held.shape[1])
+            ],
+            axis=1,
+        )
+        / np.maximum(totals, 1e-30)[:, None]
+    )
     ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
     return np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1)
 
@@ -373,6 +378,37 @@ def test_clusters_are_found_by_all_three_similarity_methods(demo: Demo, name: st
             assert jaccard[others].max() < jaccard[partners].min() / 2
             ranked = np.argsort(-token_cos[i])
             assert set(ranked[1:3].tolist()) == set(partners), (f, ranked[:5])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_planted_output_effects(demo: Demo, name: str) -> None:
+    """decoder row x output matrix, from the .npy files: each planted feature's top outputs are
+    exactly its promoted list in order, its bottom ones its suppressed list; the matrix covers
+    the vocab, stored [d, n_out] in one model and [n_out, d] in the other."""
+    model = demo.models[name]
+    config = load_config(demo.root / "labeler.toml").model(name)
+    assert config.output is not None and config.output_vocab is None
+    stored = np.load(config.output)
+    d = model.decoder.shape[1]
+    output = stored if stored.shape[0] == d else stored.T
+    assert output.shape == (d, len(demo.examples.token_names))
+    names = demo.examples.token_names
+    planted = {e["feature_id"]: e for e in demo.truth["models"][name]["effects"]}
+    truth = demo.truth["models"][name]
+    vouched = [
+        e["feature_id"] for k in ("general", "super_stimulus", "tail_marker") for e in truth[k]
+    ]
+    assert set(planted) == set(vouched) | {f for c in truth["clusters"] for f in c}
+    for f, entry in planted.items():
+        values = model.decoder[f].astype(np.float64) @ output.astype(np.float64)
+        order = np.argsort(-values, kind="stable")
+        assert [names[i] for i in order[: len(entry["promoted"])]] == entry["promoted"], f
+        order = np.argsort(values, kind="stable")
+        assert [names[i] for i in order[: len(entry["suppressed"])]] == entry["suppressed"], f
+    shapes = {
+        np.load(load_config(demo.root / "labeler.toml").model(m).output).shape[0] for m in MODELS
+    }
+    assert shapes == {d, len(names)}
 
 
 @pytest.mark.parametrize("name", MODELS)

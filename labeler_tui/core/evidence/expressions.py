@@ -197,7 +197,14 @@ def suggest(word: str, candidates: list[str], limit: int = MAX_SUGGESTIONS) -> t
     for c in pool:
         by_lower.setdefault(c.lower(), c)
     add([by_lower[c] for c in difflib.get_close_matches(lowered, list(by_lower), limit, 0.6)])
-    return tuple(found[:limit])
+    # a family stands for its level tokens: do not list them after it
+    kept = [c for c in found if not any(c != f and _is_level_of(c, f) for f in found)]
+    return tuple(kept[:limit])
+
+
+def _is_level_of(token: str, family: str) -> bool:
+    rest = token[len(family) :] if token.startswith(family) else ""
+    return bool(re.fullmatch(r"[_\-.:]?\d+", rest))
 
 
 def _unknown(word: str, position: int, candidates: list[str], what: str) -> ExpressionError:

@@ -18,7 +18,7 @@ the app's form hint.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,14 +105,17 @@ def mentioned_subject(name: str, subjects: list[tuple[str, str]]) -> str | None:
     return best[1] if best else None
 
 
-def mentioned_subjects(name: str, subjects: list[tuple[str, str]]) -> list[str]:
+def mentioned_subjects(
+    name: str, subjects: list[tuple[str, str]], short: Collection[str] = ()
+) -> list[str]:
     """Every coverage subject the name mentions, longest matches first and not overlapping one
-    another (``Swim Speed Up 57`` mentions ``swim_speed_up_57``, not also its family)."""
+    another (``Swim Speed Up 57`` mentions ``swim_speed_up_57``, not also its family). Texts
+    under 3 characters count only when listed in ``short`` (abbreviations such as ``RP``)."""
     words = f"_{_words(name)}_"
     found: list[tuple[int, int, str]] = []
     for text, subject in subjects:
         key = _words(text)
-        if len(key) < 3:
+        if not key or (len(key) < 3 and text not in short):
             continue
         start = words.find(f"_{key}_")
         while start >= 0:
@@ -154,18 +157,39 @@ def coverage_subjects(
     return base + extra
 
 
-def _abbreviations(data: ModelData) -> set[str]:
-    """Initials of multi-word family names (``ssu`` for ``swim_speed_up``), lower case."""
+def abbreviations(data: ModelData) -> list[tuple[str, str]]:
+    """(initials, family) for each family of several words whose initials are its own and not
+    already a name (``ssu`` -> ``swim_speed_up``, ``rp`` -> ``respawn_punisher``)."""
+
+    def build() -> list[tuple[str, str]]:
+        taken = {_words(n) for n in [*data.token_names, *data.family_names]}
+        found: dict[str, list[str]] = {}
+        for family in data.family_names:
+            parts = [p for p in _words(family).split("_") if p]
+            if len(parts) >= 2 and not any(p.isdigit() for p in parts):
+                found.setdefault("".join(p[0] for p in parts), []).append(family)
+        return sorted(
+            (short, families[0])
+            for short, families in found.items()
+            if len(families) == 1 and short not in taken
+        )
+
+    return memoized(data, "family_abbreviations", build)
+
+
+def _initials(data: ModelData) -> set[str]:
+    """Initials of every family of several words, shared or not (``iru`` is two families: a
+    name made of it is still only token names)."""
 
     def build() -> set[str]:
         out = set()
-        for name in data.family_names:
-            parts = [p for p in _words(name).split("_") if p]
+        for family in data.family_names:
+            parts = [p for p in _words(family).split("_") if p]
             if len(parts) >= 2:
                 out.add("".join(p[0] for p in parts))
         return out
 
-    return memoized(data, "family_abbreviations", build)
+    return memoized(data, "family_initials", build)
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -183,8 +207,9 @@ def lint_label(
     label, only for a bad feature id."""
     data.feature(feature_id)  # validates the id
     warnings: list[LintWarning] = []
-    subjects = coverage_subjects(data, aliases)
-    for subject in mentioned_subjects(name, subjects):
+    short = abbreviations(data)
+    subjects = coverage_subjects(data, aliases) + short
+    for subject in mentioned_subjects(name, subjects, {text for text, _ in short}):
         result = core_coverage(data, feature_id, subject)
         percent = result["core_coverage"]
         if percent is not None and percent < TAIL_BELOW:
@@ -257,7 +282,7 @@ def _only_names(
     words = [w for w in _words(name).split("_") if w]
     keys = {tuple(_words(text).split("_")) for text, _ in subjects if _words(text)}
     keys |= {(_words(a),) for a in (aliases or {}) if _words(a)}
-    keys |= {(a,) for a in _abbreviations(data)}
+    keys |= {(a,) for a in _initials(data)}
     longest = max((len(k) for k in keys), default=1)
     i, named = 0, False
     while i < len(words):

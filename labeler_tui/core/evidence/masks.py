@@ -101,6 +101,14 @@ class MaskCache:
         with self._lock:
             return self._masks.get(key)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._masks.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._masks)
+
 
 def mask_cache(data: ModelData) -> MaskCache:
     """The model's mask cache (one per ModelData, made on first use)."""
