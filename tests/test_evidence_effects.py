@@ -140,7 +140,7 @@ def test_bad_output_files_are_data_errors_naming_the_file(
 def test_k_and_feature_are_checked(make_tiny_workspace: Callable[..., Path]) -> None:
     ws = make_tiny_workspace()
     names = vocab(ws)
-    np.save(ws / "data" / "out.npy", np.ones((D, len(names)), dtype=np.float32))
+    np.save(ws / "data" / "out.npy", np.zeros((D, len(names)), dtype=np.float32))
     configure(ws, output="data/out.npy")
     data = Workspace.open(ws).data()
     with pytest.raises(ValidationError, match="k: must be an integer >= 1"):
@@ -149,4 +149,5 @@ def test_k_and_feature_are_checked(make_tiny_workspace: Callable[..., Path]) -> 
         output_effects(data, 12)
     everything = output_effects(data, 0, 1000)
     assert len(everything.promoted) == len(names)
-    assert [e.name for e in everything.promoted] == names  # all equal: ties by id
+    assert [e.name for e in everything.promoted] == names  # all 0: ties by output id
+    assert [e.name for e in everything.suppressed] == names

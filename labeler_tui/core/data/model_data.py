@@ -282,6 +282,14 @@ class ModelData:
         """int64[n_examples]: the example id of each row (ascending)."""
         return self._example_ids
 
+    def example_ids_of(self, rows: np.ndarray) -> np.ndarray:
+        """int64 example ids of the given rows (arithmetic when the ids are evenly spaced)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._id_affine is not None:
+            start, step = self._id_affine
+            return rows * step + start
+        return self._example_ids[rows]
+
     def rows_for_example_ids(self, example_ids: np.ndarray) -> np.ndarray:
         """int64 rows of the given example ids (ValidationError for an unknown id)."""
         wanted = np.asarray(example_ids, dtype=np.int64)

@@ -44,23 +44,27 @@ class OutputMatrix:
         return int(self.raw.shape[1] if self.transposed else self.raw.shape[0])
 
     def effects(self, direction: np.ndarray) -> np.ndarray:
-        """float64[n_outputs]: ``direction`` (float [d]) times the matrix, read in chunks of
-        outputs so a large vocabulary is never converted whole."""
-        query = np.asarray(direction, dtype=np.float64)
-        out = np.empty(self.n_outputs, dtype=np.float64)
-        step = max(1, CHUNK_BYTES // max(1, self.width * 8))
+        """float64[n_outputs]: ``direction`` (float [d]) times the matrix. A float32 matrix is
+        multiplied as stored (one BLAS mat-vec over the mapped file); other dtypes are widened
+        to float32 a chunk of outputs at a time, so a large vocabulary is never copied whole."""
+        query = np.asarray(direction, dtype=np.float32)
+        if self.raw.dtype == np.float32 and not self.bfloat16:
+            out = self.raw @ query if self.transposed else query @ self.raw
+            return np.asarray(out, dtype=np.float64)
+        result = np.empty(self.n_outputs, dtype=np.float64)
+        step = max(1, CHUNK_BYTES // max(1, self.width * 4))
         for start in range(0, self.n_outputs, step):
             stop = min(start + step, self.n_outputs)
             block = self.raw[start:stop] if self.transposed else self.raw[:, start:stop]
-            block = _as_float(np.asarray(block), self.bfloat16)
-            out[start:stop] = block @ query if self.transposed else query @ block
-        return out
+            block = _as_float32(np.asarray(block), self.bfloat16)
+            result[start:stop] = block @ query if self.transposed else query @ block
+        return result
 
 
-def _as_float(block: np.ndarray, bfloat16: bool) -> np.ndarray:
+def _as_float32(block: np.ndarray, bfloat16: bool) -> np.ndarray:
     if bfloat16:
-        return (block.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-    return block.astype(np.float64, copy=False)
+        return (block.astype(np.uint32) << 16).view(np.float32)
+    return block.astype(np.float32, copy=False)
 
 
 def open_output(

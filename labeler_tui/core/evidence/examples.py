@@ -38,6 +38,7 @@ REGION_CHOICES: tuple[str, ...] = (TOP, *R.REGION_NAMES)
 ENRICHED_AT = 2.0
 DEFAULT_K = 10
 MAX_SEED = 2**63 - 1
+SAMPLE_CHUNK = 32_768
 
 
 @dataclass(frozen=True)
@@ -188,12 +189,13 @@ def feature_examples(
         kept = expression.matches(data, activations.rows_between(start, stop))
         positions = start + np.flatnonzero(kept if match else ~kept)
         matching = len(positions)
-    chosen = _choose(activations, start, stop, positions, k, seed if sample else None)
+    chosen = _choose(data, activations, start, stop, positions, k, seed if sample else None)
     examples = _examples(data, activations, chosen, eff, bounds)
     return replace(result, count=stop - start, matching=matching, examples=examples)
 
 
 def _choose(
+    data: ModelData,
     activations: FeatureActivations,
     start: int,
     stop: int,
@@ -207,13 +209,32 @@ def _choose(
             return np.arange(start, min(stop, start + k), dtype=np.int64)
         return positions[:k]
     if positions is None:
-        positions = np.arange(start, stop, dtype=np.int64)
+        if stop - start <= k:
+            return np.arange(start, stop, dtype=np.int64)
+        return start + _smallest_keys(data, activations.rows_between(start, stop), seed, k)
     if len(positions) <= k:
         return positions
-    ids = activations.example_ids_at(positions)
-    keys = seeded_hash(ids, seed)
-    picked = np.argpartition(keys, k - 1)[:k]
-    return np.sort(positions[picked])
+    return positions[_smallest_keys(data, activations.rows_at(positions), seed, k)]
+
+
+def _smallest_keys(data: ModelData, rows: np.ndarray, seed: int, k: int) -> np.ndarray:
+    """Indices (ascending) of the ``k`` rows (k < len(rows)) with the smallest sample keys
+    (:func:`stability.seeded_hash` of their example ids). The keys are uniform over 2**64, so
+    only those under a bound a few times k / n of the range are kept, chunk by chunk (each
+    chunk's hashing stays in cache); the partition then sorts about 4k keys."""
+    n = len(rows)
+    bound = np.uint64(min(2**64 - 1, int(2**64 * (4 * k + 32) / n)))
+    kept, kept_keys = [], []
+    for first in range(0, n, SAMPLE_CHUNK):
+        keys = seeded_hash(data.example_ids_of(rows[first : first + SAMPLE_CHUNK]), seed)
+        below = np.flatnonzero(keys < bound)
+        kept.append(below + first)
+        kept_keys.append(keys[below])
+    candidates, keys = np.concatenate(kept), np.concatenate(kept_keys)
+    if len(candidates) < k:  # unlikely: fall back to every key
+        candidates = np.arange(n)
+        keys = seeded_hash(data.example_ids_of(rows), seed)
+    return np.sort(candidates[np.argpartition(keys, k - 1)[:k]])
 
 
 def _examples(

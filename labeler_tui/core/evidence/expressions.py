@@ -33,6 +33,7 @@ from labeler_tui.core.evidence.masks import holding_any, mask_cache
 from labeler_tui.core.evidence.syntax import ExpressionError
 
 MAX_SUGGESTIONS = 5
+WHOLE_MASK_FRACTION = 16
 DIFFLIB_MAX_CANDIDATES = 5_000
 """Above this many names, fuzzy suggestions only look at names sharing the first letter."""
 
@@ -228,9 +229,13 @@ class Expression:
 
     def matches(self, data: ModelData, rows: np.ndarray) -> np.ndarray:
         """bool[len(rows)]: whether each example row matches. Cost proportional to the rows
-        (their token sets are gathered once), unless the whole-dataset mask is cached."""
+        (their token sets are gathered once); from the whole-dataset mask instead when it is
+        cached, or when the rows are more than ``1 / WHOLE_MASK_FRACTION`` of the examples
+        (then the postings are cheaper than gathering the rows' sets)."""
         rows = np.asarray(rows, dtype=np.int64)
         cached = mask_cache(data).peek(self.key)
+        if cached is None and len(rows) * WHOLE_MASK_FRACTION > data.n_examples:
+            cached = self.mask(data)
         if cached is not None:
             return cached[0][rows]
         return _evaluate_rows(self.test, _Rows(data, rows))
@@ -423,7 +428,9 @@ def _evaluate_rows(test: Test, rows: _Rows) -> np.ndarray:
             return np.zeros(len(rows.rows), dtype=bool)
         if len(test.tokens) == 1:
             return np.asarray((rows.tokens == test.tokens[0]).any(axis=1))
-        return np.asarray(np.isin(rows.tokens, np.asarray(test.tokens)).any(axis=1))
+        held = np.zeros(example_sets(rows.data).n_tokens + 1, dtype=bool)  # pad: never held
+        held[list(test.tokens)] = True
+        return np.asarray(held[rows.tokens].any(axis=1))
     if isinstance(test, ValueTest):
         codes = all_metadata_codes(rows.data, test.column)[rows.rows]
         if len(test.codes) == 1:

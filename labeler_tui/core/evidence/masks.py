@@ -51,12 +51,13 @@ def _build_postings(data: ModelData) -> tuple[np.ndarray, np.ndarray]:
     cursor = offsets[:-1].copy()
     for start in range(0, data.n_examples, BUILD_CHUNK_ROWS):
         stop = min(start + BUILD_CHUNK_ROWS, data.n_examples)
-        flat = matrix[start:stop, :width].reshape(-1).astype(np.int64)
+        flat = matrix[start:stop, :width].reshape(-1)  # int16 for most vocabularies
         owner = np.repeat(np.arange(start, stop, dtype=np.int32), width)
         keep = flat != n_tokens
         flat, owner = flat[keep], owner[keep]
-        order = np.argsort(flat, kind="stable")  # rows stay ascending within a token
-        flat, owner = flat[order], owner[order]
+        # stable: rows stay ascending within a token (a radix sort for 16-bit ids)
+        order = np.argsort(flat, kind="stable")
+        flat, owner = flat[order].astype(np.int64), owner[order]
         chunk_counts = np.bincount(flat, minlength=n_tokens)
         first = np.cumsum(chunk_counts) - chunk_counts
         rank = np.arange(len(flat), dtype=np.int64) - first[flat]

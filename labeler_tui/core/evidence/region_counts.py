@@ -58,6 +58,15 @@ def region_token_counts(
     return counts
 
 
+def forget(data: ModelData, feature_id: int) -> None:
+    """Drop one feature's counts from this process and the disk cache (benchmarks of a first
+    view; the counts are recomputed on next use)."""
+    memory: _Memory = memoized(data, "region_token_counts", _Memory)
+    with memory.lock:
+        memory.counts.pop(feature_id, None)
+    _path(data, feature_id).unlink(missing_ok=True)
+
+
 def _path(data: ModelData, feature_id: int) -> Path:
     return cache_folder(data) / FOLDER / f"{feature_id}.npy"
 
