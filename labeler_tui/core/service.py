@@ -324,11 +324,16 @@ class LabelingService:
         """The features most similar to one feature, each with its label (or, unlabeled, its
         top core families) and its queue state."""
         from labeler_tui.core.analysis.similarity import similar_features
+
+        found = similar_features(self._data(), feature_id, method, top_k, progress)
+        return self.describe_neighbours(found)
+
+    def describe_neighbours(self, found: list[tuple[int, float]]) -> list[Neighbour]:
+        """(feature id, similarity) pairs with their label or core families and their queue
+        state as stored now: cheap to call again when another process labels or queues one."""
         from labeler_tui.core.evidence.neighbours import describe_neighbours
 
-        data = self._data()
-        found = similar_features(data, feature_id, method, top_k, progress)
-        return describe_neighbours(data, found, self.labels(), self.queue(), self.now())
+        return describe_neighbours(self._data(), found, self.labels(), self.queue(), self.now())
 
     def clear_label(self, feature_id: int) -> LabelRecord | None:
         """Remove a label (consolidated record and dashboard entry; an existing research state's

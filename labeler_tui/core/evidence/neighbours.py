@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labeler_tui.core.analysis import regions as R
+from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.records import LabelRecord, label_name
@@ -52,7 +53,16 @@ class Neighbour:
 
 def core_families(data: ModelData, feature_id: int, n: int = CORE_FAMILIES) -> tuple[str, ...]:
     """The ``n`` families held by most of the feature's core examples (ties: lower family id);
-    all its nonzero examples when its core is empty; () for a dead feature. Cost: the core."""
+    all its nonzero examples when its core is empty; () for a dead feature. Cost: the core,
+    once per feature and process (the sidebar asks again on every refresh)."""
+    known: dict[tuple[int, int], tuple[str, ...]] = memoized(data, "core_families", dict)
+    key = (int(feature_id), int(n))
+    if key not in known:
+        known[key] = _core_families(data, feature_id, n)
+    return known[key]
+
+
+def _core_families(data: ModelData, feature_id: int, n: int) -> tuple[str, ...]:
     activations = data.feature(feature_id)
     eff = R.effective_max(activations.activations)
     if eff is None:
