@@ -3,7 +3,8 @@
 Writes a synthetic workspace in the input format (vectorised numpy + polars): 24,576 features
 with lognormal nonzero counts (~10M nonzeros) plus four planted features of exactly 1k, 10k,
 100k and 1M nonzeros, 1.1M examples of 6-12 SplatNLP-like tokens (26 families x 5 AP levels +
-11 main-only), `weapon` and `mode` metadata and a 24,576 x 512 float32 decoder. Builds the index
+11 main-only), `weapon` and `mode` metadata, a 24,576 x 512 float32 decoder and a 512 x 142
+output matrix (over the vocab; for bench_evidence.py). Builds the index
 (engineer A's ModelData), then times, warm, in this process:
 
 - the one-time per-workspace precomputes (token/family sets, token profiles, MinHash);
@@ -32,7 +33,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic import write_activation_parts, write_bench_config
+from synthetic import write_activation_parts, write_bench_config, write_output_matrix
 
 from labeler_tui.core.analysis.example_sets import example_sets  # noqa: E402
 from labeler_tui.core.analysis.overview import feature_overview  # noqa: E402
@@ -124,6 +125,7 @@ def make_workspace(
     scale = rng.lognormal(0.0, 0.5, size=(n_features, 1)).astype(np.float32)
     decoder = rng.normal(size=(n_features, 512)).astype(np.float32) * scale
     np.save(data / "decoder.npy", decoder)
+    write_output_matrix(root, decoder.shape[1], len(vocab), seed)
     write_bench_config(root)
     (root / "planted.json").write_text(
         json.dumps(dict(zip(map(str, PLANTED), planted_ids, strict=True)))

@@ -86,7 +86,7 @@ def make_workspace(
     write_activation_parts(table, acts_dir, files)
     decoder = rng.normal(size=(n_features, 64)).astype(np.float32)
     np.save(data / "decoder.npy", decoder)
-    write_bench_config(root)
+    write_bench_config(root, output=False)
     return root / "labeler.toml"
 
 

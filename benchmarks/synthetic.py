@@ -19,18 +19,25 @@ def write_activation_parts(table: pl.DataFrame, folder: Path, files: int) -> Non
         )
 
 
-def write_bench_config(root: Path) -> Path:
-    """labeler.toml of a one-model ("bench") workspace laid out under ``root/data``."""
-    config = {
-        "labeler": {"default_model": "bench"},
-        "models": {
-            "bench": {
-                "activations": "data/activations",
-                "examples": "data/examples.parquet",
-                "vocab": "data/vocab.json",
-                "decoder": "data/decoder.npy",
-            }
-        },
+def write_output_matrix(root: Path, d: int, n_out: int, seed: int = 0) -> Path:
+    """An output (unembedding) matrix [d, n_out] at ``root/data/output.npy``, float32."""
+    path = root / "data" / "output.npy"
+    rng = np.random.default_rng(seed)
+    np.save(path, rng.normal(0.0, 1.0 / np.sqrt(d), size=(d, n_out)).astype(np.float32))
+    return path
+
+
+def write_bench_config(root: Path, output: bool = True) -> Path:
+    """labeler.toml of a one-model ("bench") workspace laid out under ``root/data`` (with
+    ``data/output.npy`` as its output matrix when ``output``)."""
+    model = {
+        "activations": "data/activations",
+        "examples": "data/examples.parquet",
+        "vocab": "data/vocab.json",
+        "decoder": "data/decoder.npy",
     }
+    if output:
+        model["output"] = "data/output.npy"
+    config = {"labeler": {"default_model": "bench"}, "models": {"bench": model}}
     (root / "labeler.toml").write_bytes(tomli_w.dumps(config).encode())
     return root / "labeler.toml"

@@ -65,23 +65,44 @@ def test_decoder_cosine_is_exact(data, workspace: Path, f: int) -> None:
         assert s == pytest.approx(cosines[g], abs=1e-6)
 
 
-@pytest.mark.parametrize("f", [1, 7])
-def test_tokens_cosine_of_activation_weighted_family_profiles(
-    data, workspace: Path, active, f: int
-) -> None:
+def _ppmi_profiles(workspace: Path, active) -> np.ndarray:
+    """Every feature's token profile, from the input files: one column per family and one per
+    token of a family with several tokens; value max(0, ln(share / base)) with share the
+    activation-weighted share of the feature's examples holding it, base its share of all
+    examples (docs/analysis.md, "Similar features")."""
     vocab = json.loads((workspace / "data" / "vocab.json").read_text())
     examples = pl.read_parquet(workspace / "data" / "examples.parquet")
     fam_re = re.compile(r"^(.*?)_\d+$")
-    families = {
-        e: {(m.group(1) if (m := fam_re.match(vocab[t])) else vocab[t]) for t in toks}
+
+    def family(name: str) -> str:
+        m = fam_re.match(name)
+        return m.group(1) if m and m.group(1) else name
+
+    members: dict[str, set[str]] = {}
+    for name in vocab:
+        members.setdefault(family(name), set()).add(name)
+    held = {
+        e: {family(vocab[t]) for t in toks}
+        | {vocab[t] for t in toks if len(members[family(vocab[t])]) > 1}
         for e, toks in zip(examples["example_id"], examples["tokens"], strict=True)
     }
-    names = sorted({x for fams in families.values() for x in fams})
-    profiles = np.zeros((N_FEATURES, len(names)))
+    columns = sorted({x for xs in held.values() for x in xs})
+    base = {x: sum(x in xs for xs in held.values()) / len(held) for x in columns}
+    profiles = np.zeros((N_FEATURES, len(columns)))
     for g, acts in active.items():
-        for e, a in acts.items():
-            for fam in families[e]:
-                profiles[g, names.index(fam)] += a
+        total = sum(acts.values())
+        for j, x in enumerate(columns):
+            share = sum(a for e, a in acts.items() if x in held[e]) / total if total else 0.0
+            if share > base[x]:
+                profiles[g, j] = np.log(share / base[x])
+    return profiles
+
+
+@pytest.mark.parametrize("f", [1, 7])
+def test_tokens_cosine_of_enrichment_weighted_profiles(
+    data, workspace: Path, active, f: int
+) -> None:
+    profiles = _ppmi_profiles(workspace, active)
     norms = np.linalg.norm(profiles, axis=1)
     cosines = {
         g: float(profiles[g] @ profiles[f] / norms[g] / norms[f]) if norms[g] else 0.0

@@ -14,6 +14,9 @@ from labeler_tui.core.analysis.coverage import core_coverage
 from labeler_tui.core.analysis.overview import feature_overview
 from labeler_tui.core.analysis.queue_builders import build_candidates
 from labeler_tui.core.analysis.similarity import similar_features
+from labeler_tui.core.evidence.effects import output_effects
+from labeler_tui.core.evidence.examples import feature_examples
+from labeler_tui.core.evidence.hypothesis import score_hypothesis
 from labeler_tui.core.registry import SIMILARITY_METHODS
 from labeler_tui.core.workspace import Workspace
 from labeler_tui.demo import write_demo
@@ -146,3 +149,76 @@ def test_dead_and_weak_features_give_valid_overviews(demo, model: str) -> None:
         c.feature_id for c in build_candidates(data, "activation_count", labels={}, excluded=set())
     }
     assert not queued & set(truth[model]["dead"])
+
+
+def test_tokens_similarity_separates_features(demo) -> None:
+    """Weighted by enrichment over the base rate, the token profiles of a super-stimulus are not
+    all alike: its neighbours are graded, led by features of its own family."""
+    _, truth, ws = demo
+    data = ws.data("ultra")
+    neighbours = similar_features(data, 9971, "tokens", top_k=10)
+    sims = [s for _, s in neighbours]
+    assert max(sims) < 0.99 and max(sims) - min(sims) > 0.1, sims
+    concepts = {c["feature_id"]: c["value"] for c in truth["ultra"]["concepts"]}
+    assert concepts.get(neighbours[0][0]) == "special_charge_up"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_planted_output_effects_are_recovered(demo, model: str) -> None:
+    _, truth, ws = demo
+    data = ws.data(model)
+    assert truth[model]["effects"]
+    for planted in truth[model]["effects"]:
+        f = planted["feature_id"]
+        promoted = output_effects(data, f, len(planted["promoted"])).promoted
+        suppressed = output_effects(data, f, len(planted["suppressed"])).suppressed
+        assert [e.name for e in promoted] == planted["promoted"], f
+        assert [e.name for e in suppressed] == planted["suppressed"], f
+    overview = feature_overview(data, truth[model]["effects"][0]["feature_id"])
+    assert overview["effects"]["promoted"][0]["name"] == truth[model]["effects"][0]["promoted"][0]
+
+
+def test_9971_promotes_special_charge_and_suppresses_sub_abilities(demo) -> None:
+    _, _, ws = demo
+    effects = output_effects(ws.data("ultra"), 9971, 4)
+    assert all(e.name.startswith("special_charge_up_") for e in effects.promoted)
+    assert all(e.name.startswith(("sub_power_up_", "ink_saver_sub_")) for e in effects.suppressed)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_tail_marker_hypothesis_covers_the_zone_not_the_core(demo, model: str) -> None:
+    root, truth, ws = demo
+    data = ws.data(model)
+    for planted in truth[model]["tail_marker"]:
+        f, token = planted["feature_id"], planted["token"]
+        result = score_hypothesis(data, f, token)
+        assert result.verdict == "tail_marker"
+        assert result.coverage["core"] == pytest.approx(
+            _core_coverage_by_polars(root, model, f, token)
+        )
+        assert 8 <= result.coverage["core"] <= 16
+        assert result.coverage["flanderization"] > 75
+        family = score_hypothesis(data, f, planted["family"])
+        assert family.verdict == "headline" and family.score > result.score
+
+
+def test_13934_read_without_respawn_punisher(demo) -> None:
+    _, _, ws = demo
+    data = ws.data("ultra")
+    result = feature_examples(data, 13934, "core", 20, where="NOT respawn_punisher")
+    assert len(result.examples) == 20 and result.matching == round(result.count * 0.88)
+    assert not any("respawn_punisher" in e.token_names for e in result.examples)
+    assert sum("ink_saver_main" in {g.family for g in e.tokens} for e in result.examples) >= 10
+
+
+def test_9971_reads_niche_weapons_at_the_top_and_diverse_ones_in_the_core(demo) -> None:
+    _, truth, ws = demo
+    data = ws.data("ultra")
+    niche = {"bloblobber", "glooga_dualies"}
+    zone = feature_examples(data, 9971, "flanderization", 20).examples
+    assert sum(e.metadata["weapon"] in niche for e in zone) >= 10
+    zone = feature_examples(data, 9971, "flanderization", 20, sample=True, seed=1).examples
+    assert sum(e.metadata["weapon"] in niche for e in zone) >= 16
+    core = feature_examples(data, 9971, "core", 20, sample=True, seed=0).examples
+    weapons = [e.metadata["weapon"] for e in core]
+    assert len(set(weapons)) >= 10 and sum(w in niche for w in weapons) <= 3

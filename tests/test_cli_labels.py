@@ -73,6 +73,7 @@ def test_label_with_the_documented_flags_writes_both_stores(ws: Path, capsys) ->
     assert record["feature_id"] == 7
     assert (record["display_name"], record["source"]) == ("SCU Detector", "claude code")
     assert record["interpretability_confidence"] == 0.8 and record["stability_score"] == 0.4
+    assert record.pop("warnings") == []  # the lint's warnings come with the saved record
     assert consolidated(ws)["7"] == record
     dashboard = json.loads((ws / "dashboard" / "feature_labels_tiny.json").read_text())
     assert dashboard["7"]["name"] == "SCU Detector"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +104,46 @@ BAD_CONFIGS: dict[str, tuple[dict, str]] = {
         {"keymap": {"next_feature": 3}, "models": {"m": MODEL}},
         r"\[keymap\] next_feature: expected a non-empty string",
     ),
+    "output without a decoder": (
+        {"models": {"m": {**MODEL, "output": "data/decoder.npy"}}},
+        r"\[models\.m\] output: needs a decoder",
+    ),
+    "output of an unknown kind": (
+        {"models": {"m": {**MODEL, "decoder": "data/decoder.npy", "output": "data/vocab.json"}}},
+        r"\[models\.m\] output: expected a \.npy or \.safetensors file",
+    ),
+    "output not found": (
+        {"models": {"m": {**MODEL, "decoder": "data/decoder.npy", "output": "data/out.npy"}}},
+        r"\[models\.m\] output: file not found: data/out\.npy",
+    ),
+    "output_vocab without output": (
+        {"models": {"m": {**MODEL, "output_vocab": "data/vocab.json"}}},
+        r"\[models\.m\] output_vocab: names the outputs of `output`, which is not set",
+    ),
+    "alias value not a string": (
+        {"aliases": {"SCU": 3}, "models": {"m": MODEL}},
+        r"\[aliases\] SCU: expected a non-empty string, got 3",
+    ),
+    "empty alias": (
+        {"aliases": {"SCU": " "}, "models": {"m": MODEL}},
+        r"\[aliases\] SCU: expected a non-empty string",
+    ),
+    "alias of two words": (
+        {"aliases": {"special charge": "special_charge_up"}, "models": {"m": MODEL}},
+        r"\[aliases\] 'special charge': an alias must be one word",
+    ),
+    "alias named like an operator": (
+        {"aliases": {"NOT": "comeback"}, "models": {"m": MODEL}},
+        r"\[aliases\] 'NOT': an alias must be one word",
+    ),
+    "alias that is not an expression": (
+        {"aliases": {"X": "comeback AND"}, "models": {"m": MODEL}},
+        r"\[aliases\] X: not an expression: the expression ends where a name was expected",
+    ),
+    "aliases not a table": (
+        {"aliases": ["SCU"], "models": {"m": MODEL}},
+        r"\[aliases\]: expected a table",
+    ),
 }
 
 
@@ -177,3 +218,17 @@ def test_init_skeleton_loads_once_the_data_is_in_place(
     with pytest.raises(ValidationError, match="already exists; not overwriting"):
         init_workspace(root, "sae")
     assert path.read_text() == text
+
+
+def test_aliases_and_output_keys_are_read(tiny_workspace: Path) -> None:
+    path = tiny_workspace / "labeler.toml"
+    data = tomllib.loads(path.read_text())
+    data["aliases"] = {"SSU": "swim_speed_up", "ZOMBIE": "quick_respawn AND comeback"}
+    data["models"]["tiny"]["output"] = "data/decoder.npy"
+    data["models"]["tiny"]["output_vocab"] = "data/vocab.json"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    config = load_config(path)
+    assert config.aliases == {"SSU": "swim_speed_up", "ZOMBIE": "quick_respawn AND comeback"}
+    assert config.model().output == tiny_workspace / "data/decoder.npy"
+    assert config.model().output_vocab == tiny_workspace / "data/vocab.json"
+    assert load_config(tiny_workspace / "labeler.toml").model().decoder is not None

@@ -327,17 +327,29 @@ def _cosine_rows(matrix: np.ndarray, rows: list[int]) -> np.ndarray:
 
 
 def _token_profiles(demo: Demo, model: Model) -> np.ndarray:
-    """Activation-weighted token-family profile of every feature [n_features, n_families]."""
-    present = demo.examples.family_matrix[model.row]
-    return np.stack(
-        [
-            np.bincount(
-                model.feature, weights=model.act * present[:, j], minlength=model.n_features
-            )
-            for j in range(present.shape[1])
-        ],
-        axis=1,
+    """Token profile of every feature [n_features, n_families + level tokens]: per family and
+    per token of a multi-token family, max(0, ln(activation-weighted share / base rate))."""
+    ex = demo.examples
+    sizes = {f: sum(_family(t) == f for t in ex.token_names) for f in ex.family_names}
+    level_tokens = [i for i, t in enumerate(ex.token_names) if sizes[_family(t)] > 1]
+    present = np.hstack([ex.family_matrix, ex.token_matrix[:, level_tokens]])
+    base = present.mean(axis=0)
+    totals = np.bincount(model.feature, weights=model.act, minlength=model.n_features)
+    held = present[model.row]
+    share = (
+        np.stack(
+            [
+                np.bincount(
+                    model.feature, weights=model.act * held[:, j], minlength=model.n_features
+                )
+                for j in range(held.shape[1])
+            ],
+            axis=1,
+        )
+        / np.maximum(totals, 1e-30)[:, None]
     )
+    ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
+    return np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1)
 
 
 def _jaccard_with_all(model: Model, f: int, n_examples: int) -> np.ndarray:
@@ -366,6 +378,37 @@ def test_clusters_are_found_by_all_three_similarity_methods(demo: Demo, name: st
             assert jaccard[others].max() < jaccard[partners].min() / 2
             ranked = np.argsort(-token_cos[i])
             assert set(ranked[1:3].tolist()) == set(partners), (f, ranked[:5])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_planted_output_effects(demo: Demo, name: str) -> None:
+    """decoder row x output matrix, from the .npy files: each planted feature's top outputs are
+    exactly its promoted list in order, its bottom ones its suppressed list; the matrix covers
+    the vocab, stored [d, n_out] in one model and [n_out, d] in the other."""
+    model = demo.models[name]
+    config = load_config(demo.root / "labeler.toml").model(name)
+    assert config.output is not None and config.output_vocab is None
+    stored = np.load(config.output)
+    d = model.decoder.shape[1]
+    output = stored if stored.shape[0] == d else stored.T
+    assert output.shape == (d, len(demo.examples.token_names))
+    names = demo.examples.token_names
+    planted = {e["feature_id"]: e for e in demo.truth["models"][name]["effects"]}
+    truth = demo.truth["models"][name]
+    vouched = [
+        e["feature_id"] for k in ("general", "super_stimulus", "tail_marker") for e in truth[k]
+    ]
+    assert set(planted) == set(vouched) | {f for c in truth["clusters"] for f in c}
+    for f, entry in planted.items():
+        values = model.decoder[f].astype(np.float64) @ output.astype(np.float64)
+        order = np.argsort(-values, kind="stable")
+        assert [names[i] for i in order[: len(entry["promoted"])]] == entry["promoted"], f
+        order = np.argsort(values, kind="stable")
+        assert [names[i] for i in order[: len(entry["suppressed"])]] == entry["suppressed"], f
+    shapes = {
+        np.load(load_config(demo.root / "labeler.toml").model(m).output).shape[0] for m in MODELS
+    }
+    assert shapes == {d, len(names)}
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -7,20 +7,16 @@ several threads at once, and the UI holds no store or analysis logic.
 
 from __future__ import annotations
 
-import re
-import threading
 from typing import Any
 
 from labeler_tui.core.analysis.similarity import similar_features, similarity_method
 from labeler_tui.core.data import ModelData, ProgressCallback
+from labeler_tui.core.evidence.lint import coverage_subjects, mentioned_subject
 from labeler_tui.core.lease import Lease
 from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.registry import SIMILARITY_METHODS, capabilities
 from labeler_tui.core.service import LabelingService
 from labeler_tui.core.workspace import Workspace
-
-COVERAGE_VALUES_MAX = 500
-"""Metadata columns with more distinct values than this are not matched in label names."""
 
 
 class Backend:
@@ -37,8 +33,6 @@ class Backend:
         self.poll_interval = float(cfg.app.poll_interval_seconds)
         self.service = LabelingService(workspace, model, source=self.source, owner=self.owner)
         self.lease = Lease(self.service)
-        self._subjects: list[tuple[str, str]] | None = None
-        self._subjects_lock = threading.Lock()
 
     def open_data(self, progress: ProgressCallback | None = None) -> ModelData:
         """Open the model's data, building its index first if needed (reports ``progress``)."""
@@ -94,33 +88,6 @@ class Backend:
 
     def coverage_subjects(self) -> list[tuple[str, str]]:
         """(text to look for in a label name, coverage subject): families, tokens and
-        metadata values (``hydra`` -> ``weapon=hydra``); computed once."""
-        with self._subjects_lock:
-            if self._subjects is None:
-                data = self.data
-                subjects = [(name, name) for name in data.family_names]
-                subjects += [(name, name) for name in data.token_names]
-                for column in data.metadata_columns:
-                    values = data.metadata_values(column)
-                    if len(values) <= COVERAGE_VALUES_MAX:
-                        subjects += [(str(v), f"{column}={v}") for v in values if v is not None]
-                self._subjects = subjects
-            return self._subjects
-
-
-def _words(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def mentioned_subject(name: str, subjects: list[tuple[str, str]]) -> str | None:
-    """The coverage subject whose text the label name mentions, longest first (spaces and
-    underscores alike: ``Swim speed up`` mentions the family ``swim_speed_up``)."""
-    words = f"_{_words(name)}_"
-    if len(words) < 5:
-        return None
-    best: tuple[int, str] | None = None
-    for text, subject in subjects:
-        key = _words(text)
-        if len(key) >= 3 and f"_{key}_" in words and (best is None or len(key) > best[0]):
-            best = (len(key), subject)
-    return best[1] if best else None
+        metadata values (``hydra`` -> ``weapon=hydra``); computed once per model (core:
+        ``evidence.lint.coverage_subjects``, which the label lint shares)."""
+        return coverage_subjects(self.data)

@@ -112,6 +112,16 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
             f"{g['subject']} ({_fmt(g['core_coverage'], 0)}% of core)" for g in shown
         )
         console.print(Text.assemble(("General (in every region): ", "bold"), general))
+    effects = o.get("effects")
+    if effects:
+        console.print(
+            Text.assemble(
+                ("Decoder promotes: ", "bold"),
+                ", ".join(e["name"] for e in effects["promoted"][:5]),
+                ("; suppresses: ", "bold"),
+                ", ".join(e["name"] for e in effects["suppressed"][:5]),
+            )
+        )
 
 
 def _regions_table(o: dict[str, Any]) -> Table:
@@ -221,20 +231,16 @@ def cmd_coverage(ctx: CliContext) -> int:
 
 # --- similar ----------------------------------------------------------------------------------
 def cmd_similar(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.similarity import similar_features, similarity_method
+    from labeler_tui.core.analysis.similarity import similarity_method
 
     data = ctx.data()
     method = similarity_method(data, ctx.args.method)
     ctx.args.method = method.name
     with ctx.progress() as progress:
-        neighbours = similar_features(
-            data, ctx.args.feature_id, method.name, ctx.args.top_k, progress=progress
+        neighbours = ctx.service().similar(
+            ctx.args.feature_id, method.name, ctx.args.top_k, progress=progress
         )
-    labels = ctx.service().labels()
-    result = [
-        {"feature_id": f, "similarity": similarity, "label": labels.name(f)}
-        for f, similarity in neighbours
-    ]
+    result = [n.to_json() for n in neighbours]
 
     def human(console: Console) -> None:
         if not ctx.is_terminal:  # piped: the original's plain lines, easy to read by a script
@@ -252,12 +258,18 @@ def cmd_similar(ctx: CliContext) -> int:
         table = Table(title=f"Features similar to {ctx.args.feature_id} ({ctx.args.method})")
         table.add_column("feature", justify="right")
         table.add_column("similarity", justify="right")
-        table.add_column("label")
-        for row in result:
+        table.add_column("label, or core families when unlabeled")
+        table.add_column("queue")
+        for n in neighbours:
+            if n.label:
+                content = Text(n.label)
+            else:
+                content = Text(", ".join(n.core_families or ()) or "-", style="dim")
+            queue = n.queue or "-"
+            if n.claimed_by:
+                queue = f"claimed by {n.claimed_by}"
             table.add_row(
-                str(row["feature_id"]),
-                f"{row['similarity']:.3f}",
-                Text(str(row["label"])) if row["label"] else Text("-", style="dim"),
+                str(n.feature_id), f"{n.similarity:.3f}", content, Text(queue, style="dim")
             )
         console.print(table if result else "No similar features found.")
 

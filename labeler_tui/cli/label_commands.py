@@ -94,19 +94,26 @@ def cmd_label(ctx: CliContext) -> int:
     args = ctx.args
     options = edit_options()
     edit = LabelEdit(**{option.name: getattr(args, option.name) for option in options})
+    flags = {option.name: option.flags[0] for option in options}
     try:  # bad values fail before the data opens, naming the flag
         edit.checked(ctx.workspace.config.labeler.categories)
     except ValidationError as exc:
-        flags = {option.name: option.flags[0] for option in options}
         raise exc.renamed(flags.get(exc.field or "", exc.field or "")) from None
     ctx.data()
     since = args.if_unchanged_since
-    record = ctx.service().set_label(
-        args.feature_id,
-        edit,
-        force=args.force,
-        if_unchanged_since=NO_LABEL if since is not None and since.lower() == "none" else since,
-    )
+    service = ctx.service()
+    try:  # a bad --hypothesis expression is found when it is tested, before anything is written
+        record = service.set_label(
+            args.feature_id,
+            edit,
+            force=args.force,
+            if_unchanged_since=NO_LABEL if since is not None and since.lower() == "none" else since,
+        )
+    except ValidationError as exc:
+        if exc.field not in flags:
+            raise
+        raise exc.renamed(flags[exc.field]) from None
+    warnings = service.lint(record)
 
     def human(console: Console) -> None:
         synced = ["consolidated", "dashboard"]
@@ -119,18 +126,23 @@ def cmd_label(ctx: CliContext) -> int:
             ("Source", record.source),
             ("Importance", record.importance_percentile),
             ("Interpretability", record.interpretability_confidence),
+            ("Hypothesis", record.hypothesis_expression),
+            ("Hypothesis score", record.hypothesis_score),
             ("Synced to", ", ".join(synced)),
         ]
         rows = [(k, v) for k, v in rows if v is not None]
         if ctx.is_terminal:
             console.print(f"[green]Label saved[/] for feature [bold cyan]{args.feature_id}[/]")
             console.print(pairs_table("", rows, numeric=False))
+            for warning in warnings:
+                console.print(Text(f"warning ({warning.code}): {warning.message}", style="yellow"))
             return
         lines = [f"Label saved for Feature {args.feature_id}:"]
         lines += [f"- {key}: {fmt(value)}" for key, value in rows]
+        lines += [f"warning ({w.code}): {w.message}" for w in warnings]
         plain(console, lines)
 
-    ctx.emit(record.to_json(), human)
+    ctx.emit({**record.to_json(), "warnings": [w.to_json() for w in warnings]}, human)
     return 0
 
 

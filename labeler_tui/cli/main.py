@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from labeler_tui.cli import (
     analysis_commands,
     data_commands,
+    evidence_commands,
     history_commands,
     label_commands,
     queue_commands,
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     label_commands,
     history_commands,
     analysis_commands,
+    evidence_commands,
 )
 
 

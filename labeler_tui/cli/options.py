@@ -65,7 +65,7 @@ def add_label_edit(parser: argparse.ArgumentParser) -> None:
             dest=option.name,
             type=unit_number if unit else str,
             required=option.required,
-            metavar="F" if unit else ("C" if option.kind == "category" else "S"),
+            metavar={"unit": "F", "category": "C", "expression": "EXPR"}.get(option.kind, "S"),
             help=option.help,
         )
 

@@ -42,6 +42,10 @@ class ModelConfig:
     vocab: Path
     decoder: Path | None = None
     token_family: str = DEFAULT_TOKEN_FAMILY
+    output: Path | None = None
+    """The output (unembedding) matrix, for output effects; read lazily, not by the index."""
+    output_vocab: Path | None = None
+    """Names of the outputs (default: the vocab)."""
 
     @property
     def input_files(self) -> tuple[Path, ...]:
@@ -88,6 +92,8 @@ class WorkspaceConfig:
     paths: PathSettings
     app: AppSettings = field(default_factory=AppSettings)
     keymap: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """``[aliases]``: abbreviation -> name or expression, for hypothesis expressions."""
 
     @property
     def root(self) -> Path:
@@ -102,9 +108,17 @@ class WorkspaceConfig:
         return self.models[name]
 
 
-_TOP_KEYS = {"labeler", "models", "paths", "app", "keymap"}
+_TOP_KEYS = {"labeler", "models", "paths", "app", "keymap", "aliases"}
 _LABELER_KEYS = {"default_model", "source", "owner", "categories"}
-_MODEL_KEYS = {"activations", "examples", "vocab", "decoder", "token_family"}
+_MODEL_KEYS = {
+    "activations",
+    "examples",
+    "vocab",
+    "decoder",
+    "token_family",
+    "output",
+    "output_vocab",
+}
 _PATH_KEYS = {"cache", "labels", "dashboard", "state"}
 _APP_KEYS = {"theme", "similar_method", "claim_ttl_seconds", "poll_interval_seconds"}
 
@@ -190,6 +204,7 @@ def _model(file: Path, name: str, data: Any) -> ModelConfig:
         decoder = _existing_file(r, root, "decoder", decoder_spec)
         if decoder.suffix not in (".npy", ".safetensors"):
             raise r.error("decoder", f"expected a .npy or .safetensors file, got {decoder_spec}")
+    output, output_vocab = _output(r, root, decoder)
     family = r.string("token_family", DEFAULT_TOKEN_FAMILY) or DEFAULT_TOKEN_FAMILY
     try:
         compiled = re.compile(family)
@@ -207,7 +222,31 @@ def _model(file: Path, name: str, data: Any) -> ModelConfig:
         vocab=vocab,
         decoder=decoder,
         token_family=family,
+        output=output,
+        output_vocab=output_vocab,
     )
+
+
+def _output(r: _Reader, root: Path, decoder: Path | None) -> tuple[Path | None, Path | None]:
+    """``output`` (a .npy or .safetensors file; needs a decoder) and ``output_vocab`` (a JSON
+    file; needs an output)."""
+    spec = r.string("output")
+    output = None
+    if spec is not None:
+        output = _existing_file(r, root, "output", spec)
+        if output.suffix not in (".npy", ".safetensors"):
+            raise r.error("output", f"expected a .npy or .safetensors file, got {spec}")
+        if decoder is None:
+            raise r.error(
+                "output", "needs a decoder (effects are the decoder row times the output matrix)"
+            )
+    vocab_spec = r.string("output_vocab")
+    vocab = None
+    if vocab_spec is not None:
+        if output is None:
+            raise r.error("output_vocab", "names the outputs of `output`, which is not set")
+        vocab = _existing_file(r, root, "output_vocab", vocab_spec)
+    return output, vocab
 
 
 def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
@@ -277,8 +316,36 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
         keymap[key] = km.string(key) or ""
 
     return WorkspaceConfig(
-        path=file, labeler=labeler, models=models, paths=paths, app=app, keymap=keymap
+        path=file,
+        labeler=labeler,
+        models=models,
+        paths=paths,
+        app=app,
+        keymap=keymap,
+        aliases=_aliases(_Reader(file, "aliases", data.get("aliases", {}))),
     )
+
+
+def _aliases(reader: _Reader) -> dict[str, str]:
+    """``[aliases]``: each key one word of the expression language (no spaces, quotes,
+    parentheses or = ! < >; not AND, OR, NOT), each value a non-empty string."""
+    from labeler_tui.core.evidence.syntax import ExpressionError, is_plain_word, parse
+
+    aliases: dict[str, str] = {}
+    for key in reader.data:
+        if not is_plain_word(key):
+            raise reader.error(
+                repr(key),
+                "an alias must be one word: no spaces, quotes, parentheses or = ! < >, "
+                "and not AND, OR or NOT",
+            )
+        value = reader.string(key) or ""
+        try:
+            parse(value)
+        except ExpressionError as exc:
+            raise reader.error(key, f"not an expression: {exc}") from None
+        aliases[key] = value
+    return aliases
 
 
 def load_config(file: Path) -> WorkspaceConfig:

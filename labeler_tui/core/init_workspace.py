@@ -132,7 +132,18 @@ def skeleton(model_name: str = DEFAULT_MODEL_NAME) -> str:
                 f'# decoder = "data/{model_name}/decoder.npy"   # optional: .npy [n_features, d] '
                 "or .safetensors (W_dec / decoder.weight)"
             )
+            parts.append(
+                f'# output = "data/{model_name}/output.npy"   # optional, with a decoder: output '
+                "matrix [d, n_out] or [n_out, d], for output effects"
+            )
+            parts.append(
+                f'# output_vocab = "data/{model_name}/output_vocab.json"   # optional: output '
+                "names (default: the vocab)"
+            )
         parts.append("")
+    parts.append("[aliases]   # optional: abbreviations for hypothesis expressions, e.g.")
+    parts.append('# SCU = "special_charge_up"')
+    parts.append("")
     parts.append("[keymap]   # optional: remap an action by its id, e.g.")
     parts.append('# next_feature = "n"')
     return "\n".join(parts) + "\n"

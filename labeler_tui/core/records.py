@@ -20,7 +20,7 @@ from typing import Any, Literal
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.validation import check_number, check_text, check_unit_interval
 
-Kind = Literal["text", "unit", "percent", "object", "name", "category", "source"]
+Kind = Literal["text", "unit", "percent", "object", "name", "category", "source", "expression"]
 
 UNCATEGORIZED = "none"
 """What a label saved without a category gets; always accepted, configured or not."""
@@ -244,6 +244,12 @@ class LabelEdit:
     research_label: str | None = _option(
         "--research-label", "text", "alternative label for research context"
     )
+    hypothesis_expression: str | None = _option(
+        "--hypothesis",
+        "expression",
+        "a hypothesis expression (docs/hypotheses.md), tested on the feature when saving: "
+        'the label keeps it and its score; "" clears them',
+    )
 
     def checked(self, categories: Iterable[str]) -> LabelEdit:
         """This edit with every value checked (names and sources stripped); the first bad
@@ -260,6 +266,9 @@ class LabelEdit:
                 value = None if value is None else check_source(value)
             elif kind == "unit":
                 value = check_unit_interval(spec.name, value)
+            elif kind == "expression":
+                value = check_text(spec.name, value)
+                value = None if value is None else value.strip()
             else:
                 value = _check(kind, spec.name, value)
             values[spec.name] = value

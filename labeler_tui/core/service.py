@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labeler_tui.core.data import ModelData
+from labeler_tui.core.data import ModelData, ProgressCallback
 from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError, ValidationError
 from labeler_tui.core.queueing import AddKind, AddResult, add_to_queue
 from labeler_tui.core.records import LabelEdit, LabelRecord, check_source, saved_record
@@ -52,6 +52,11 @@ from labeler_tui.core.sync import SyncResult, merge_sources
 from labeler_tui.core.timestamps import iso
 from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_interval
 from labeler_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from labeler_tui.core.evidence.hypothesis import HypothesisResult
+    from labeler_tui.core.evidence.lint import LintWarning
+    from labeler_tui.core.evidence.neighbours import Neighbour
 
 __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 
@@ -264,6 +269,7 @@ class LabelingService:
         edit = edit.checked(self.categories)
         source = edit.source or self.source
         self._check_feature(feature_id)
+        hypothesis = self._hypothesis(feature_id, edit.hypothesis_expression)
         importance = self._importance(feature_id)
 
         with self._transaction() as tx:
@@ -284,6 +290,10 @@ class LabelingService:
                 importance_percentile=importance,
                 research_state_path=str(current_state[0]) if current_state else None,
             )
+            if hypothesis is not None:
+                record = replace(
+                    record, hypothesis_expression=hypothesis[0], hypothesis_score=hypothesis[1]
+                )
             tx.put_label(feature_id, record)
             dash_before = tx.dashboard.get(str(feature_id))
             dash_after = dashboard_entry(dash_before, record, tx.ts)
@@ -313,6 +323,71 @@ class LabelingService:
                 **extra,
             )
         return record
+
+    def _hypothesis(
+        self, feature_id: int, expression: str | None
+    ) -> tuple[str | None, float | None] | None:
+        """(expression, score) to store for an edit's hypothesis expression: it is tested on
+        the feature now; "" clears both; None (not given) keeps the stored ones. A bad
+        expression is a ValidationError naming ``hypothesis_expression`` (nothing is written)."""
+        if expression is None:
+            return None
+        if not expression:
+            return (None, None)
+        from labeler_tui.core.evidence.hypothesis import score_hypothesis
+        from labeler_tui.core.evidence.syntax import ExpressionError
+
+        try:
+            result = score_hypothesis(self._data(), feature_id, expression, self.aliases)
+        except ExpressionError as exc:
+            raise ExpressionError(
+                f"hypothesis_expression: {exc}",
+                exc.position,
+                exc.word,
+                exc.suggestions,
+                field="hypothesis_expression",
+            ) from None
+        score = None if result.score is None else round(result.score, 4)
+        return (expression, score)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The workspace's ``[aliases]`` for hypothesis expressions."""
+        return dict(self.workspace.config.aliases)
+
+    def score_hypothesis(self, feature_id: int, expression: str) -> HypothesisResult:
+        """Test a hypothesis expression on a feature (``labeler test``), with the workspace's
+        aliases."""
+        from labeler_tui.core.evidence.hypothesis import score_hypothesis
+
+        return score_hypothesis(self._data(), feature_id, expression, self.aliases)
+
+    def lint(self, record: LabelRecord) -> list[LintWarning]:
+        """The label lint's warnings for a record (never blocking; docs/analysis.md)."""
+        from labeler_tui.core.evidence.lint import lint_record
+
+        return lint_record(self._data(), record, self.aliases)
+
+    def similar(
+        self,
+        feature_id: int,
+        method: str | None = None,
+        top_k: int = 10,
+        progress: ProgressCallback | None = None,
+    ) -> list[Neighbour]:
+        """The features most similar to one feature, each with its label (or, unlabeled, its
+        top core families) and its queue state."""
+        from labeler_tui.core.analysis.similarity import similar_features
+
+        found = similar_features(self._data(), feature_id, method, top_k, progress)
+        return self.describe_neighbours(found)
+
+    def describe_neighbours(self, found: list[tuple[int, float]]) -> list[Neighbour]:
+        """(feature id, similarity) pairs with their label or core families and their queue
+        state as stored now: cheap to call again when another process labels or queues one."""
+        from labeler_tui.core.evidence.neighbours import describe_neighbours
+
+        return describe_neighbours(self._data(), found, self.labels(), self.queue(), self.now())
 
     def clear_label(self, feature_id: int, *, force: bool = False) -> LabelRecord | None:
         """Remove a label (consolidated record and dashboard entry; the existing research

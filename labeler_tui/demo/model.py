@@ -37,6 +37,8 @@ class ModelSpec:
     background_median: float
     """Median nonzero count of an unplanted feature (before ``scale``)."""
     norm_quantiles: dict[int, float] = field(default_factory=dict)
+    output_rows_are_d: bool = True
+    """Store the output matrix as [d, n_out] (else [n_out, d])."""
 
 
 ULTRA = ModelSpec(
@@ -109,6 +111,7 @@ FULL = ModelSpec(
     n_weak=12,
     n_concepts=60,
     background_median=150.0,
+    output_rows_are_d=False,
 )
 
 BACKGROUND_DRIVER_SHARE = 0.7

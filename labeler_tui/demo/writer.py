@@ -24,6 +24,7 @@ from labeler_tui.core.errors import ValidationError
 from labeler_tui.demo.builds import Builds, generate_builds
 from labeler_tui.demo.catalog import vocab_names
 from labeler_tui.demo.decoder import decoder_matrix
+from labeler_tui.demo.effects import output_matrix
 from labeler_tui.demo.model import FULL, ULTRA, ModelRows, ModelSpec, build_model
 
 N_EXAMPLES = 32_000
@@ -51,6 +52,7 @@ def _config(seed: int) -> str:
             "vocab": "data/vocab.json",
             "decoder": f"data/{spec.name}/decoder.npy",
             "token_family": DEFAULT_TOKEN_FAMILY,
+            "output": f"data/{spec.name}/output.npy",
         }
         for spec in MODELS
     }
@@ -94,6 +96,7 @@ def _write_all(tmp: Path, seed: int, scale: float, progress: ProgressCallback) -
         progress(f"demo: {stage}", step, steps)
 
     builds_seq, *model_seqs = np.random.SeedSequence(seed).spawn(1 + 2 * len(MODELS))
+    effects_seqs = np.random.SeedSequence([seed, 1]).spawn(len(MODELS))
     data = tmp / "data"
     data.mkdir()
     vocab = vocab_names()
@@ -116,8 +119,16 @@ def _write_all(tmp: Path, seed: int, scale: float, progress: ProgressCallback) -
             decoder_rng, spec.n_features, spec.d_model, model.clusters, spec.norm_quantiles
         )
         np.save(data / spec.name / "decoder.npy", decoder)
+        output, effects = output_matrix(
+            np.random.default_rng(effects_seqs[i]), decoder, model.truth, vocab
+        )
+        # one model stores [d, n_out] (W_U), the other [n_out, d] (a torch Linear's weight)
+        np.save(
+            data / spec.name / "output.npy",
+            output if spec.output_rows_are_d else np.ascontiguousarray(output.T),
+        )
         done(f"{spec.name} decoder")
-        truth["models"][spec.name] = model.truth
+        truth["models"][spec.name] = {**model.truth, "effects": effects}
 
     (tmp / TRUTH_NAME).write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     (tmp / CONFIG_NAME).write_text(_config(seed))

@@ -25,6 +25,7 @@ from labeler_tui.core.records import LabelRecord
 
 TOP_K = 10  # tokens, families and values per metadata column listed per region
 HISTOGRAM_BINS = 40
+EFFECTS_K = 10  # promoted and suppressed outputs listed
 
 
 def feature_overview(
@@ -45,7 +46,9 @@ def feature_overview(
     ...}``: tail_marker + ``enrichment``, ``zone_share``, ``core_coverage``; flanderized +
     ``column``, ``value``, ``top_share``, ``core_coverage``; super_stimulus + ``column``,
     ``value``, ``zone_share``, ``core_coverage``), ``general`` (``{"kind": "family" |
-    "metadata", "subject", "core_coverage"}``) and ``label`` (the record's JSON, or null).
+    "metadata", "subject", "core_coverage"}``), ``effects`` (``{"promoted", "suppressed"}``,
+    10 ``{"name", "value"}`` each, or null without an output matrix; ``evidence/effects.py``)
+    and ``label`` (the record's JSON, or null).
 
     Shares are fractions (0..1) of the region's examples; ``core_coverage`` values are percents
     (null when the core is empty). A dead feature gives ``n_nonzero`` 0, null statistics, an
@@ -61,7 +64,19 @@ def feature_overview(
     part["quadrant"] = quadrant(part["importance_percentile"], confidence)
     part["model"] = data.name
     part["label"] = label.to_json() if label else None
+    part["effects"] = _effects(data, f)
     return {key: part[key] for key in KEYS}
+
+
+def _effects(data: ModelData, feature_id: int) -> dict[str, Any] | None:
+    """``{"promoted", "suppressed"}`` (the top ``EFFECTS_K`` of each) or None without an output
+    matrix. Not in the cached part: the output matrix is not an input of the index."""
+    from labeler_tui.core.evidence.effects import has_output, output_effects
+
+    if not has_output(data):
+        return None
+    effects = output_effects(data, feature_id, EFFECTS_K).to_json()
+    return {"promoted": effects["promoted"], "suppressed": effects["suppressed"]}
 
 
 KEYS = (
@@ -78,9 +93,10 @@ KEYS = (
     "regions",
     "flags",
     "general",
+    "effects",
     "label",
 )
-LABEL_FREE_KEYS = tuple(key for key in KEYS if key not in ("model", "quadrant", "label"))
+LABEL_FREE_KEYS = tuple(key for key in KEYS if key not in ("model", "quadrant", "label", "effects"))
 
 
 def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 - ``decoder``: exact cosine of decoder rows, streamed in row chunks (a 1M x 2304 float32 decoder
   is never loaded whole); the norms come from the index.
-- ``tokens``: cosine of activation-weighted token-family profiles, precomputed once per
+- ``tokens``: cosine of token profiles (per family and level token, the positive pointwise
+  mutual information of the activation-weighted share over the base rate), precomputed once per
   workspace (``similarity_index.token_profiles``); one mat-vec per query.
 - ``coactivation``: Jaccard index of active-example sets. Candidates come from MinHash
   signatures (``similarity_index.minhash_signatures``, an estimate); the best
@@ -181,7 +182,7 @@ SIMILARITY_METHODS.add(
 SIMILARITY_METHODS.add(
     SimilarityMethod(
         "tokens",
-        "cosine of the activation-weighted token-family profiles (what they read)",
+        "cosine of the token profiles, weighted by enrichment over the base rate (what they read)",
         _tokens,
         prepare=token_profiles,
         ready=token_profiles_ready,

@@ -4,9 +4,14 @@ Both are built in one pass over every feature's nonzero activations (features in
 gather of family sets and one ``bincount`` / ``np.minimum.at`` per batch), saved next to the
 index (see ``derived``) and reused by every later query and process.
 
-- token profiles: float32[n_features, n_families], row f = sum over f's nonzero examples of
-  activation x (families the example contains), L2-normalised (dead features: zero rows). A
-  ``tokens`` query is then one mat-vec.
+- token profiles: float32[n_features, n_columns], one column per token family and one per
+  token of a family with several tokens (``swim_speed_up_57``; a one-token family would repeat
+  its family's column). Row f holds, per column x, the positive pointwise mutual information
+  ``max(0, ln(share_f(x) / base(x)))``: ``share_f(x)`` is the activation-weighted share of f's
+  nonzero examples containing x, ``base(x)`` the share of all examples containing x. Rows are
+  L2-normalised (dead features: zero rows). Weighting by enrichment over the base rate keeps
+  common families (in most examples, so in most features' examples) from making every profile
+  alike. A ``tokens`` query is then one mat-vec.
 - MinHash signatures (one-permutation hashing, Li, Owen & Zhang 2012): a fixed seeded permutation
   ``pi`` of the example rows splits into ``MINHASH_BINS`` equal ranges; signature[f, b] is the
   smallest ``pi(row)`` of f's rows inside range b, or ``EMPTY``. The share of bins where two
@@ -29,7 +34,7 @@ PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per b
 MINHASH_BINS = 128
 MINHASH_SEED = 20_240_601
 EMPTY = np.iinfo(np.int32).max
-PROFILES_NAME = "token_profiles_v2"  # v2: normalised in float64 (tiny activations kept)
+PROFILES_NAME = "token_profiles_v3"  # v3: PPMI over families and level tokens (v2: raw sums)
 
 
 def _batches(
@@ -49,35 +54,66 @@ def _batches(
             start, rows, acts, size = f + 1, [], [], 0
 
 
+def profile_columns(data: ModelData) -> np.ndarray:
+    """int64[n_tokens + n_families + 2]: the profile column of each id of the set table's id
+    space (tokens, their pad, families, their pad; see ``example_sets``), or ``n_columns`` (the
+    last value + 1, dropped) for ids without a column. Columns: the families in id order, then
+    the tokens of families with more than one token, in token id order."""
+    table = example_sets(data)
+    family_sizes = np.bincount(data.token_family, minlength=table.n_families)
+    tokens = np.flatnonzero(family_sizes[data.token_family] > 1)
+    n_columns = table.n_families + len(tokens)
+    column = np.full(table.n_ids, n_columns, dtype=np.int64)
+    column[table.family_offset : table.family_offset + table.n_families] = np.arange(
+        table.n_families
+    )
+    column[tokens] = table.n_families + np.arange(len(tokens))
+    return column
+
+
 def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
     table = example_sets(data)
-    n_families, first, width = table.n_families, table.family_offset, table.token_width
-    columns = n_families + 1  # the pad (id n_families) gets its own column, dropped below
-    profiles = np.zeros((data.n_features, n_families), dtype=np.float32)
+    column_of = profile_columns(data)
+    n_columns = int(column_of.max())  # the drop column's index: real columns are below it
+    width = n_columns + 1
+    base = _base_rates(data, column_of, width)[:n_columns]
+    profiles = np.zeros((data.n_features, n_columns), dtype=np.float32)
     for start, rows, acts in _batches(data, progress, "token profiles"):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
         all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64) * columns, counts)
-        sums = np.zeros(len(rows) * columns, dtype=np.float64)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64) * width, counts)
+        sums = np.zeros(len(rows) * width, dtype=np.float64)
         for i in range(0, len(all_rows), PROFILE_CHUNK):  # temporaries stay in cache
             part = slice(i, i + PROFILE_CHUNK)
-            families = table.gather(all_rows[part])[:, width:].astype(np.int64) - first
-            keys = owner[part, None] + families
+            keys = owner[part, None] + column_of[table.gather(all_rows[part])]
             weights = np.broadcast_to(all_acts[part].astype(np.float64)[:, None], keys.shape)
             sums += np.bincount(keys.reshape(-1), weights=weights.reshape(-1), minlength=len(sums))
-        block = sums.reshape(len(rows), columns)[:, :n_families]
-        profiles[start : start + len(rows)] = _unit_rows(block)
+        totals = np.array([float(np.sum(a, dtype=np.float64)) for a in acts])
+        block = sums.reshape(len(rows), width)[:, :n_columns]
+        profiles[start : start + len(rows)] = _ppmi_rows(block, totals, base)
     return (profiles,)
 
 
-def _unit_rows(sums: np.ndarray) -> np.ndarray:
-    """Rows of non-negative ``sums`` scaled to unit L2 norm (zero rows stay zero), in float64
-    and by the row's peak first, so activations of any scale (1e-30 included: their squares
-    underflow float32) give the same profile."""
-    peak = sums.max(axis=1, keepdims=True, initial=0.0)
-    scaled = np.divide(sums, peak, out=np.zeros_like(sums), where=peak > 0)
-    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
-    return np.divide(scaled, norms, out=np.zeros_like(scaled), where=norms > 0)
+def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarray:
+    """float64[width]: share of all examples holding each column's token or family (an
+    example's set holds each id once)."""
+    table = example_sets(data)
+    held = np.zeros(width, dtype=np.int64)
+    for start in range(0, data.n_examples, PROFILE_CHUNK * 4):
+        block = column_of[table.matrix[start : start + PROFILE_CHUNK * 4]]
+        held += np.bincount(block.reshape(-1), minlength=width)
+    return held / max(data.n_examples, 1)
+
+
+def _ppmi_rows(sums: np.ndarray, totals: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Unit rows of ``max(0, ln((sums / totals) / base))`` (0 where a feature never holds the
+    column). Shares are ratios of activation sums, so activations of any scale (1e-30
+    included) give the same profile."""
+    share = np.divide(sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0)
+    ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
+    ppmi = np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1.0)
+    norms = np.linalg.norm(ppmi, axis=1, keepdims=True)
+    return np.divide(ppmi, norms, out=np.zeros_like(ppmi), where=norms > 0)
 
 
 def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
@@ -96,7 +132,8 @@ def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[
 
 
 def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
-    """float32[n_features, n_families], unit rows (zero rows for dead features)."""
+    """float32[n_features, n_columns] (see :func:`profile_columns`), unit rows (zero rows for
+    dead features)."""
 
     def load() -> np.ndarray:
         return cached_arrays(data, (PROFILES_NAME,), lambda: _build_profiles(data, progress))[0]

@@ -28,9 +28,15 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 def in_first_half(example_ids: np.ndarray, seed: int = 0) -> np.ndarray:
-    """bool per example id: in the first half of the split ``seed``. The rule: ``z`` = the
-    splitmix64 finalizer of ``id + (seed + 1) * 0x9E3779B97F4A7C15`` (mod 2**64; a negative id
-    as its two's complement), first half when ``z < 2**63``."""
+    """bool per example id: in the first half of the split ``seed``. The rule: ``z`` =
+    :func:`seeded_hash` of the id, first half when ``z < 2**63``."""
+    return seeded_hash(example_ids, seed) < np.uint64(1 << 63)
+
+
+def seeded_hash(example_ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """uint64 per example id: the splitmix64 finalizer of ``id + (seed + 1) *
+    0x9E3779B97F4A7C15`` (mod 2**64; a negative id as its two's complement). A bijection, so
+    distinct ids get distinct values; the same id and seed give the same value everywhere."""
     with np.errstate(over="ignore"):
         z = np.asarray(example_ids, dtype=np.int64).astype(np.uint64)
         z += np.uint64(seed + 1) * _GOLDEN
@@ -39,7 +45,7 @@ def in_first_half(example_ids: np.ndarray, seed: int = 0) -> np.ndarray:
         z ^= z >> np.uint64(27)
         z *= _MIX2
         z ^= z >> np.uint64(31)
-    return z < np.uint64(1 << 63)
+    return z
 
 
 def first_half_rows(data: ModelData, seed: int = 0) -> np.ndarray:

@@ -90,6 +90,55 @@ def _open_npy(path: Path) -> DecoderSource:
 
 
 def _open_safetensors(path: Path) -> DecoderSource:
+    header = read_safetensors_header(path, "decoder")
+    key = next((k for k in SAFETENSORS_KEYS if k in header.tensors), None)
+    if key is None:
+        names = ", ".join(sorted(header.tensors)) or "none"
+        raise DataError(f"{path}: no W_dec or decoder.weight tensor (tensors: {names})")
+    raw, bfloat16 = header.map(key)
+    return DecoderSource(path=path, raw=raw, transposed=key == "decoder.weight", bfloat16=bfloat16)
+
+
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    """A safetensors file's parsed header: its tensors by name (``__metadata__`` left out)."""
+
+    path: Path
+    tensors: dict[str, Any]
+    data_start: int
+    size: int
+
+    def map(self, key: str) -> tuple[np.ndarray, bool]:
+        """(the 2-D tensor ``key`` memory-mapped, whether it holds bfloat16 bits); DataError
+        naming the file for a bad dtype, shape or byte range."""
+        path, info = self.path, self.tensors[key]
+        try:
+            dtype_name, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise DataError(f"{path}: malformed safetensors entry for {key}") from None
+        if dtype_name not in _SAFETENSORS_DTYPES:
+            raise DataError(f"{path}: {key} has dtype {dtype_name}; expected F32, F16, BF16 or F64")
+        dtype = _SAFETENSORS_DTYPES[dtype_name]
+        if not isinstance(shape, list) or len(shape) != 2:
+            raise DataError(f"{path}: {key} must be 2-D, got shape {shape}")
+        offset = self.data_start + int(begin)
+        if (
+            int(end) - int(begin) != shape[0] * shape[1] * dtype.itemsize
+            or self.data_start + int(end) > self.size
+        ):
+            raise DataError(
+                f"{path}: {key} data does not match its shape {shape} (truncated file?)"
+            )
+        if shape[0] * shape[1] == 0:
+            raw: np.ndarray = np.zeros(shape, dtype=dtype)
+        else:
+            raw = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape))
+        return raw, dtype_name == "BF16"
+
+
+def read_safetensors_header(path: Path, what: str) -> SafetensorsHeader:
+    """The header of a safetensors file (an 8-byte little-endian length, then JSON); ``what``
+    names the file's role in errors (``decoder``, ``output``)."""
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -101,40 +150,15 @@ def _open_safetensors(path: Path) -> DecoderSource:
                 raise DataError(f"{path}: not a safetensors file (bad header length)")
             header_bytes = fh.read(header_len)
     except OSError as exc:
-        raise DataError(f"{path}: cannot read decoder: {exc.strerror or exc}") from None
+        raise DataError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     try:
         header = json.loads(header_bytes)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise DataError(f"{path}: not a safetensors file (header is not JSON)") from None
     if not isinstance(header, dict):
         raise DataError(f"{path}: not a safetensors file (header is not a JSON object)")
-    key = next((k for k in SAFETENSORS_KEYS if k in header), None)
-    if key is None:
-        names = ", ".join(sorted(k for k in header if k != "__metadata__")) or "none"
-        raise DataError(f"{path}: no W_dec or decoder.weight tensor (tensors: {names})")
-    info = header[key]
-    try:
-        dtype_name, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-    except (KeyError, TypeError, ValueError):
-        raise DataError(f"{path}: malformed safetensors entry for {key}") from None
-    if dtype_name not in _SAFETENSORS_DTYPES:
-        raise DataError(f"{path}: {key} has dtype {dtype_name}; expected F32, F16, BF16 or F64")
-    dtype = _SAFETENSORS_DTYPES[dtype_name]
-    if not isinstance(shape, list) or len(shape) != 2:
-        raise DataError(f"{path}: {key} must be 2-D, got shape {shape}")
-    offset = 8 + header_len + int(begin)
-    if (
-        int(end) - int(begin) != shape[0] * shape[1] * dtype.itemsize
-        or 8 + header_len + int(end) > size
-    ):
-        raise DataError(f"{path}: {key} data does not match its shape {shape} (truncated file?)")
-    if shape[0] * shape[1] == 0:
-        raw = np.zeros(shape, dtype=dtype)
-    else:
-        raw = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape))
-    return DecoderSource(
-        path=path, raw=raw, transposed=key == "decoder.weight", bfloat16=dtype_name == "BF16"
-    )
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    return SafetensorsHeader(path, tensors, 8 + header_len, size)
 
 
 def write_float32_rows(

@@ -70,6 +70,27 @@ class FeatureActivations:
             self._rows = np.asarray(self._stored_rows, dtype=np.int64)
         return self._rows
 
+    def rows_between(self, start: int, stop: int) -> np.ndarray:
+        """int64 example rows of positions ``start:stop`` of the highest-first order, without
+        converting the others (a region or the top k of a large feature)."""
+        if self._rows is not None:
+            return self._rows[start:stop]
+        return np.asarray(self._stored_rows[start:stop], dtype=np.int64)
+
+    def rows_at(self, positions: np.ndarray) -> np.ndarray:
+        """int64 example rows of the given positions of the highest-first order."""
+        if self._rows is not None:
+            return self._rows[positions]
+        return np.asarray(self._stored_rows[np.asarray(positions, dtype=np.int64)], dtype=np.int64)
+
+    def example_ids_at(self, positions: np.ndarray) -> np.ndarray:
+        """int64 example ids of the given positions of the highest-first order."""
+        rows = self.rows_at(positions)
+        if self._id_affine is not None:
+            start, step = self._id_affine
+            return rows * step + start
+        return self._example_table[rows]
+
     @property
     def example_ids(self) -> np.ndarray:
         """int64[n]: the user's example ids."""
@@ -260,6 +281,14 @@ class ModelData:
     def example_ids(self) -> np.ndarray:
         """int64[n_examples]: the example id of each row (ascending)."""
         return self._example_ids
+
+    def example_ids_of(self, rows: np.ndarray) -> np.ndarray:
+        """int64 example ids of the given rows (arithmetic when the ids are evenly spaced)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._id_affine is not None:
+            start, step = self._id_affine
+            return rows * step + start
+        return self._example_ids[rows]
 
     def rows_for_example_ids(self, example_ids: np.ndarray) -> np.ndarray:
         """int64 rows of the given example ids (ValidationError for an unknown id)."""

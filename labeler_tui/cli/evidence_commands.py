@@ -1,0 +1,208 @@
+"""Evidence commands: ``examples``, ``test`` and ``effects`` (core: ``core/evidence``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.text import Text
+
+from labeler_tui.cli.context import CliContext
+from labeler_tui.cli.options import add_feature_id
+from labeler_tui.cli.output import plain
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "examples",
+        parents=[common],
+        help="read a feature's examples: the top of a region, or a seeded sample",
+        description="The top-k examples of a region by activation (region top: of every "
+        "nonzero example), or a seeded uniform sample of k; each with its activation, fraction "
+        "of the effective max, tokens grouped by family, metadata and the tokens enriched >= 2x "
+        "in its region.",
+    )
+    add_feature_id(p)
+    p.add_argument(
+        "--region",
+        "-r",
+        default="top",
+        metavar="R",
+        help="top (default), floor, low, below_core, core, high or flanderization",
+    )
+    p.add_argument("-k", "--top-k", dest="k", type=int, default=10, metavar="K", help="default 10")
+    p.add_argument(
+        "--sample", action="store_true", help="a seeded uniform sample of the region, not its top"
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the sample's seed (default 0)")
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        help='only the examples matching a hypothesis expression ("NOT EXPR": those that do not)',
+    )
+    p.set_defaults(handler=cmd_examples)
+
+    p = sub.add_parser(
+        "test",
+        parents=[common],
+        help="test a hypothesis expression on a feature",
+        description="Coverage of the expression in each region, the core-coverage verdict, the "
+        "off rate (where the feature is zero), lift and score (balanced accuracy as a detector "
+        "of the feature).",
+    )
+    add_feature_id(p)
+    p.add_argument(
+        "expression",
+        metavar="EXPR",
+        help='a hypothesis expression, e.g. "respawn_punisher", "special_charge_up>=29 AND NOT '
+        'weapon=bloblobber" (docs/hypotheses.md)',
+    )
+    p.set_defaults(handler=cmd_test)
+
+    p = sub.add_parser(
+        "effects",
+        parents=[common],
+        help="the outputs a feature promotes and suppresses",
+        description="The decoder row times the output matrix ([models.NAME] output): the "
+        "highest (promoted) and lowest (suppressed) outputs.",
+    )
+    add_feature_id(p)
+    p.add_argument("-k", "--top-k", dest="k", type=int, default=10, metavar="K", help="default 10")
+    p.set_defaults(handler=cmd_effects)
+
+
+# --- examples ---------------------------------------------------------------------------------
+def cmd_examples(ctx: CliContext) -> int:
+    from labeler_tui.core.evidence.examples import check_region, feature_examples
+
+    args = ctx.args
+    check_region(args.region)  # a bad region fails before the data opens
+    data = ctx.data()
+    result = feature_examples(
+        data,
+        args.feature_id,
+        args.region,
+        args.k,
+        sample=args.sample,
+        seed=args.seed,
+        where=args.where,
+        aliases=ctx.workspace.config.aliases,
+    )
+
+    def human(console: Console) -> None:
+        how = f"sample of {result.k} (seed {result.seed})" if result.sample else f"top {result.k}"
+        scope = "every nonzero example" if result.region == "top" else f"region {result.region}"
+        head = f"Feature {result.feature_id}: {how} of {scope} ({result.count} examples"
+        if result.where is not None:
+            head += f"; {result.matching} match {result.where}"
+        eff = "-" if result.effective_max is None else f"{result.effective_max:.4g}"
+        plain(console, [head + f"), effective max {eff}"])
+        if not result.examples:
+            plain(console, ["  (no examples)"])
+            return
+        columns = list(result.examples[0].metadata)
+        plain(
+            console,
+            [
+                "  activation  fraction  example_id  "
+                + " / ".join(columns)
+                + ("  tokens (* enriched >= 2x in its region)" if columns else "tokens")
+            ],
+        )
+        for example in result.examples:
+            line = Text(
+                f"  {example.activation:10.4g}  {example.fraction:8.2f}  {example.example_id:>10}  "
+            )
+            line.append(" / ".join(str(v) for v in example.metadata.values()), style="cyan")
+            line.append("  ")
+            enriched = set(example.enriched)
+            for i, group in enumerate(example.tokens):
+                for j, token in enumerate(group.tokens):
+                    if i or j:
+                        line.append(" " if j else ", ")
+                    if token in enriched:
+                        line.append(token + "*", style="bold yellow")
+                    else:
+                        line.append(token)
+            if ctx.is_terminal:  # one example per line, cut at the terminal's width
+                line.no_wrap = True
+                line.overflow = "ellipsis"
+                console.print(line, soft_wrap=False, crop=True, highlight=False)
+            else:
+                console.print(line.plain, markup=False, highlight=False)
+
+    ctx.emit(result.to_json(), human)
+    return 0
+
+
+# --- test -------------------------------------------------------------------------------------
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def cmd_test(ctx: CliContext) -> int:
+    data = ctx.data()
+    data.feature(ctx.args.feature_id)  # a bad id is named before the expression is read
+    result = ctx.service().score_hypothesis(ctx.args.feature_id, ctx.args.expression)
+
+    def human(console: Console) -> None:
+        lines = [
+            f"Feature {result.feature_id}: {result.expression}",
+            f"  {'region':<16}{'examples':>9}{'match':>8}{'coverage':>10}",
+        ]
+        coverage = result.coverage
+        for name, tally in result.regions.items():
+            lines.append(
+                f"  {name:<16}{tally.count:>9}{tally.matches:>8}{_percent(coverage[name]):>10}"
+            )
+        plain(console, lines)
+        styles = {"headline": "green", "mention": "yellow", "tail_marker": "red"}
+        verdict = Text("  verdict: ")
+        verdict.append(result.verdict or "-", style=f"bold {styles.get(result.verdict or '', '')}")
+        verdict.append(f" ({_percent(result.core_coverage)} of the core)")
+        console.print(verdict, highlight=False)
+        lift = "-" if result.lift is None else f"{result.lift:.2f}"
+        score = "-" if result.score is None else f"{result.score:.3f}"
+        tpr = "-" if result.tpr is None else f"{result.tpr:.3f}"
+        tnr = "-" if result.tnr is None else f"{result.tnr:.3f}"
+        plain(
+            console,
+            [
+                f"  off rate: {_percent(result.off_rate)} of the {result.zero.count} examples "
+                "where the feature is zero",
+                f"  lift: {lift}   score: {score} (TPR {tpr} above 0.25 x effective max, "
+                f"TNR {tnr})",
+            ],
+        )
+
+    ctx.emit(result.to_json(), human)
+    return 0
+
+
+# --- effects ----------------------------------------------------------------------------------
+def cmd_effects(ctx: CliContext) -> int:
+    from labeler_tui.core.evidence.effects import output_effects
+
+    data = ctx.data()
+    result = output_effects(data, ctx.args.feature_id, ctx.args.k)
+
+    def human(console: Console) -> None:
+        width = max([len(e.name) for e in result.promoted] + [len("promotes")])
+        lines = [
+            f"Feature {result.feature_id}: output effects (decoder row x output matrix)",
+            f"  {'promotes':<{width}}  {'value':>8}    {'value':>8}  suppresses",
+        ]
+        for i in range(max(len(result.promoted), len(result.suppressed))):
+            left = " " * (width + 10)
+            if i < len(result.promoted):
+                e = result.promoted[i]
+                left = f"{e.name:<{width}}  {e.value:>+8.3f}"
+            right = ""
+            if i < len(result.suppressed):
+                e = result.suppressed[i]
+                right = f"{e.value:>+8.3f}  {e.name}"
+            lines.append(f"  {left}    {right}".rstrip())
+        plain(console, lines)
+
+    ctx.emit(result.to_json(), human)
+    return 0
