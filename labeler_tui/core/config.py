@@ -20,6 +20,13 @@ from labeler_tui.core.errors import ConfigError
 
 CONFIG_NAME = "labeler.toml"
 DEFAULT_CATEGORIES = ("mechanical", "tactical", "strategic", "none")
+DEFAULT_SKIP_REASONS = (
+    "too sparse to read",
+    "polysemantic: no single pattern",
+    "ReLU floor too high, hard to interpret",
+    "duplicate of a labeled feature",
+    "needs an experiment first",
+)
 DEFAULT_TOKEN_FAMILY = r"^(.*?)_\d+$"
 
 
@@ -71,6 +78,10 @@ class AppSettings:
     """The similar-features sidebar's method (None: the registry's default for the model)."""
     claim_ttl_seconds: float = 1800.0
     poll_interval_seconds: float = 1.0
+    next_after_save: bool = False
+    """Open the next feature of the queue after a save (a skip always does)."""
+    skip_reasons: tuple[str, ...] = DEFAULT_SKIP_REASONS
+    """Preset skip reasons, on the keys 1..9 in this order."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,15 @@ _MODEL_KEYS = {
     "output_vocab",
 }
 _PATH_KEYS = {"cache", "labels", "dashboard", "state"}
-_APP_KEYS = {"theme", "similar_method", "claim_ttl_seconds", "poll_interval_seconds"}
+_APP_KEYS = {
+    "theme",
+    "similar_method",
+    "claim_ttl_seconds",
+    "poll_interval_seconds",
+    "next_after_save",
+    "skip_reasons",
+}
+MAX_SKIP_REASONS = 9
 
 
 class _Reader:
@@ -152,6 +171,27 @@ class _Reader:
         value = self.data[key]
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def strings(
+        self, key: str, default: tuple[str, ...], most: int | None = None
+    ) -> tuple[str, ...]:
+        """A non-empty list of non-empty strings (at most ``most``)."""
+        value = self.data.get(key, list(default))
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            raise self.error(key, f"expected a non-empty list of strings, got {value!r}")
+        if most is not None and len(value) > most:
+            raise self.error(key, f"expected at most {most} strings, got {len(value)}")
+        return tuple(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
         return value
 
     def number(self, key: str, default: float, minimum: float = 0.0) -> float:
@@ -267,18 +307,12 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
         raise lab.error(
             "default_model", f"unknown model {default_model!r} (no [models.{default_model}])"
         )
-    categories = lab.data.get("categories", list(DEFAULT_CATEGORIES))
-    if (
-        not isinstance(categories, list)
-        or not categories
-        or not all(isinstance(c, str) and c.strip() for c in categories)
-    ):
-        raise lab.error("categories", f"expected a non-empty list of strings, got {categories!r}")
+    categories = lab.strings("categories", DEFAULT_CATEGORIES)
     labeler = LabelerSettings(
         default_model=default_model,
         source=lab.string("source", "dashboard") or "dashboard",
         owner=lab.string("owner") or _login_name(),
-        categories=tuple(categories),
+        categories=categories,
     )
 
     paths_r = _Reader(file, "paths", data.get("paths", {}))
@@ -307,6 +341,8 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
         similar_method=similar_method,
         claim_ttl_seconds=app_r.number("claim_ttl_seconds", 1800.0),
         poll_interval_seconds=app_r.number("poll_interval_seconds", 1.0),
+        next_after_save=app_r.boolean("next_after_save", False),
+        skip_reasons=app_r.strings("skip_reasons", DEFAULT_SKIP_REASONS, MAX_SKIP_REASONS),
     )
 
     keymap_raw = data.get("keymap", {})

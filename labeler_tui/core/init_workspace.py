@@ -16,6 +16,7 @@ import tomli_w
 from labeler_tui.core.config import (
     CONFIG_NAME,
     DEFAULT_CATEGORIES,
+    DEFAULT_SKIP_REASONS,
     DEFAULT_TOKEN_FAMILY,
 )
 from labeler_tui.core.errors import ValidationError
@@ -45,6 +46,8 @@ _COMMENTS: dict[str, dict[str, str]] = {
         "similar_method": "similar-features default (decoder when there is one, else tokens)",
         "claim_ttl_seconds": "how long the app's claim on the feature on screen lasts",
         "poll_interval_seconds": "how often the app looks for changes by other processes",
+        "next_after_save": "open the next feature of the queue after a save",
+        "skip_reasons": "preset skip reasons on the keys 1..9",
     },
     "model": {
         "activations": "parquet file, directory of them, or glob: feature_id, example_id, activation",
@@ -102,6 +105,8 @@ def skeleton(model_name: str = DEFAULT_MODEL_NAME) -> str:
                     "similar_method": "decoder",
                     "claim_ttl_seconds": 1800,
                     "poll_interval_seconds": 1.0,
+                    "next_after_save": False,
+                    "skip_reasons": list(DEFAULT_SKIP_REASONS),
                 }
             },
         ),

@@ -221,6 +221,10 @@ class LabelingService:
             return self._history.tail(limit)
         return self._history.read()
 
+    def recent_decisions(self, limit: int = 10) -> list[dict[str, Any]]:
+        """This owner's newest saves and skips not undone, newest first, one per feature."""
+        return self._history.recent_decisions(self.owner, limit)
+
     def stores_signature(self) -> tuple[Any, ...]:
         """Cheap fingerprint (mtime_ns, size of each store file); changes when any store does.
 

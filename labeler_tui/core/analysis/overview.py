@@ -99,6 +99,14 @@ KEYS = (
 LABEL_FREE_KEYS = tuple(key for key in KEYS if key not in ("model", "quadrant", "label", "effects"))
 
 
+def fraction_histogram(
+    data: ModelData, feature_id: int, n_bins: int = HISTOGRAM_BINS
+) -> tuple[list[float], list[int]]:
+    """The overview's histogram of activation / effective max in ``n_bins`` bins (edges,
+    counts; empty for a dead feature): a plot asks for as many bins as it has columns."""
+    return FeatureView(data, feature_id).histogram(max(1, int(n_bins)))
+
+
 def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
     """The overview without ``model``, ``quadrant`` and ``label``."""
     view = FeatureView(data, feature_id)

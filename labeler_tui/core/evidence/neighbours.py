@@ -8,7 +8,6 @@ lease, with the owner), ``completed``, ``skipped``, or None when it is not in th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData
-from labeler_tui.core.records import LabelRecord, label_name
+from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
 
 CORE_FAMILIES = 3
@@ -82,18 +81,19 @@ def _core_families(data: ModelData, feature_id: int, n: int) -> tuple[str, ...]:
 def describe_neighbours(
     data: ModelData,
     neighbours: list[tuple[int, float]],
-    labels: Mapping[int, LabelRecord],
+    labels: LabelBook,
     queue: QueueState,
     now: datetime,
 ) -> list[Neighbour]:
     """The neighbours (feature id, similarity), best first, with their label or core families
-    and their queue state at ``now``."""
+    and their queue state at ``now``. A label is read by name only, so one malformed record
+    (reported where it is opened) never hides the neighbours."""
     pending = {entry.feature_id: entry for entry in queue.entries}
     completed = set(queue.completed)
     skipped = {record.feature_id for record in queue.skipped}
     out = []
     for feature_id, similarity in neighbours:
-        name = label_name(labels.get(feature_id))
+        name = labels.name(feature_id)
         entry = pending.get(feature_id)
         claimed = entry is not None and entry.claim_live(now)
         if claimed:

@@ -157,6 +157,29 @@ class HistoryLog:
                     break
         return targets
 
+    def recent_decisions(self, owner: str, limit: int = 10) -> list[dict[str, Any]]:
+        """``owner``'s newest label and skip events not undone, newest first, one per feature
+        (its newest): the app's recent-decisions list. Reads back from the end only as far
+        as it needs."""
+        undone: set[str] = set()
+        seen: set[Any] = set()
+        found: list[dict[str, Any]] = []
+        for event in self.reverse():
+            if event.get("action") == "undo":
+                undone.add(str(event.get("undoes")))
+                continue
+            if (
+                event.get("action") in ("label", "skip")
+                and event.get("owner") == owner
+                and event.get("id") not in undone
+                and event.get("feature_id") not in seen
+            ):
+                seen.add(event.get("feature_id"))
+                found.append(event)
+                if len(found) >= limit:
+                    break
+        return found
+
     def tail(self, limit: int) -> list[dict[str, Any]]:
         """The newest ``limit`` events, oldest first."""
         found: list[dict[str, Any]] = []
