@@ -140,6 +140,18 @@ BAD_CONFIGS: dict[str, tuple[dict, str]] = {
         {"aliases": {"X": "comeback AND"}, "models": {"m": MODEL}},
         r"\[aliases\] X: not an expression: the expression ends where a name was expected",
     ),
+    "next_after_save not a boolean": (
+        {"app": {"next_after_save": "yes"}, "models": {"m": MODEL}},
+        r"\[app\] next_after_save: expected true or false, got 'yes'",
+    ),
+    "skip_reasons with an empty reason": (
+        {"app": {"skip_reasons": ["noisy", " "]}, "models": {"m": MODEL}},
+        r"\[app\] skip_reasons: expected a non-empty list of strings",
+    ),
+    "ten skip_reasons": (
+        {"app": {"skip_reasons": [f"r{i}" for i in range(10)]}, "models": {"m": MODEL}},
+        r"\[app\] skip_reasons: expected at most 9 strings, got 10",
+    ),
     "aliases not a table": (
         {"aliases": ["SCU"], "models": {"m": MODEL}},
         r"\[aliases\]: expected a table",
@@ -232,3 +244,13 @@ def test_aliases_and_output_keys_are_read(tiny_workspace: Path) -> None:
     assert config.model().output == tiny_workspace / "data/decoder.npy"
     assert config.model().output_vocab == tiny_workspace / "data/vocab.json"
     assert load_config(tiny_workspace / "labeler.toml").model().decoder is not None
+
+
+def test_app_pace_keys_are_read(tiny_workspace: Path) -> None:
+    path = tiny_workspace / "labeler.toml"
+    config = tomllib.loads(path.read_text())
+    config["app"] = {"next_after_save": True, "skip_reasons": ["dead", "noisy"]}
+    path.write_bytes(tomli_w.dumps(config).encode())
+    app = load_config(path).app
+    assert app.next_after_save is True and app.skip_reasons == ("dead", "noisy")
+    assert load_config(tiny_workspace / "labeler.toml").app.skip_reasons[0] == "dead"
