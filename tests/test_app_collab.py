@@ -192,20 +192,31 @@ async def test_saving_a_feature_another_owner_claims_asks_first(five: Path) -> N
 
 
 async def test_similar_labels_follow_other_processes(five: Path) -> None:
+    """Labels and queue states of the neighbours follow other processes (issue 10, 11)."""
     app = LabelerApp(Workspace.open(five))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and app.workbench.current == 1)
         sidebar = app.workbench.query_one(SimilarSidebar)
         await wait_until(pilot, lambda: sidebar.feature_id == 1 and sidebar.rows)
-        neighbour = sidebar.rows[0][0]
-        agent(five).set_label(neighbour, LabelEdit("named elsewhere"))
+        first, second = sidebar.rows[0].feature_id, sidebar.rows[1].feature_id
+        assert sidebar.rows[0].label is None and sidebar.rows[0].core_families
+        agent(five).set_label(first, LabelEdit("named elsewhere"))
         await wait_until(
-            pilot, lambda: (neighbour, "named elsewhere") in {(f, n) for f, _, n in sidebar.rows}
+            pilot,
+            lambda: (first, "named elsewhere") in {(n.feature_id, n.label) for n in sidebar.rows},
         )
+        agent(five).add([second], priority=0.4)
+        agent(five).claim(second, ttl=600)
+        await wait_until(pilot, lambda: sidebar.rows[1].queue == "claimed")
+        assert sidebar.rows[1].claimed_by == "agent-7"
+        shown = sidebar.query_one("#similar-list").visible_rows()  # type: ignore[attr-defined]
+        assert shown[0].reason == "named elsewhere" and shown[1].claimed_by == "agent-7"
+        assert shown[1].mark == "●"
         detail = app.workbench.query_one(FeatureDetail)
         agent(five).set_label(1, LabelEdit("on screen", notes="from the agent"), force=True)
         await wait_until(
             pilot, lambda: detail.record is not None and detail.record.name == "on screen"
         )
         assert "from the agent" in str(detail.query_one("#detail-label").render())
-        assert json.loads((five / "labels" / "queue_tiny.json").read_text())["claims"] == {}
+        claims = json.loads((five / "labels" / "queue_tiny.json").read_text())["claims"]
+        assert list(claims) == [str(second)]

@@ -107,6 +107,7 @@ async def fill_in_form(pilot: Pilot[None]) -> None:
     pilot.app.screen.query_one("#form-name").value = "Swim Kit"
     pilot.app.screen.query_one("#form-interp").value = "0.7"
     pilot.app.screen.query_one("#form-notes").text = "Core: swim_speed_up."
+    await pilot.pause(0.5)  # the label lint runs once typing pauses
     await settle(pilot)
 
 
@@ -125,3 +126,27 @@ def test_progress_120x40(snap_compare, snapshot_workspace: Workspace) -> None:
     """Counts, quadrants and the labels-over-time chart (one frozen day)."""
     app = LabelerApp(snapshot_workspace)
     assert snap_compare(app, terminal_size=(120, 40), run_before=then("p"))
+
+
+async def type_hypothesis(pilot: Pilot[None]) -> None:
+    """Feature 4's examples with a hypothesis typed into the box (its figures drawn)."""
+    await open_top_entry(pilot)
+    pilot.app.screen.query_one("#hypothesis").cursor_blink = False
+    await pilot.press("h", *"weapon=hydra OR swim_speed_up")
+    for _ in range(100):
+        await settle(pilot)
+        view = pilot.app.workbench.query_one("#examples")  # type: ignore[attr-defined]
+        if view.hypothesis is not None and view.examples is not None:
+            break
+    await pilot.pause(0.5)  # the form's hypothesis line and lint
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_examples_with_a_hypothesis(
+    snap_compare, snapshot_workspace: Workspace, size: tuple[int, int]
+) -> None:
+    """The examples view: region tabs, the hypothesis box and its figures, the examples that
+    match (truncated with an ellipsis at 80 columns)."""
+    app = LabelerApp(snapshot_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=type_hypothesis)

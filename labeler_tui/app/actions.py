@@ -44,7 +44,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "n",
         "next_feature",
         "Next",
-        "Take the next feature from the queue and claim it",
+        "Open the next unclaimed feature of the queue and claim it",
         "Queue",
     ),
     ActionSpec(
@@ -83,6 +83,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Filter",
         "Filter the queue by feature id, reason or claim",
         "Queue",
+        show=False,
     ),
     ActionSpec(
         "queue_view",
@@ -121,6 +122,19 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Skip the feature on screen (asks for a reason)",
         "Label",
     ),
+    *(
+        ActionSpec(
+            f"skip_{n}",
+            str(n),
+            f"skip_preset({n})",
+            f"Skip: reason {n}",
+            f"Skip the feature on screen with preset reason {n} ([app] skip_reasons)",
+            "Label",
+            show=False,
+            palette=False,
+        )
+        for n in range(1, 10)
+    ),
     ActionSpec(
         "undo", "u", "undo", "Undo", "Undo your newest change to the labels or the queue", "Label"
     ),
@@ -134,6 +148,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
         show=False,
     ),
     ActionSpec(
+        "recent",
+        "R",
+        "recent_decisions",
+        "Recent",
+        "Your last 10 saves and skips; enter reopens one",
+        "Label",
+        show=False,
+    ),
+    ActionSpec(
+        "next_after_save",
+        "N",
+        "toggle_next_after_save",
+        "Next after save",
+        "After a save, open the next feature: on or off",
+        "Label",
+        show=False,
+    ),
+    ActionSpec(
         "leave_form",
         "escape",
         "leave_form",
@@ -142,6 +174,60 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Label",
         show=False,
         palette=False,
+    ),
+    # --- evidence --------------------------------------------------------------------------------
+    ActionSpec(
+        "examples",
+        "x",
+        "toggle_examples",
+        "Examples",
+        "Show the examples of a region (again: back to the overview)",
+        "Evidence",
+    ),
+    ActionSpec(
+        "hypothesis",
+        "h",
+        "hypothesis",
+        "Hypothesis",
+        "Test an expression as you type; filter the examples by it",
+        "Evidence",
+        show=False,
+    ),
+    ActionSpec(
+        "region_next",
+        "right_square_bracket",
+        "step_region(1)",
+        "Next region",
+        "Examples of the next region",
+        "Evidence",
+        show=False,
+    ),
+    ActionSpec(
+        "region_previous",
+        "left_square_bracket",
+        "step_region(-1)",
+        "Previous region",
+        "Examples of the previous region",
+        "Evidence",
+        show=False,
+    ),
+    ActionSpec(
+        "examples_order",
+        "o",
+        "examples_order",
+        "Top / sample",
+        "The region's top examples, or a seeded sample",
+        "Evidence",
+        show=False,
+    ),
+    ActionSpec(
+        "toggle_match",
+        "ctrl+t",
+        "toggle_match",
+        "(Not) matching",
+        "Examples matching the hypothesis, or those that do not",
+        "Evidence",
+        show=False,
     ),
     # --- similar ---------------------------------------------------------------------------------
     ActionSpec(

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from labeler_tui.core.analysis.similarity import similar_features, similarity_method
+from labeler_tui.core.analysis.similarity import similarity_method
 from labeler_tui.core.data import ModelData, ProgressCallback
-from labeler_tui.core.evidence.lint import coverage_subjects, mentioned_subject
+from labeler_tui.core.evidence.examples import ExamplesResult, feature_examples
+from labeler_tui.core.evidence.hypothesis import HypothesisResult
+from labeler_tui.core.evidence.lint import LintWarning, coverage_subjects, mentioned_subject
+from labeler_tui.core.evidence.neighbours import Neighbour
 from labeler_tui.core.lease import Lease
-from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.registry import SIMILARITY_METHODS, capabilities
 from labeler_tui.core.service import LabelingService
+from labeler_tui.core.stores.labels import LabelBook
+from labeler_tui.core.stores.queue import QueueState
 from labeler_tui.core.workspace import Workspace
+
+Stores = tuple[LabelBook, QueueState]
+"""The labels and the queue as one snapshot read them."""
 
 
 class Backend:
@@ -31,6 +39,8 @@ class Backend:
         self.categories = tuple(cfg.labeler.categories)
         self.claim_ttl = float(cfg.app.claim_ttl_seconds)
         self.poll_interval = float(cfg.app.poll_interval_seconds)
+        self.next_after_save = bool(cfg.app.next_after_save)
+        self.skip_reasons = tuple(cfg.app.skip_reasons)
         self.service = LabelingService(workspace, model, source=self.source, owner=self.owner)
         self.lease = Lease(self.service)
 
@@ -67,14 +77,73 @@ class Backend:
             entry.prepare(self.data, progress)
 
     def similar(
-        self, feature_id: int, method: str, top_k: int
-    ) -> list[tuple[int, float, str | None]]:
-        """Neighbours as (feature id, similarity, label name or None)."""
-        labels = self.service.labels()
-        return [
-            (int(fid), float(sim), labels.name(int(fid)))
-            for fid, sim in similar_features(self.data, feature_id, method, top_k)
-        ]
+        self, feature_id: int, method: str, top_k: int, stores: Stores | None = None
+    ) -> list[Neighbour]:
+        """Neighbours, best first, each with its label (or core families) and queue state."""
+        from labeler_tui.core.analysis.similarity import similar_features
+
+        found = similar_features(self.data, feature_id, method, top_k)
+        return self.describe_neighbours(found, stores)
+
+    def describe_neighbours(
+        self, pairs: list[tuple[int, float]], stores: Stores | None = None
+    ) -> list[Neighbour]:
+        """Neighbours with their labels and queue states from ``stores`` (the labels and queue
+        the app last read: re-reading a 24,576-entry queue costs ~150 ms), else as stored now."""
+        from labeler_tui.core.evidence.neighbours import describe_neighbours
+
+        labels, queue = (
+            stores if stores is not None else (self.service.labels(), self.service.queue())
+        )
+        return describe_neighbours(self.data, pairs, labels, queue, self.service.now())
+
+    def histogram(self, feature_id: int, n_bins: int) -> tuple[list[float], list[int]]:
+        """The activation histogram in ``n_bins`` bins (as many as the plot has columns)."""
+        from labeler_tui.core.analysis.overview import fraction_histogram
+
+        return fraction_histogram(self.data, feature_id, n_bins)
+
+    # --- evidence --------------------------------------------------------------------------------
+    def examples(
+        self,
+        feature_id: int,
+        region: str,
+        k: int,
+        *,
+        sample: bool,
+        where: str | None,
+        match: bool,
+    ) -> ExamplesResult:
+        """The region's top ``k`` or a seeded sample (seed 0), filtered by ``where``."""
+        return feature_examples(
+            self.data,
+            feature_id,
+            region,
+            k,
+            sample=sample,
+            seed=0,
+            where=where,
+            match=match,
+            aliases=self.service.aliases,
+        )
+
+    def hypothesis(self, feature_id: int, expression: str) -> HypothesisResult:
+        """The expression tested on the feature (ExpressionError for a bad one)."""
+        return self.service.score_hypothesis(feature_id, expression)
+
+    def lint(self, feature_id: int, edit: LabelEdit) -> list[LintWarning]:
+        """The label lint's warnings for a label about to be saved (never blocking)."""
+        from labeler_tui.core.evidence.lint import lint_label
+
+        return lint_label(
+            self.data,
+            feature_id,
+            name=edit.name,
+            category=edit.category,
+            notes=edit.notes,
+            interpretability_confidence=edit.interpretability_confidence,
+            aliases=self.service.aliases,
+        )
 
     def coverage(self, feature_id: int, name: str) -> tuple[str, dict[str, Any] | None]:
         """The token, family or metadata value a label name mentions and its core coverage

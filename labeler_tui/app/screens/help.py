@@ -18,7 +18,7 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
-from labeler_tui.app.actions import ACTIONS, ActionSpec, keys_for
+from labeler_tui.app.actions import ACTIONS, ActionSpec, action_spec, keys_for
 from labeler_tui.core.analysis.quadrant import (
     HIGH_IMPORTANCE,
     HIGH_INTERPRETABILITY,
@@ -33,6 +33,17 @@ def app_keymap(app: App[object]) -> dict[str, str]:
     workspace = getattr(app, "workspace", None)
     config = getattr(workspace, "config", None)
     return dict(getattr(config, "keymap", None) or {})
+
+
+PRESET_SKIP = "skip_"
+"""The binding ids ``skip_1`` .. ``skip_9`` (one help row for the nine)."""
+
+
+def skip_reasons(app: App[object]) -> tuple[str, ...]:
+    """The ``[app] skip_reasons`` of the app's workspace."""
+    workspace = getattr(app, "workspace", None)
+    settings = getattr(getattr(workspace, "config", None), "app", None)
+    return tuple(getattr(settings, "skip_reasons", None) or ())
 
 
 def key_display(app: App[object], keys: str) -> str:
@@ -53,12 +64,19 @@ def action_keys(app: App[object], spec: ActionSpec, keymap: Mapping[str, str]) -
 GUIDE = f"""\
 ## Workflow
 
-1. **{{next}}** takes the top feature of the queue and claims it for you; **{{goto}}** opens any id.
+1. **{{next}}** opens the next unclaimed feature of the queue and claims it for you;
+   **{{goto}}** opens any id.
 2. Read the **core** region first: it shows the feature's true concept. The highest
-   activations are often a *flanderized* super-stimulus of it.
-3. Check the **core coverage** of the token or family your name mentions (the form shows it).
-4. Write the label (**{{edit}}** enters the form, **{{save}}** saves, **{{leave_form}}** leaves it),
-   or skip with a reason (**{{skip}}**). **{{undo}}** reverts the newest change.
+   activations are often a *flanderized* super-stimulus of it. **{{examples}}** shows the
+   examples themselves (**{{region_previous}}** / **{{region_next}}** change the region).
+3. Test what you think drives it: **{{hypothesis}}** and type an expression
+   (`respawn_punisher`, `NOT weapon=bloblobber`, `special_charge_up>=29 AND ...`): its
+   coverage per region, off rate, lift and score show as you type, and the examples are
+   filtered to those that match (**{{toggle_match}}**: those that do not).
+4. Write the label (**{{edit}}** enters the form, **{{save}}** saves, **{{leave_form}}** leaves it);
+   the form warns of tail markers and other lint, and saves the tested hypothesis with it.
+   Or skip with a reason (**{{skip}}**, or a preset with the digit keys). **{{undo}}** reverts
+   your newest change; **{{recent}}** reopens one of your last decisions.
 5. Queue similar features (**{{add_similar}}** one, **{{add_all_similar}}** all shown) and go on.
 
 ## Activation regions (fraction of the effective max, the 99.5th percentile)
@@ -215,8 +233,20 @@ class HelpScreen(Screen[None]):
                     table.add_row("", "", "")
                 group = spec.group
                 table.add_row(f"[b u]{group}[/]", "", "")
+            if spec.id.startswith(PRESET_SKIP):
+                if spec.id == f"{PRESET_SKIP}1":
+                    table.add_row(*self._preset_skips(keymap))
+                continue
             table.add_row(Text(action_keys(self.app, spec, keymap)), spec.title, spec.help)
         return table
+
+    def _preset_skips(self, keymap: Mapping[str, str]) -> tuple[Text, str, Text]:
+        """One row for the nine preset-skip keys, with the reasons configured."""
+        reasons = skip_reasons(self.app)
+        keys = [action_keys(self.app, action_spec(f"{PRESET_SKIP}{n}"), keymap) for n in (1, 9)]
+        what = Text("Skip the feature on screen with a preset reason ([app] skip_reasons): ")
+        what.append("; ".join(f"{n} {r}" for n, r in enumerate(reasons, 1)), style="italic")
+        return Text(" … ".join(keys)), "Skip: preset", what
 
     def action_scroll(self, direction: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)

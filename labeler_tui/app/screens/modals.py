@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -137,21 +138,43 @@ class SkipReasonScreen(_Prompt[str]):
     without a reason") or ``None`` when cancelled with escape, meaning "do not skip".
     """
 
-    hint_text = "enter skips (reason optional) · escape: do not skip"
+    hint_text = "enter skips (reason optional) · down: preset reasons · escape: do not skip"
 
-    def __init__(self, feature_id: int | None = None) -> None:
+    def __init__(self, feature_id: int | None = None, presets: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.feature_id = feature_id
+        self.presets = presets
         what = f"feature {feature_id}" if feature_id is not None else "the feature"
         self.title_text = f"Skip {what}"
 
     def compose_body(self) -> ComposeResult:
         yield Label("Reason", classes="field-label")
         yield Input(placeholder="e.g. ReLU floor too high, hard to interpret", id="reason")
+        if self.presets:
+            yield Label(
+                "Preset reasons (keys 1-9 on the workbench skip at once)", classes="field-label"
+            )
+            yield OptionList(
+                *(
+                    Option(Text(f"{i} {reason}"), id=str(i))
+                    for i, reason in enumerate(self.presets, 1)
+                ),
+                id="presets",
+                compact=True,
+            )
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "down" and self.query_one("#reason", Input).has_focus and self.presets:
+            event.stop()
+            self.query_one("#presets", OptionList).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value.strip())
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.presets[event.option_index])
 
 
 class GoToFeatureScreen(_Prompt[int]):
@@ -376,4 +399,43 @@ def _label_lines(name: str, category: str | None, notes: str | None) -> Text:
         text.append(f"  [{category}]")
     if notes:
         text.append("\n" + notes, style="italic")
+    return text
+
+
+class RecentScreen(_Prompt[int]):
+    """This owner's recent saves and skips, newest first; returns the feature to reopen."""
+
+    title_text = "Recent decisions"
+    hint_text = "enter reopens the feature · escape closes"
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.events = events
+
+    def compose_body(self) -> ComposeResult:
+        if not self.events:
+            yield Static(Text("No save or skip of yours yet.", style="italic"), id="none")
+            return
+        yield OptionList(*(Option(decision_line(e)) for e in self.events), id="recent")
+
+    def on_mount(self) -> None:
+        if self.events:
+            self.query_one("#recent", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(int(self.events[event.option_index]["feature_id"]))
+
+
+def decision_line(event: dict[str, Any]) -> Text:
+    """``13:41  label  9971  Special Charge Up Stacker`` (a skip shows its reason)."""
+    after = event.get("after")
+    after = after if isinstance(after, dict) else {}
+    action = str(event.get("action"))
+    what = after.get("display_name") if action == "label" else after.get("reason")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{shown(event.get('ts'))[5:]}  ", style="dim")
+    text.append(f"{action:<5} ", style="bold green" if action == "label" else "bold yellow")
+    text.append(f"{event.get('feature_id')!s:>6}  ")
+    text.append(str(what or ""))
     return text

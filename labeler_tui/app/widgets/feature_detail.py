@@ -1,4 +1,5 @@
-"""The feature-detail pane: summary figures, histogram, region table, red flags, current label.
+"""The feature-detail pane: summary figures, current label, red flags, output effects, the
+histogram and the region table.
 
 Everything shown comes from one overview (``labeler overview --json``) and the label record."""
 
@@ -40,9 +41,17 @@ def summary_text(overview: dict[str, Any]) -> Text:
     return text
 
 
-def _items(items: list[dict[str, Any]] | None, key: str, limit: int = 3) -> str:
-    out = []
-    for item in (items or [])[:limit]:
+ROW_INDENT = 11
+"""Columns before a region row's values (``  tokens   ``)."""
+MIN_ITEMS, MAX_ITEMS = 3, 12
+
+
+def _items(items: list[dict[str, Any]] | None, key: str, width: int = 0) -> str:
+    """``name share% xenrichment`` items, as many as fit in ``width`` columns (at least
+    three, the rest cut with an ellipsis; width 0: three)."""
+    out: list[str] = []
+    used = 0
+    for item in (items or [])[:MAX_ITEMS]:
         share = item.get("share")
         enr = item.get("enrichment")
         piece = f"{item.get(key)}"
@@ -50,14 +59,19 @@ def _items(items: list[dict[str, Any]] | None, key: str, limit: int = 3) -> str:
             piece += f" {100 * float(share):.0f}%"
         if enr is not None:
             piece += f" x{float(enr):.1f}"
+        more = len(piece) + (2 if out else 0)
+        if len(out) >= MIN_ITEMS and (not width or used + more > width):
+            break
         out.append(piece)
+        used += more
     return ", ".join(out)
 
 
-def regions_text(overview: dict[str, Any]) -> Text:
+def regions_text(overview: dict[str, Any], width: int = 0) -> Text:
     """One block per region: count and share, then its top tokens, families and metadata
-    values (share of the region, enrichment over all nonzero examples). Plain lines, cheap to
-    lay out: a rich Table re-measured on every feature cost more than the analysis."""
+    values (share of the region, enrichment over all nonzero examples), as many as ``width``
+    columns hold. Plain lines, cheap to lay out: a rich Table re-measured on every feature
+    cost more than the analysis."""
     regions = overview.get("regions") or []
     if not regions:
         return Text("No nonzero activations: no regions.", style="dim")
@@ -74,10 +88,11 @@ def regions_text(overview: dict[str, Any]) -> Text:
         share = 100 * float(region.get("share") or 0)
         text.append(f"{span:<12}", style="dim")
         text.append(f"{count:>7,} {share:>4.0f}%\n")
-        rows = [("tokens", _items(region.get("top_tokens"), "token"))]
-        rows.append(("family", _items(region.get("top_families"), "family")))
+        room = max(0, width - ROW_INDENT)
+        rows = [("tokens", _items(region.get("top_tokens"), "token", room))]
+        rows.append(("family", _items(region.get("top_families"), "family", room)))
         for column, values in (region.get("metadata") or {}).items():
-            rows.append((column, _items(values, "value", 3)))
+            rows.append((column, _items(values, "value", room)))
         for label, items in rows:
             if items:
                 text.append(f"  {label:<8} ", style="dim")
@@ -125,6 +140,32 @@ def flags_text(overview: dict[str, Any]) -> Text:
     return text
 
 
+def effects_text(overview: dict[str, Any], width: int = 0) -> Text:
+    """What the feature writes to the model's output: the outputs its decoder row promotes
+    and suppresses most, as many as ``width`` columns hold (empty without an output matrix)."""
+    effects = overview.get("effects") or {}
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for title, key, style in (
+        ("promotes  ", "promoted", "green"),
+        ("suppresses", "suppressed", "red"),
+    ):
+        items = effects.get(key) or []
+        if not items:
+            continue
+        text.append(f"{title} ", style=f"bold {style}")
+        used = ROW_INDENT
+        for i, item in enumerate(items):
+            piece = f"{item.get('name')} {float(item.get('value') or 0):+.2f}"
+            if i and width and used + len(piece) + 2 > width:
+                break
+            text.append(", " if i else "")
+            text.append(piece)
+            used += len(piece) + 2
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
 def label_text(record: LabelRecord | None) -> Text:
     """The feature's current label: name, category, source, confidences, time, notes."""
     if record is None:
@@ -153,6 +194,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
     FeatureDetail { height: 1fr; padding: 0 1; }
     FeatureDetail > Static { height: auto; }
     FeatureDetail #detail-flags { margin: 0 0 1 0; }
+    FeatureDetail #detail-effects { margin: 0 0 1 0; }
     FeatureDetail #detail-regions { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
@@ -167,6 +209,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         )
         yield Static("", id="detail-label")
         yield Static("", id="detail-flags")
+        yield Static("", id="detail-effects")
         yield RegionHistogram(id="detail-histogram")
         yield Static("", id="detail-regions")
 
@@ -179,7 +222,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self.overview = None
         self.record = None
         self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
-        for wid in ("#detail-label", "#detail-flags", "#detail-regions"):
+        for wid in ("#detail-label", "#detail-flags", "#detail-effects", "#detail-regions"):
             self.query_one(wid, Static).update("")
         histogram = self.query_one(RegionHistogram)
         histogram.clear()
@@ -193,22 +236,39 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         self,
         overview: dict[str, Any],
         record: LabelRecord | None,
-        prerendered_histogram: Rendered | None = None,
+        plot: tuple[list[float], list[int], Rendered] | None = None,
     ) -> None:
+        """Show a feature; ``plot`` is its histogram binned for the plot's width and drawn
+        ahead by a job (None: the overview's own bins are drawn here)."""
+        if overview.get("feature_id") != (self.overview or {}).get("feature_id"):
+            self.scroll_home(animate=False)  # each feature opens at its top
         self.overview = overview
         self.record = record
         self.query_one("#detail-summary", Static).update(summary_text(overview))
         self.query_one("#detail-label", Static).update(label_text(record))
         self.query_one("#detail-flags", Static).update(flags_text(overview))
-        self.query_one("#detail-regions", Static).update(regions_text(overview))
+        self._show_regions()
         hist = overview.get("histogram") or {}
         edges, counts = hist.get("edges") or [], hist.get("counts") or []
         histogram = self.query_one(RegionHistogram)
         histogram.display = True
-        if counts:
-            histogram.show(edges, counts, prerendered=prerendered_histogram)
+        if plot is not None:
+            histogram.show(plot[0], plot[1], prerendered=plot[2])
+        elif counts:
+            histogram.show(edges, counts)
         else:
             histogram.clear("no nonzero activations")
+
+    def _show_regions(self) -> None:
+        if self.overview is not None:
+            width = self.scrollable_content_region.width
+            self.query_one("#detail-regions", Static).update(regions_text(self.overview, width))
+            effects = effects_text(self.overview, width)
+            self.query_one("#detail-effects", Static).update(effects)
+            self.query_one("#detail-effects", Static).display = bool(effects.plain)
+
+    def on_resize(self) -> None:
+        self._show_regions()
 
     def show_label(self, record: LabelRecord | None) -> None:
         """Refresh only the label line (another process changed it)."""

@@ -23,23 +23,60 @@ class Canvas:
     theme: str
 
 
+REGION_NAMES = ("floor", "low", "below", "core", "high", "90%+")
+"""Short names of the regions between the boundaries, as drawn over the plot."""
+Y_AXIS_COLUMNS = 8
+"""Columns the count axis and the frame take: the plot area is the rest."""
+
+
+def plot_bins(canvas: Canvas | None) -> int:
+    """How many bins fill the plot area of ``canvas`` (two per column: the area is drawn with
+    half blocks), so the histogram is continuous at any width."""
+    if canvas is None:
+        return 40
+    return max(20, min(1000, 2 * (canvas.width - Y_AXIS_COLUMNS)))
+
+
 def draw_histogram(plt: Plot, edges: Sequence[float], counts: Sequence[int], title: str) -> None:
-    """Bars at the bin centres, a red vertical line at each region boundary."""
+    """The histogram as a filled area (no gaps between bins), red lines at the region
+    borders with the regions named over them, both axes labeled."""
     plt.clear_data()
     plt.clear_figure()
     plt.title(title)
-    if len(counts) and len(edges) == len(counts) + 1:
-        centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        width = (edges[-1] - edges[0]) / max(1, len(counts))
-        plt.bar(centres, list(counts), width=width * 0.9)
-        top = max(counts) or 1
-        for x in REGION_BOUNDARIES:
-            if edges[0] <= x <= edges[-1]:
-                plt.vline(x, "red")
-        plt.ylim(0, top * 1.05)
-        ticks = [x for x in (0.0, 0.25, 0.5, 0.75, 1.0) if x <= edges[-1]]
-        plt.xticks(ticks, [f"{x:g}" for x in ticks])
-        plt.xlabel("activation / effective max (red: region borders)")
+    if not (len(counts) and len(edges) == len(counts) + 1):
+        return
+    lo, hi = float(edges[0]), float(edges[-1])
+    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    top = max(counts) or 1
+    plt.plot([lo, *centres, hi], [counts[0], *counts, counts[-1]], fillx=True, marker="hd")
+    for x in REGION_BOUNDARIES:
+        if lo <= x <= hi:
+            plt.vline(x, "red")
+    plt.ylim(0, top * 1.05)
+    yticks = sorted({0, top // 2, top})
+    plt.yticks([float(y) for y in yticks], [f"{y:,}" for y in yticks])
+    plt.xlim(lo, hi)
+    _name_regions(plt, lo, hi, max(1, len(counts) // 2), below=-top)
+    ticks = [x for x in (0.0, 0.25, 0.5, 0.75, 1.0) if x <= hi]
+    plt.xticks(ticks, [f"{x:g}" for x in ticks])
+    plt.xlabel("activation / effective max (red: region borders)")
+    plt.ylabel("examples")
+
+
+def _name_regions(plt: Plot, lo: float, hi: float, columns: int, below: float) -> None:
+    """The regions' names on the upper axis, each centred in its band when it fits there
+    (the axis needs a plot of its own: one at ``below``, out of sight under the y range)."""
+    borders = (lo, *(x for x in REGION_BOUNDARIES if lo < x < hi), hi)
+    names = REGION_NAMES[len(REGION_NAMES) - (len(borders) - 1) :]
+    ticks: list[float] = []
+    labels: list[str] = []
+    for name, a, b in zip(names, borders[:-1], borders[1:], strict=True):
+        if (b - a) / (hi - lo or 1.0) * columns >= len(name) + 1:
+            ticks.append((a + b) / 2)
+            labels.append(name)
+    plt.plot([lo, hi], [below, below], xside="upper", marker=" ")
+    plt.xlim(lo, hi, xside=2)
+    plt.xticks(ticks, labels, xside=2)
 
 
 PlotKey = tuple[tuple[float, ...], tuple[int, ...], str, Canvas]

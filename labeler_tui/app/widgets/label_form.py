@@ -1,4 +1,5 @@
-"""The label form: name, category, notes, two confidences, the source, a core-coverage hint."""
+"""The label form: name, category, notes, two confidences, the source, a core-coverage hint,
+the label lint's warnings and the hypothesis that will be saved with the label."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.validation import Number
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.evidence.lint import LintWarning
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.service import NO_LABEL
 
@@ -43,6 +45,11 @@ class LabelForm(Vertical):
     LabelForm #form-notes { height: 3; }
     LabelForm #form-source { width: 1fr; color: $text-muted; padding: 0 0 0 2; }
     LabelForm #form-hint { height: auto; color: $text-muted; }
+    LabelForm #form-lint { height: auto; max-height: 2; color: $warning; }
+    LabelForm #form-hypothesis { height: auto; color: $text-muted; }
+    LabelForm #form-hint, LabelForm #form-lint, LabelForm #form-hypothesis {
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     LabelForm Input.-invalid { color: $error; }
     """
 
@@ -50,6 +57,10 @@ class LabelForm(Vertical):
         def __init__(self, name: str) -> None:
             super().__init__()
             self.name = name
+
+    class Edited(Message):
+        """A field changed, by typing or by filling (the workbench lints the label as it is
+        now)."""
 
     def __init__(
         self, categories: tuple[str, ...], source: str, owner: str, *, id: str | None = None
@@ -98,6 +109,12 @@ class LabelForm(Vertical):
             placeholder="notes (escape leaves the form, ctrl+s saves)",
         )
         yield Static("", id="form-hint")
+        yield Static("", id="form-lint")
+        yield Static("", id="form-hypothesis")
+
+    def on_mount(self) -> None:
+        for selector in ("#form-hint", "#form-lint", "#form-hypothesis"):
+            self._set(selector, "")
 
     # --- filling and reading ---------------------------------------------------------------------
     def fill(self, feature_id: int | None, record: LabelRecord | None) -> None:
@@ -124,6 +141,7 @@ class LabelForm(Vertical):
         where = f"was {source}, " if source else ""
         self.query_one("#form-source", Static).update(Text(f"{where}saves as {self.source}"))
         self.set_hint("")
+        self.set_warnings([])
         self._filled = self.raw()
 
     def values(self) -> LabelEdit:
@@ -147,7 +165,39 @@ class LabelForm(Vertical):
             raise exc.renamed(field.replace("_", " ")) from None
 
     def set_hint(self, hint: str | Text) -> None:
-        self.query_one("#form-hint", Static).update(hint)
+        self._set("#form-hint", hint)
+
+    def _set(self, selector: str, text: str | Text) -> None:
+        """Update a line under the fields; an empty one takes no room."""
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.display = bool(text.plain if isinstance(text, Text) else text)
+
+    def set_warnings(self, warnings: list[LintWarning]) -> None:
+        """The label lint's warnings for the label as typed (they never block a save)."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, warning in enumerate(warnings):
+            text.append("\n" if i else "")
+            text.append(f"⚠ {warning.message}")
+        self._set("#form-lint", text)
+        full = "\n".join(f"⚠ {warning.message}" for warning in warnings)
+        self.query_one("#form-lint", Static).tooltip = full or None
+
+    @property
+    def warnings_shown(self) -> str:
+        return str(self.query_one("#form-lint", Static).render())
+
+    def set_hypothesis(self, expression: str, score: float | None, stored: bool) -> None:
+        """The hypothesis a save stores with the label (from the examples view's box);
+        ``stored``: it is the label's own already."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if expression:
+            text.append("hypothesis ", style="bold")
+            text.append(expression)
+            if score is not None:
+                text.append(f" · score {score:.3f}")
+            text.append(" (stored)" if stored else " (saved with the label)", style="italic")
+        self._set("#form-hypothesis", text)
 
     def focus_name(self) -> None:
         self.query_one("#form-name", Input).focus()
@@ -232,6 +282,17 @@ class LabelForm(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "form-name" and event.value != self._filled.get("#form-name"):
             self.post_message(self.NameChanged(event.value))
+        self._edited()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._edited()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._edited()
+
+    def _edited(self) -> None:
+        if self.feature_id is not None:
+            self.post_message(self.Edited())
 
 
 def _shown(value: float | None) -> str:

@@ -32,6 +32,10 @@ class QueueRow(NamedTuple):
     claimed_by: str | None = None
     mine: bool = False
     """Claimed by this app's owner."""
+    mark: str = ""
+    """The state mark shown before the text (default: ◆ mine, ● claimed by another)."""
+    dim: bool = False
+    """The text is a description, not a name (an unlabeled neighbour's families)."""
 
     @property
     def search_text(self) -> str:
@@ -225,6 +229,14 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
             self.action_select()
 
     # --- rendering -------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._restyle, init=False)
+
+    def _restyle(self) -> None:
+        """Another theme: the cached lines hold the old colours (the lists stayed dark)."""
+        self._cache.clear()
+        self.refresh()
+
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._visible))
         self._cache.clear()
@@ -254,10 +266,12 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
             style += self.get_component_rich_style("queue-list--mine")
         elif row.claimed_by:
             style += self.get_component_rich_style("queue-list--claimed")
+        elif row.dim:
+            style += self.get_component_rich_style("queue-list--dim")
         if is_cursor:
             style += self.get_component_rich_style("queue-list--cursor")
         prio = f"{row.priority:4.2f}" if row.priority is not None else "    "
-        mark = "◆" if row.mine else ("●" if row.claimed_by else " ")
+        mark = row.mark or ("◆" if row.mine else ("●" if row.claimed_by else " "))
         text = f"{row.feature_id:>6} {prio} {mark} {row.reason or ''}"
         if row.claimed_by and not row.mine:
             text += f" [{row.claimed_by}]"

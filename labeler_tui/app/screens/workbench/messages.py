@@ -7,12 +7,14 @@ from typing import Any
 
 from textual.message import Message
 
+from labeler_tui.core.evidence.lint import LintWarning
+from labeler_tui.core.evidence.neighbours import Neighbour
 from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
 
-Neighbours = list[tuple[int, float, str | None]]
-"""Similar features as (feature id, similarity, label name or None)."""
+Neighbours = list[Neighbour]
+"""Similar features, best first, with their labels (or core families) and queue states."""
 
 
 @dataclass
@@ -79,7 +81,8 @@ class FeatureLoaded(Message):
         self.overview = overview
         self.record = record
         self.histogram = histogram
-        """The histogram plot built by the job (None: the widget builds it)."""
+        """(edges, counts, plot): the histogram in as many bins as the plot has columns and
+        its plot built by the job (None: the widget draws the overview's own)."""
         self.similar = similar
         """(method, neighbours), or None when the method has a table still to build."""
 
@@ -90,6 +93,34 @@ class SimilarLoaded(Message):
         self.feature_id = feature_id
         self.method = method
         self.rows = rows
+
+
+class NeighboursRefreshed(Message):
+    """The similar features on screen with their labels and queue states as stored now."""
+
+    def __init__(self, feature_id: int, method: str, rows: Neighbours) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        self.method = method
+        self.rows = rows
+
+
+class LintLoaded(Message):
+    """The label lint's warnings for the form's label as it was (``name``) when asked."""
+
+    def __init__(self, feature_id: int, name: str, warnings: list[LintWarning]) -> None:
+        super().__init__()
+        self.feature_id = feature_id
+        self.name = name
+        self.warnings = warnings
+
+
+class RecentLoaded(Message):
+    """This owner's recent saves and skips (history events, newest first)."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.events = events
 
 
 class TableProgress(Message):

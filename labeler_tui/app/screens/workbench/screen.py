@@ -23,7 +23,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from labeler_tui.app.actions import bindings
@@ -35,6 +35,7 @@ from labeler_tui.app.screens.modals import (
     ConflictScreen,
     GoToFeatureScreen,
     ModelPickerScreen,
+    RecentScreen,
     SkipReasonScreen,
 )
 from labeler_tui.app.screens.workbench import workers
@@ -44,16 +45,20 @@ from labeler_tui.app.screens.workbench.messages import (
     DataProgress,
     DataReady,
     FeatureLoaded,
+    LintLoaded,
     ModelChosen,
+    NeighboursRefreshed,
     NextTaken,
     OperationDone,
     QueueLoaded,
     QueueSnapshot,
+    RecentLoaded,
     SimilarLoaded,
     TableProgress,
     TableReady,
 )
 from labeler_tui.app.screens.workbench.queue_rows import QUEUE_VIEWS, build_rows
+from labeler_tui.app.widgets.examples_view import ExampleLines, ExamplesView
 from labeler_tui.app.widgets.feature_detail import FeatureDetail
 from labeler_tui.app.widgets.label_form import LabelForm, coverage_hint
 from labeler_tui.app.widgets.queue_list import QueueList
@@ -62,6 +67,8 @@ from labeler_tui.app.widgets.status_line import StatusLine, status_text
 from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.service import NO_LABEL
+from labeler_tui.core.stores.labels import LabelBook
+from labeler_tui.core.stores.queue import QueueState
 from labeler_tui.core.timestamps import shown
 
 SAVE = "Save"
@@ -70,6 +77,8 @@ NARROW_WIDTH = 110
 CLAIM_DWELL_SECONDS = 1.5
 """A feature merely browsed to is claimed once it stayed on screen this long (n/enter claim at
 once), so holding j does not write a claim per keypress."""
+LINT_PAUSE = 0.3
+"""Seconds of quiet in the form before the label lint runs on it."""
 OPENING_DATA = "Opening the data"
 READING_STORES = "Reading the labels and queue"
 
@@ -101,6 +110,10 @@ class WorkbenchScreen(Screen[None]):
         self._claim_timer: Timer | None = None
         self._building: dict[str, Worker[None]] = {}
         """Similarity methods whose one-time table a job is building, and that job."""
+        self._lint_timer: Timer | None = None
+        self._bad_records: set[int] = set()
+        """Features whose malformed record was reported for the current snapshot."""
+        self.next_after_save = backend.next_after_save
 
     @property
     def claimed(self) -> int | None:
@@ -122,8 +135,10 @@ class WorkbenchScreen(Screen[None]):
                     placeholder="filter: id, reason, owner", id="queue-filter", compact=True
                 )
                 yield QueueList(id="queue-list")
-            yield FeatureDetail(id="detail", classes="pane")
-            yield SimilarSidebar(self._similar_method, id="similar")
+            with ContentSwitcher(initial="detail", id="center"):
+                yield FeatureDetail(id="detail", classes="pane")
+                yield ExamplesView(id="examples", classes="pane")
+            yield SimilarSidebar(self._similar_method, backend.owner, id="similar")
             yield LabelForm(backend.categories, backend.source, backend.owner, id="form")
         yield Footer()
 
@@ -148,6 +163,8 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(FeatureDetail).show_message(f"Opening model {self.backend.model}…")
         self.query_one(LabelForm).fill(None, None)
         self.query_one(SimilarSidebar).clear()
+        self.query_one(SimilarSidebar).owner = self.backend.owner
+        self.query_one(ExamplesView).attach(self.backend)
         self._run(partial(workers.open_data, self.backend, self.post_message), "data", OPENING_DATA)
         self._load_queue()
 
@@ -225,7 +242,7 @@ class WorkbenchScreen(Screen[None]):
         canvas = self.query_one(FeatureDetail).histogram_canvas()
         method = self.query_one(SimilarSidebar).method
         self._run(
-            partial(workers.load_feature, self.backend, feature_id, method, canvas),
+            partial(workers.load_feature, self.backend, feature_id, method, canvas, self._stores),
             "feature",
             f"Loading feature {feature_id}",
             feature_id=feature_id,
@@ -248,12 +265,18 @@ class WorkbenchScreen(Screen[None]):
                 )
             return
         self._run(
-            partial(workers.load_similar, self.backend, feature_id, method),
+            partial(workers.load_similar, self.backend, feature_id, method, self._stores),
             "similar",
             f"Finding features similar to {feature_id}",
             feature_id=feature_id,
             shown_in="similar",
         )
+
+    @property
+    def _stores(self) -> tuple[LabelBook, QueueState] | None:
+        """The labels and queue of the newest snapshot (immutable: jobs may read them)."""
+        snapshot = self.snapshot
+        return None if snapshot is None else (snapshot.labels, snapshot.queue)
 
     def _load_coverage(self, feature_id: int, name: str) -> None:
         self._run(
@@ -349,6 +372,8 @@ class WorkbenchScreen(Screen[None]):
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         snapshot = message.snapshot
+        if self.snapshot is None or snapshot.signature != self.snapshot.signature:
+            self._bad_records.clear()  # the stores changed: a bad record is said again
         self.snapshot = snapshot
         self.error = None
         queue_list = self.queue_list
@@ -362,7 +387,7 @@ class WorkbenchScreen(Screen[None]):
         else:
             rows = build_rows(self.view, snapshot, self.backend.owner)
         queue_list.set_rows(rows)
-        self.query_one(SimilarSidebar).rename(snapshot.labels.name)
+        self._refresh_neighbours()
         if self.current is not None:
             record = self._stored_label(self.current)
             detail = self.query_one(FeatureDetail)
@@ -458,6 +483,82 @@ class WorkbenchScreen(Screen[None]):
         hint = coverage_hint(message.coverage) if message.coverage else ""
         self.query_one(LabelForm).set_hint(hint)
 
+    def _refresh_neighbours(self) -> None:
+        """Labels and queue states of the similar features shown, as stored now."""
+        sidebar = self.query_one(SimilarSidebar)
+        fid, method, stores = sidebar.feature_id, sidebar.method, self._stores
+        if fid is None or method is None or not sidebar.rows or not self.data_ready:
+            return
+        if stores is None:
+            return
+        self._run(
+            partial(workers.refresh_neighbours, self.backend, fid, method, sidebar.pairs, stores),
+            "neighbours",
+            "Refreshing the similar features",
+            feature_id=fid,
+            shown_in="similar",
+        )
+
+    def on_neighbours_refreshed(self, message: NeighboursRefreshed) -> None:
+        self.query_one(SimilarSidebar).refresh_rows(
+            message.feature_id, message.method, message.rows
+        )
+
+    @on(LabelForm.Edited)
+    def _form_edited(self) -> None:
+        if self._lint_timer is not None:
+            self._lint_timer.stop()
+        self._lint_timer = self.set_timer(LINT_PAUSE, self._lint)
+
+    def _lint(self) -> None:
+        """The label lint on the form's label as typed (a field that does not parse yet: the
+        warnings stay until it does)."""
+        self._lint_timer = None
+        form = self.query_one(LabelForm)
+        feature_id = form.feature_id
+        if feature_id is None or feature_id != self.current or not self.data_ready:
+            return
+        try:
+            edit = form.values()
+        except LabelerError:
+            return
+        if not edit.name.strip():
+            form.set_warnings([])
+            return
+        self._run(
+            partial(workers.lint_label, self.backend, feature_id, edit),
+            "lint",
+            "Label lint",
+            feature_id=feature_id,
+            shown_in="hint",
+        )
+
+    def on_lint_loaded(self, message: LintLoaded) -> None:
+        form = self.query_one(LabelForm)
+        if message.feature_id == self.current == form.feature_id:
+            form.set_warnings(message.warnings)
+
+    @on(ExamplesView.Tested)
+    def _hypothesis_tested(self, message: ExamplesView.Tested) -> None:
+        if message.feature_id != self.current:
+            return
+        view = self.query_one(ExamplesView)
+        record = self._stored_label(message.feature_id)
+        stored = record.hypothesis_expression if record else None
+        result = message.result
+        self.query_one(LabelForm).set_hypothesis(
+            view.expression,
+            result.score if result is not None else None,
+            view.hypothesis_for_save(stored) is None,
+        )
+
+    def on_recent_loaded(self, message: RecentLoaded) -> None:
+        def done(feature_id: int | None) -> None:
+            if feature_id is not None:
+                self._go_to(feature_id)
+
+        self.app.push_screen(RecentScreen(message.events), done)
+
     def on_next_taken(self, message: NextTaken) -> None:
         if message.feature_id is None or message.feature_id == self.current:
             self.notify("The queue is empty: press b to build it.")
@@ -495,10 +596,14 @@ class WorkbenchScreen(Screen[None]):
             lease.want(None)
         self.claim_note = "claimed" if self.claimed == feature_id else ""
         form = self.query_one(LabelForm)
-        form.fill(feature_id, self._stored_label(feature_id))
+        record = self._stored_label(feature_id)
+        form.fill(feature_id, record)
         draft = self.drafts.pop(feature_id, None)
         if draft:
             form.restore(*draft)
+        stored = record.hypothesis_expression if record else None
+        form.set_hypothesis(stored or "", record.hypothesis_score if record else None, True)
+        self.query_one(ExamplesView).show_feature(feature_id, stored)
         self.query_one(SimilarSidebar).show_loading(feature_id)
         self.refresh_status()
         self._load_feature(feature_id)
@@ -510,7 +615,9 @@ class WorkbenchScreen(Screen[None]):
         try:
             return self.snapshot.labels.get(feature_id)
         except LabelerError as exc:
-            self.report_error(READING_STORES, str(exc))
+            if feature_id not in self._bad_records:  # once per feature and snapshot
+                self._bad_records.add(feature_id)
+                self.report_error(READING_STORES, str(exc))
             return None
 
     def _show_in_queue(self, feature_id: int) -> None:
@@ -579,17 +686,37 @@ class WorkbenchScreen(Screen[None]):
         self.queue_list.focus()
 
     # --- focus helpers ---------------------------------------------------------------------------
+    PANES = ("#queue-pane", "#center", "#form", "#similar")
+    """The panes that show focus plainly (class ``-active``: an accent title or border)."""
+
+    def on_descendant_focus(self) -> None:
+        self._mark_active_pane()
+
+    def _mark_active_pane(self) -> None:
+        """Textual's ``:focus-within`` was not restyled when the focus moved (the queue's title
+        stayed lit): the pane with the focus is marked by class instead."""
+        for selector in self.PANES:
+            pane = self.query_one(selector)
+            pane.set_class(self._focus_in(pane), "-active")
+
     def _focus_in(self, widget: Widget) -> bool:
         focused = self.focused
         return focused is not None and (focused is widget or widget in focused.ancestors)
 
     def _panes(self) -> list[Widget]:
+        center: Widget = self.query_one(FeatureDetail)
+        if self.examples_shown:
+            center = self.query_one(ExampleLines)
         return [
             self.queue_list,
-            self.query_one(FeatureDetail),
+            center,
             self.query_one("#form-name"),
             self.query_one("#similar-list"),
         ]
+
+    @property
+    def examples_shown(self) -> bool:
+        return self.query_one("#center", ContentSwitcher).current == "examples"
 
     # --- actions (declared in actions.py) --------------------------------------------------------
     def action_next_feature(self) -> None:
@@ -624,7 +751,7 @@ class WorkbenchScreen(Screen[None]):
         focused = self.focused
         if focused is None or self._focus_in(self.query_one(LabelForm)):
             return
-        if isinstance(focused, FeatureDetail):
+        if isinstance(focused, FeatureDetail | ExampleLines):
             (focused.scroll_down if down else focused.scroll_up)(animate=False)
             return
         target = focused if isinstance(focused, QueueList) else self.queue_list
@@ -701,23 +828,33 @@ class WorkbenchScreen(Screen[None]):
         except LabelerError as exc:
             self.report_error("Save", str(exc))
             return
+        stored = form.base.hypothesis_expression if form.base else None
+        hypothesis = self.query_one(ExamplesView).hypothesis_for_save(stored)
+        if hypothesis is not None:
+            edit = replace(edit, hypothesis_expression=hypothesis)
         self._save(feature_id, edit, form.read_since)
 
     def _save(self, feature_id: int, edit: LabelEdit, since: str, force: bool = False) -> None:
         """Save the form's label if the stored one is still the one it was filled from
         (``since``); a label saved meanwhile by someone else, or a claim of another owner,
         comes back as a failure that asks what to do (:meth:`_save_refused`)."""
-        service, lease = self.backend.service, self.backend.lease
+        backend, lease = self.backend, self.backend.lease
 
         def change() -> str:
-            service.set_label(feature_id, edit, force=force, if_unchanged_since=since)
+            record = backend.service.set_label(
+                feature_id, edit, force=force, if_unchanged_since=since
+            )
             lease.dropped(feature_id)  # labeling completed it: its claim went with its entry
-            return f"Saved feature {feature_id}: {edit.name}"
+            warnings = backend.service.lint(record)
+            said = f"Saved feature {feature_id}: {edit.name}"
+            if warnings:
+                said += " (lint: " + "; ".join(w.message for w in warnings) + ")"
+            return said
 
         form = self.query_one(LabelForm)
         self._saving = _Saving(feature_id, edit, since, force, form.mark_saved())
         self.queue_list.focus()
-        self._write(SAVE, change)
+        self._write(SAVE, change, next_feature=self.next_after_save)
 
     def _save_refused(self, failure: Failure) -> bool:
         """A save refused by a claim or by a newer label: ask (True when it asked)."""
@@ -770,7 +907,7 @@ class WorkbenchScreen(Screen[None]):
             if reason is not None:
                 self.skip_feature(feature_id, reason)
 
-        self.app.push_screen(SkipReasonScreen(feature_id), done)
+        self.app.push_screen(SkipReasonScreen(feature_id, self.backend.skip_reasons), done)
 
     def skip_feature(self, feature_id: int, reason: str) -> None:
         """Skip (with the reason, possibly empty) and go on to the next feature."""
@@ -842,7 +979,9 @@ class WorkbenchScreen(Screen[None]):
         panes = self._panes()
         index = 0
         for i, pane in enumerate(panes):
-            if self._focus_in(pane) or (i == 2 and self._focus_in(self.query_one(LabelForm))):
+            in_form = i == 2 and self._focus_in(self.query_one(LabelForm))
+            in_view = i == 1 and self._focus_in(self.query_one(ExamplesView))
+            if self._focus_in(pane) or in_form or in_view:
                 index = i
                 break
         panes[(index + step) % len(panes)].focus()
@@ -862,6 +1001,69 @@ class WorkbenchScreen(Screen[None]):
                 self.query_one(FeatureDetail).focus()
             return
         self._step_pane(-1)
+
+    # --- evidence ----------------------------------------------------------------------------------
+    def _show_examples(self, shown: bool) -> None:
+        switcher = self.query_one("#center", ContentSwitcher)
+        switcher.current = "examples" if shown else "detail"
+        if shown:
+            self.query_one(ExamplesView).load()
+
+    def action_toggle_examples(self) -> None:
+        if self.current is None:
+            self.notify("Open a feature first (n or enter).", severity="warning")
+            return
+        shown = not self.examples_shown
+        focus_was_there = self._focus_in(self.query_one("#center"))
+        self._show_examples(shown)
+        if focus_was_there or shown:
+            view = self.query_one(ExamplesView)
+            (view.focus_list() if shown else self.query_one(FeatureDetail).focus())
+
+    def action_hypothesis(self) -> None:
+        if self.current is None:
+            self.notify("Open a feature first (n or enter).", severity="warning")
+            return
+        if not self.examples_shown:
+            self._show_examples(True)
+        self.query_one(ExamplesView).focus_box()
+
+    def action_step_region(self, step: int) -> None:
+        if self.current is None:
+            return
+        if not self.examples_shown:
+            self._show_examples(True)
+        self.query_one(ExamplesView).step_region(step)
+
+    def action_examples_order(self) -> None:
+        if self.examples_shown:
+            self.query_one(ExamplesView).toggle_order()
+
+    def action_toggle_match(self) -> None:
+        view = self.query_one(ExamplesView)
+        if not view.expression:
+            self.notify("Type a hypothesis first (h).", severity="warning")
+            return
+        view.toggle_match()
+
+    # --- pace ------------------------------------------------------------------------------------
+    def action_skip_preset(self, number: int) -> None:
+        """Skip the feature on screen with the ``number``-th preset reason, at once."""
+        reasons = self.backend.skip_reasons
+        if self.current is None:
+            self.notify("No feature on screen to skip.", severity="warning")
+        elif not 1 <= number <= len(reasons):
+            self.notify(f"No preset skip reason {number} ([app] skip_reasons).", severity="warning")
+        else:
+            self.skip_feature(self.current, reasons[number - 1])
+
+    def action_toggle_next_after_save(self) -> None:
+        self.next_after_save = not self.next_after_save
+        state = "opens the next feature" if self.next_after_save else "stays on the feature"
+        self.notify(f"Saving now {state}.", timeout=3)
+
+    def action_recent_decisions(self) -> None:
+        self._run(partial(workers.recent_decisions, self.backend), "recent", "Recent decisions")
 
     def action_switch_model(self) -> None:
         models = list(self.backend.workspace.config.models)
@@ -904,6 +1106,9 @@ class WorkbenchScreen(Screen[None]):
             self.queue_list.set_filter("")
             self._leave_filter()
             self.refresh_status()
+            return
+        if self.query_one("#hypothesis", Input).has_focus:
+            self.query_one(ExamplesView).focus_list()  # the expression stays
             return
         if self._focus_in(self.query_one(LabelForm)) or self._focus_in(
             self.query_one(SimilarSidebar)

@@ -13,26 +13,31 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from labeler_tui.app.backend import Backend
+from labeler_tui.app.backend import Backend, Stores
 from labeler_tui.app.screens.workbench.messages import (
     ClaimChanged,
     CoverageLoaded,
     DataProgress,
     DataReady,
     FeatureLoaded,
+    LintLoaded,
+    NeighboursRefreshed,
     NextTaken,
     OperationDone,
     QueueLoaded,
     QueueSnapshot,
+    RecentLoaded,
     SimilarLoaded,
     TableProgress,
     TableReady,
 )
 from labeler_tui.app.screens.workbench.queue_rows import build_rows
-from labeler_tui.app.widgets.histogram import Canvas, render_histogram
+from labeler_tui.app.widgets.histogram import Canvas, plot_bins, render_histogram
 from labeler_tui.core.lease import Lease
+from labeler_tui.core.records import LabelEdit
 
 SIMILAR_TOP_K = 12
+RECENT_DECISIONS = 10
 PROGRESS_EVERY = 0.2
 """Seconds between two progress messages of the same job."""
 
@@ -87,7 +92,11 @@ def poll(backend: Backend, known: tuple[object, ...] | None) -> QueueLoaded | No
 
 
 def load_feature(
-    backend: Backend, feature_id: int, method: str | None, canvas: Canvas | None
+    backend: Backend,
+    feature_id: int,
+    method: str | None,
+    canvas: Canvas | None,
+    stores: Stores | None = None,
 ) -> FeatureLoaded:
     """Overview, label, the histogram plot for ``canvas`` and, when ``method`` answers at once,
     the similar features: one message, so the screen lays out and paints once per feature.
@@ -95,16 +104,40 @@ def load_feature(
     overview, record = backend.overview(feature_id)
     similar = None
     if method is not None and backend.similar_ready(method):
-        similar = (method, backend.similar(feature_id, method, SIMILAR_TOP_K))
+        similar = (method, backend.similar(feature_id, method, SIMILAR_TOP_K, stores))
     plot = None
-    histogram = overview.get("histogram") or {}
-    if canvas is not None and histogram.get("counts"):
-        plot = render_histogram(histogram["edges"], histogram["counts"], canvas)
+    if canvas is not None and (overview.get("histogram") or {}).get("counts"):
+        edges, counts = backend.histogram(feature_id, plot_bins(canvas))
+        plot = (edges, counts, render_histogram(edges, counts, canvas))
     return FeatureLoaded(feature_id, overview, record, plot, similar)
 
 
-def load_similar(backend: Backend, feature_id: int, method: str) -> SimilarLoaded:
-    return SimilarLoaded(feature_id, method, backend.similar(feature_id, method, SIMILAR_TOP_K))
+def load_similar(
+    backend: Backend, feature_id: int, method: str, stores: Stores | None = None
+) -> SimilarLoaded:
+    rows = backend.similar(feature_id, method, SIMILAR_TOP_K, stores)
+    return SimilarLoaded(feature_id, method, rows)
+
+
+def refresh_neighbours(
+    backend: Backend,
+    feature_id: int,
+    method: str,
+    pairs: list[tuple[int, float]],
+    stores: Stores,
+) -> NeighboursRefreshed:
+    """The neighbours on screen with their labels and queue states as the newest snapshot
+    read them (no similarity is recomputed)."""
+    return NeighboursRefreshed(feature_id, method, backend.describe_neighbours(pairs, stores))
+
+
+def lint_label(backend: Backend, feature_id: int, edit: LabelEdit) -> LintLoaded:
+    return LintLoaded(feature_id, edit.name, backend.lint(feature_id, edit))
+
+
+def recent_decisions(backend: Backend) -> RecentLoaded:
+    """This owner's last saves and skips, newest first, from the history."""
+    return RecentLoaded(backend.service.recent_decisions(RECENT_DECISIONS))
 
 
 def build_table(backend: Backend, method: str, post: Post) -> TableReady:
