@@ -10,6 +10,8 @@ runs headless through Pilot, exactly as a user drives it, and each view is saved
 
 - ``workbench.svg``       120x40: queue, feature detail with the region histogram, similar features
 - ``label-form.svg``      120x40: the label form in use, with the core-coverage hint
+- ``examples.svg``        120x40: 13934's core examples with the hypothesis box testing
+                          ``respawn_punisher`` (a tail marker: 12% of the core, 90% of 90%+)
 - ``help.svg``            120x40: every key and the labeling guide
 - ``progress.svg``        120x40: labels over time, counts, quadrants, weighted coverage
 - ``workbench-80x24.svg`` 80x24:  the small-terminal layout
@@ -72,7 +74,7 @@ def prepare_workspace(root: Path) -> Workspace:
     workspace.data(MODEL)  # build the index now, not inside the first screenshot
     day = {"now": FIRST_DAY}
     service = LabelingService(workspace, MODEL, owner=OWNER, clock=lambda: day["now"])
-    candidates = service.build_queue("activation_count", top_k=200)
+    candidates = service.build_queue("activation_count", top_k=200).changed
     labeled = [f for f in candidates if f not in DOC_FEATURES][: len(HISTORY_LABELS)]
     for i, (feature_id, spec) in enumerate(zip(labeled, HISTORY_LABELS, strict=True)):
         name, category, interp, hyp, source = spec
@@ -157,6 +159,18 @@ async def label_form(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def hypothesis(pilot: Pilot[None]) -> None:
+    """13934 opened by id, its examples, and a hypothesis typed into the box."""
+    await pilot.press("g", *"13934", "enter")
+    await settle(pilot)
+    await wait_for_feature(pilot)
+    await pilot.press("h", *"respawn_punisher")
+    await pilot.pause(0.3)
+    await settle(pilot)
+    await pilot.press("escape")  # the box left for the examples: the cursor is not drawn
+    await settle(pilot)
+
+
 async def show_help(pilot: Pilot[None]) -> None:
     await pilot.press("f1")
     await settle(pilot)
@@ -170,6 +184,7 @@ async def show_progress(pilot: Pilot[None]) -> None:
 SHOTS: tuple[tuple[str, tuple[int, int], Steps], ...] = (
     ("workbench", (120, 40), open_top),
     ("label-form", (120, 40), label_form),
+    ("examples", (120, 40), hypothesis),
     ("help", (120, 40), show_help),
     ("progress", (120, 40), show_progress),
     ("workbench-80x24", (80, 24), open_top),
