@@ -140,29 +140,25 @@ def flags_text(overview: dict[str, Any]) -> Text:
     return text
 
 
-def effects_text(overview: dict[str, Any], width: int = 0) -> Text:
-    """What the feature writes to the model's output: the outputs its decoder row promotes
-    and suppresses most, as many as ``width`` columns hold (empty without an output matrix)."""
+EFFECTS_SHOWN = 6
+
+
+def effects_text(overview: dict[str, Any]) -> Text:
+    """What the feature writes to the model's output: the six outputs its decoder row promotes
+    and suppresses most, with values (wrapped to the pane; empty without an output matrix)."""
     effects = overview.get("effects") or {}
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     for title, key, style in (
-        ("promotes  ", "promoted", "green"),
+        ("promotes", "promoted", "green"),
         ("suppresses", "suppressed", "red"),
     ):
         items = effects.get(key) or []
         if not items:
             continue
+        text.append("\n" if text.plain else "")
         text.append(f"{title} ", style=f"bold {style}")
-        used = ROW_INDENT
-        for i, item in enumerate(items):
-            piece = f"{item.get('name')} {float(item.get('value') or 0):+.2f}"
-            if i and width and used + len(piece) + 2 > width:
-                break
-            text.append(", " if i else "")
-            text.append(piece)
-            used += len(piece) + 2
-        text.append("\n")
-    text.rstrip()
+        pieces = [f"{i.get('name')} {float(i.get('value') or 0):+.2f}" for i in items]
+        text.append(", ".join(pieces[:EFFECTS_SHOWN]))
     return text
 
 
@@ -263,7 +259,7 @@ class FeatureDetail(VerticalScroll, can_focus=True):
         if self.overview is not None:
             width = self.scrollable_content_region.width
             self.query_one("#detail-regions", Static).update(regions_text(self.overview, width))
-            effects = effects_text(self.overview, width)
+            effects = effects_text(self.overview)
             self.query_one("#detail-effects", Static).update(effects)
             self.query_one("#detail-effects", Static).display = bool(effects.plain)
 
