@@ -35,14 +35,9 @@ import polars as pl
 
 from labeler_tui.core.config import ModelConfig
 from labeler_tui.core.data import index_layout as L
+from labeler_tui.core.data.activation_inputs import ActivationInput, BagActivations
 from labeler_tui.core.data.decoder import DecoderSource, open_decoder, row_norms, write_float32_rows
-from labeler_tui.core.data.readers import (
-    ActivationBatch,
-    ExampleTable,
-    check_activation_file,
-    read_activation_slice,
-    read_examples,
-)
+from labeler_tui.core.data.readers import ActivationBatch, ExampleTable, read_examples
 from labeler_tui.core.data.vocab import read_vocab, token_families
 from labeler_tui.core.errors import DataError
 
@@ -179,24 +174,42 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
         stages[name] = round(time.perf_counter() - started - sum(stages.values()), 3)
         stages_cpu[name] = round(time.process_time() - started_cpu - sum(stages_cpu.values()), 3)
 
-    reading = f"{config.name}: reading vocab and examples"
-    progress(reading, 0, 1)
-    token_names = read_vocab(config.vocab)
-    family_names, token_family = token_families(token_names, config.token_family)
     decoder = open_decoder(config.decoder) if config.decoder is not None else None
-    examples = read_examples(config.examples, len(token_names), config.vocab)
+    extra: dict[str, Any] = {}
+    source: ActivationInput
+    if config.is_sequence:  # positions of a token stream are the examples
+        from labeler_tui.core.data.sequence_build import write_sequence_inputs
+
+        examples, source, extra = write_sequence_inputs(config, out, progress)
+    else:
+        reading = f"{config.name}: reading vocab and examples"
+        progress(reading, 0, 1)
+        assert config.vocab is not None and config.examples is not None
+        token_names = read_vocab(config.vocab)
+        family_names, token_family = token_families(token_names, config.token_family)
+        examples = read_examples(config.examples, len(token_names), config.vocab)
+        np.save(out / L.TOKEN_FAMILY, token_family)
+        L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
+        progress(reading, 1, 1)
+        source = BagActivations(config.activations)
     _write_examples(out, examples)
-    np.save(out / L.TOKEN_FAMILY, token_family)
-    L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
-    progress(reading, 1, 1)
     lap("examples")
 
-    sizes = [check_activation_file(path) for path in config.activations]
+    sizes = [source.count(path) for path in source.files]
     total_rows = sum(sizes)
-    units = _units(config.activations, sizes)
+    units = _units(source, sizes)
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="labeler-index") as pool:
         n_features, n_nonzero = _build_activations(
-            config, out, examples, decoder, units, total_rows, pool, progress, lap
+            config,
+            out,
+            examples,
+            decoder,
+            units,
+            total_rows,
+            pool,
+            progress,
+            lap,
+            source.min_features,
         )
 
     decoder_info: dict[str, Any] | None = None
@@ -221,6 +234,7 @@ def _build(config: ModelConfig, out: Path, fp: str, progress: Progress) -> None:
         "build_seconds": round(time.perf_counter() - started, 3),
         "stage_seconds": stages,
         "stage_cpu_seconds": stages_cpu,
+        **extra,
     }
     L.write_json(out / L.MANIFEST, manifest)
 
@@ -235,12 +249,15 @@ def _build_activations(
     pool: ThreadPoolExecutor,
     progress: Progress,
     lap: Callable[[str], None],
+    min_features: int = 0,
 ) -> tuple[int, int]:
     """Passes 1 and 2 and the per-feature sort; returns (n_features, n_nonzero)."""
     mapper = ExampleRows(examples.example_ids)
     counts = _count_pass(config, units, decoder, total_rows, pool, progress)
     lap("count_pass")
-    n_features = decoder.n_features if decoder is not None else counts.max_feature_id + 1
+    n_features = (
+        decoder.n_features if decoder is not None else max(counts.max_feature_id + 1, min_features)
+    )
     offsets = np.zeros(n_features + 1, dtype=np.int64)
     np.cumsum(np.pad(counts.totals, (0, n_features - len(counts.totals))), out=offsets[1:])
     n_nonzero = int(offsets[-1])
@@ -308,12 +325,16 @@ class _Unit:
     path: Path
     start: int
     length: int
+    source: ActivationInput
+
+    def read(self, with_example_ids: bool = True) -> ActivationBatch:
+        return self.source.read(self.path, self.start, self.length, with_example_ids)
 
 
-def _units(files: tuple[Path, ...], sizes: list[int]) -> list[_Unit]:
+def _units(source: ActivationInput, sizes: list[int]) -> list[_Unit]:
     return [
-        _Unit(path, start, min(BATCH_ROWS, size - start))
-        for path, size in zip(files, sizes, strict=True)
+        _Unit(path, start, min(BATCH_ROWS, size - start), source)
+        for path, size in zip(source.files, sizes, strict=True)
         for start in range(0, size, BATCH_ROWS)
     ]
 
@@ -361,7 +382,7 @@ def _count_pass(
     top = -1
 
     def count(unit: _Unit) -> tuple[np.ndarray, int]:
-        batch = read_activation_slice(unit.path, unit.start, unit.length, with_example_ids=False)
+        batch = unit.read(with_example_ids=False)
         _check_features(unit.path, batch, decoder)
         feats = batch.feature_ids[batch.activations > 0]
         top = int(batch.feature_ids.max()) if len(batch.feature_ids) else -1
@@ -412,7 +433,7 @@ def _scatter_pass(
     shift = np.uint64(row_bits)
 
     def scatter(unit: _Unit, start: np.ndarray, expected: np.ndarray | None) -> np.ndarray:
-        batch = read_activation_slice(unit.path, unit.start, unit.length)
+        batch = unit.read()
         all_rows = _example_rows(unit.path, batch, mapper)
         keep = batch.activations > 0
         feats = batch.feature_ids[keep]

@@ -42,11 +42,9 @@ def metadata_codes_file(index: int) -> str:
 def fingerprint(config: ModelConfig) -> str:
     """A short hash of the inputs' paths, sizes and mtimes and the token-family regex."""
     entries: list[Any] = [INDEX_VERSION, config.token_family]
-    roles = [("activations", p) for p in config.activations]
-    roles += [("examples", config.examples), ("vocab", config.vocab)]
-    if config.decoder is not None:
-        roles.append(("decoder", config.decoder))
-    for role, path in roles:
+    if config.sequence is not None:  # the window shapes the analysis tables kept in the index
+        entries.append([config.kind, list(config.sequence.window), config.sequence.n_features])
+    for role, path in config.input_roles():
         try:
             st = os.stat(path)
         except FileNotFoundError:
