@@ -4,14 +4,17 @@ Both are built in one pass over every feature's nonzero activations (features in
 gather of family sets and one ``bincount`` / ``np.minimum.at`` per batch), saved next to the
 index (see ``derived``) and reused by every later query and process.
 
-- token profiles: float32[n_features, n_columns], one column per token family and one per
-  token of a family with several tokens (``swim_speed_up_57``; a one-token family would repeat
-  its family's column). Row f holds, per column x, the positive pointwise mutual information
+- token profiles: sparse rows, one column per token family and one per token of a family with
+  several tokens (``swim_speed_up_57``; a one-token family would repeat its family's column),
+  or for a sequence model one per slot token (``token:w``, ``prev:w``, ``next:w``,
+  ``context:w``). Row f holds, per column x, the positive pointwise mutual information
   ``max(0, ln(share_f(x) / base(x)))``: ``share_f(x)`` is the activation-weighted share of f's
-  nonzero examples containing x, ``base(x)`` the share of all examples containing x. Rows are
-  L2-normalised (dead features: zero rows). Weighting by enrichment over the base rate keeps
-  common families (in most examples, so in most features' examples) from making every profile
-  alike. A ``tokens`` query is then one mat-vec.
+  nonzero examples containing x (for a sequence model, of 512 of them evenly spaced in
+  activation order), ``base(x)`` the share of all examples containing x. A row keeps its
+  ``PROFILE_TOP_COLUMNS`` largest values and is L2-normalised (dead features: empty rows).
+  Weighting by enrichment over the base rate keeps common families (in most examples, so in
+  most features' examples) from making every profile alike. Memory is the rows' entries, never
+  features x vocabulary; a query adds up the entries of its own columns.
 - MinHash signatures (one-permutation hashing, Li, Owen & Zhang 2012): a fixed seeded permutation
   ``pi`` of the example rows splits into ``MINHASH_BINS`` equal ranges; signature[f, b] is the
   smallest ``pi(row)`` of f's rows inside range b, or ``EMPTY``. The share of bins where two
@@ -31,23 +34,49 @@ from labeler_tui.core.data import ModelData, ProgressCallback
 
 BATCH_NONZEROS = 2_000_000
 PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per batch cost 3x
+PROFILE_BATCH_CELLS = 8_000_000
+"""Features x columns of one batch's dense sums (64 MB of float64): the build's memory bound."""
+PROFILE_TOP_COLUMNS = 256
+"""A profile keeps its largest columns (a feature's few hundred over-represented tokens)."""
+SEQUENCE_PROFILE_SAMPLE = 512
+"""A sequence model's profile is estimated from this many of a feature's nonzero examples."""
 MINHASH_BINS = 128
 MINHASH_SEED = 20_240_601
 EMPTY = np.iinfo(np.int32).max
-PROFILES_NAME = "token_profiles_v3"  # v3: PPMI over families and level tokens (v2: raw sums)
+PROFILES_NAMES = (
+    "token_profiles_v4_indptr",
+    "token_profiles_v4_columns",
+    "token_profiles_v4_values",
+)
+"""v4: sparse rows of the v3 values (PPMI over families and level tokens; slot tokens for a
+sequence model), at most PROFILE_TOP_COLUMNS columns each."""
+PROFILES_NAME = PROFILES_NAMES[0]
 
 
 def _batches(
-    data: ModelData, progress: ProgressCallback | None, stage: str
+    data: ModelData,
+    progress: ProgressCallback | None,
+    stage: str,
+    sample: int | None = None,
+    max_features: int | None = None,
 ) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
-    """(first feature id, rows per feature, activations per feature) in batches."""
+    """(first feature id, rows per feature, activations per feature) in batches of about
+    ``BATCH_NONZEROS`` nonzeros and at most ``max_features`` features; with ``sample``, at most
+    that many of each feature's nonzeros, evenly spaced in activation order."""
     start, rows, acts, size = 0, [], [], 0
     for f in range(data.n_features):
         activations = data.feature(f)
-        rows.append(activations.rows)
-        acts.append(activations.activations)
-        size += len(activations)
-        if size >= BATCH_NONZEROS or f == data.n_features - 1:
+        n = len(activations)
+        if sample is not None and n > sample:
+            chosen = np.unique(np.linspace(0, n - 1, sample).round().astype(np.int64))
+            rows.append(activations.rows_at(chosen))
+            acts.append(np.asarray(activations.activations[chosen]))
+        else:
+            rows.append(activations.rows)
+            acts.append(activations.activations)
+        size += len(rows[-1])
+        full = max_features is not None and len(rows) >= max_features
+        if size >= BATCH_NONZEROS or full or f == data.n_features - 1:
             yield start, rows, acts
             if progress is not None:
                 progress(stage, f + 1, data.n_features)
@@ -58,8 +87,13 @@ def profile_columns(data: ModelData) -> np.ndarray:
     """int64[n_tokens + n_families + 2]: the profile column of each id of the set table's id
     space (tokens, their pad, families, their pad; see ``example_sets``), or ``n_columns`` (the
     last value + 1, dropped) for ids without a column. Columns: the families in id order, then
-    the tokens of families with more than one token, in token id order."""
+    the tokens of families with more than one token, in token id order. A sequence model's
+    columns are its slot tokens (``token:w``, ``prev:w``, ``next:w``, ``context:w``)."""
     table = example_sets(data)
+    if data.is_sequence:
+        column = np.full(table.n_ids, table.n_tokens, dtype=np.int64)
+        column[: table.n_tokens] = np.arange(table.n_tokens)
+        return column
     family_sizes = np.bincount(data.token_family, minlength=table.n_families)
     tokens = np.flatnonzero(family_sizes[data.token_family] > 1)
     n_columns = table.n_families + len(tokens)
@@ -71,14 +105,23 @@ def profile_columns(data: ModelData) -> np.ndarray:
     return column
 
 
-def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
+def _build_profiles(
+    data: ModelData, progress: ProgressCallback | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch of
+    features sums its activations per column in a dense block of at most PROFILE_BATCH_CELLS
+    cells, so memory is bounded whatever the vocabulary (never features x columns)."""
     table = example_sets(data)
     column_of = profile_columns(data)
     n_columns = int(column_of.max())  # the drop column's index: real columns are below it
     width = n_columns + 1
     base = _base_rates(data, column_of, width)[:n_columns]
-    profiles = np.zeros((data.n_features, n_columns), dtype=np.float32)
-    for start, rows, acts in _batches(data, progress, "token profiles"):
+    indptr = np.zeros(data.n_features + 1, dtype=np.int64)
+    columns: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    sample = SEQUENCE_PROFILE_SAMPLE if data.is_sequence else None
+    max_features = max(1, PROFILE_BATCH_CELLS // width)
+    for start, rows, acts in _batches(data, progress, "token profiles", sample, max_features):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
         all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
         owner = np.repeat(np.arange(len(rows), dtype=np.int64) * width, counts)
@@ -89,14 +132,35 @@ def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple
             weights = np.broadcast_to(all_acts[part].astype(np.float64)[:, None], keys.shape)
             sums += np.bincount(keys.reshape(-1), weights=weights.reshape(-1), minlength=len(sums))
         totals = np.array([float(np.sum(a, dtype=np.float64)) for a in acts])
-        block = sums.reshape(len(rows), width)[:, :n_columns]
-        profiles[start : start + len(rows)] = _ppmi_rows(block, totals, base)
-    return (profiles,)
+        block = _ppmi_rows(sums.reshape(len(rows), width)[:, :n_columns], totals, base)
+        for i, row in enumerate(block):
+            held = np.flatnonzero(row)
+            if len(held) > PROFILE_TOP_COLUMNS:  # the largest, ties by lower column
+                order = np.lexsort((held, -row[held]))[:PROFILE_TOP_COLUMNS]
+                held = np.sort(held[order])
+            kept = row[held]
+            norm = float(np.linalg.norm(kept))
+            columns.append(held.astype(np.int32))
+            values.append((kept / norm if norm > 0 else kept).astype(np.float32))
+            indptr[start + i + 1] = len(held)
+    np.cumsum(indptr, out=indptr)
+    return (
+        indptr,
+        np.concatenate(columns) if columns else np.zeros(0, np.int32),
+        np.concatenate(values) if values else np.zeros(0, np.float32),
+    )
 
 
 def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarray:
     """float64[width]: share of all examples holding each column's token or family (an
     example's set holds each id once)."""
+    if data.is_sequence:
+        from labeler_tui.core.analysis.sequence_sets import base_counts
+
+        tokens, _families = base_counts(data)
+        held = np.zeros(width, dtype=np.float64)
+        held[: len(tokens)] = tokens
+        return held / max(data.n_examples, 1)
     table = example_sets(data)
     held = np.zeros(width, dtype=np.int64)
     for start in range(0, data.n_examples, PROFILE_CHUNK * 4):
@@ -106,14 +170,56 @@ def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarra
 
 
 def _ppmi_rows(sums: np.ndarray, totals: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Unit rows of ``max(0, ln((sums / totals) / base))`` (0 where a feature never holds the
+    """Rows of ``max(0, ln((sums / totals) / base))`` (0 where a feature never holds the
     column). Shares are ratios of activation sums, so activations of any scale (1e-30
     included) give the same profile."""
     share = np.divide(sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0)
     ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
-    ppmi = np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1.0)
-    norms = np.linalg.norm(ppmi, axis=1, keepdims=True)
-    return np.divide(ppmi, norms, out=np.zeros_like(ppmi), where=norms > 0)
+    return np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1.0)
+
+
+class TokenProfiles:
+    """The sparse profiles (CSR rows) and, for queries, the same entries by column."""
+
+    def __init__(self, indptr: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.columns = np.asarray(columns)
+        self.values = np.asarray(values, dtype=np.float32)
+        self.n_features = len(self.indptr) - 1
+        owners = np.repeat(np.arange(self.n_features, dtype=np.int64), np.diff(self.indptr))
+        order = np.argsort(self.columns, kind="stable")
+        n_columns = int(self.columns.max()) + 1 if len(self.columns) else 0
+        self._column_ptr = np.zeros(n_columns + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.columns, minlength=n_columns), out=self._column_ptr[1:])
+        self._column_features = owners[order]
+        self._column_values = self.values[order].astype(np.float64)
+
+    def row(self, feature_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, values) of one feature's unit profile."""
+        lo, hi = int(self.indptr[feature_id]), int(self.indptr[feature_id + 1])
+        return np.asarray(self.columns[lo:hi]), np.asarray(self.values[lo:hi], dtype=np.float64)
+
+    def similarities(self, feature_id: int) -> np.ndarray:
+        """float64[n_features]: the cosine of every profile with this feature's (the rows are
+        unit vectors), from the entries of its columns only."""
+        columns, values = self.row(feature_id)
+        out = np.zeros(self.n_features, dtype=np.float64)
+        if not len(columns):
+            return out
+        lo, hi = self._column_ptr[columns], self._column_ptr[columns + 1]
+        lengths = hi - lo
+        index = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        weights = self._column_values[index] * np.repeat(values, lengths)
+        out += np.bincount(self._column_features[index], weights=weights, minlength=self.n_features)
+        return out
+
+    def dense(self) -> np.ndarray:
+        """float64[n_features, n_columns] (tests and small models only)."""
+        n_columns = len(self._column_ptr) - 1
+        out = np.zeros((self.n_features, n_columns), dtype=np.float64)
+        owners = np.repeat(np.arange(self.n_features), np.diff(self.indptr))
+        out[owners, self.columns] = self.values
+        return out
 
 
 def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
@@ -131,12 +237,15 @@ def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[
     return (signatures,)
 
 
-def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
-    """float32[n_features, n_columns] (see :func:`profile_columns`), unit rows (zero rows for
-    dead features)."""
+def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> TokenProfiles:
+    """The sparse unit profiles (see :func:`profile_columns`; dead features: empty rows)."""
 
-    def load() -> np.ndarray:
-        return cached_arrays(data, (PROFILES_NAME,), lambda: _build_profiles(data, progress))[0]
+    def load() -> TokenProfiles:
+        arrays = cached_arrays(data, PROFILES_NAMES, lambda: _build_profiles(data, progress))
+        indptr = np.asarray(arrays[0])
+        if len(indptr) != data.n_features + 1 or int(indptr[-1]) != len(arrays[1]):
+            arrays = _build_profiles(data, progress)  # a damaged cache: rebuilt
+        return TokenProfiles(*arrays)
 
     return memoized(data, "token_profiles", load)
 
@@ -153,7 +262,7 @@ def minhash_signatures(data: ModelData, progress: ProgressCallback | None = None
 def token_profiles_ready(data: ModelData) -> bool:
     """Whether :func:`token_profiles` answers without building (it takes minutes at full
     scale)."""
-    return is_available(data, "token_profiles", (PROFILES_NAME,))
+    return is_available(data, "token_profiles", PROFILES_NAMES)
 
 
 def minhash_ready(data: ModelData) -> bool:
