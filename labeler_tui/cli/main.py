@@ -16,6 +16,7 @@ from labeler_tui.cli import (
     data_commands,
     evidence_commands,
     history_commands,
+    import_commands,
     label_commands,
     queue_commands,
 )
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     history_commands,
     analysis_commands,
     evidence_commands,
+    import_commands,
 )
 
 
