@@ -190,8 +190,7 @@ def read_sequence_metadata(path: Path, stream: TokenStream) -> dict[str, Metadat
         raise DataError(f"{path}: column 'seq_id' has {ids.null_count()} null values")
     if ids.is_duplicated().any():
         raise DataError(f"{path}: duplicate seq_id {ids.filter(ids.is_duplicated())[0]}")
-    known = pl.Series(stream.seq_ids)
-    unknown = ~ids.is_in(known)
+    unknown = pl.Series(~np.isin(ids.cast(pl.Int64).to_numpy(), stream.seq_ids))
     if unknown.any():
         raise DataError(
             f"{path}: seq_id {ids.filter(unknown)[0]} is not a sequence of the token matrix"
