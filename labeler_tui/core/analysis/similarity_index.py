@@ -34,8 +34,9 @@ from labeler_tui.core.data import ModelData, ProgressCallback
 
 BATCH_NONZEROS = 2_000_000
 PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per batch cost 3x
-PROFILE_BATCH_CELLS = 8_000_000
-"""Features x columns of one batch's dense sums (64 MB of float64): the build's memory bound."""
+PROFILE_BATCH_ENTRIES = 8_000_000
+"""(example, column) entries of one batch (about 200 MB of keys, weights and their sort): the
+build's memory bound."""
 PROFILE_TOP_COLUMNS = 256
 """A profile keeps its largest columns (a feature's few hundred over-represented tokens)."""
 SEQUENCE_PROFILE_SAMPLE = 512
@@ -59,6 +60,7 @@ def _batches(
     stage: str,
     sample: int | None = None,
     max_features: int | None = None,
+    max_nonzeros: int = BATCH_NONZEROS,
 ) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
     """(first feature id, rows per feature, activations per feature) in batches of about
     ``BATCH_NONZEROS`` nonzeros and at most ``max_features`` features; with ``sample``, at most
@@ -76,7 +78,7 @@ def _batches(
             acts.append(activations.activations)
         size += len(rows[-1])
         full = max_features is not None and len(rows) >= max_features
-        if size >= BATCH_NONZEROS or full or f == data.n_features - 1:
+        if size >= max_nonzeros or full or f == data.n_features - 1:
             yield start, rows, acts
             if progress is not None:
                 progress(stage, f + 1, data.n_features)
@@ -108,41 +110,58 @@ def profile_columns(data: ModelData) -> np.ndarray:
 def _build_profiles(
     data: ModelData, progress: ProgressCallback | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch of
-    features sums its activations per column in a dense block of at most PROFILE_BATCH_CELLS
-    cells, so memory is bounded whatever the vocabulary (never features x columns)."""
+    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch sums
+    its activations per (feature, column) pair it holds (a sort of the pairs, never a dense
+    features x columns block), so memory is bounded by the batch's entries whatever the
+    vocabulary."""
     table = example_sets(data)
     column_of = profile_columns(data)
     n_columns = int(column_of.max())  # the drop column's index: real columns are below it
     width = n_columns + 1
     base = _base_rates(data, column_of, width)[:n_columns]
+    used = table.token_width if data.is_sequence else None  # a sequence's families: no column
+    set_width = table.token_width * (1 if data.is_sequence else 2)  # tokens (+ families)
+    batch = max(1, PROFILE_BATCH_ENTRIES // max(1, set_width))
+    sample = SEQUENCE_PROFILE_SAMPLE if data.is_sequence else None
     indptr = np.zeros(data.n_features + 1, dtype=np.int64)
     columns: list[np.ndarray] = []
     values: list[np.ndarray] = []
-    sample = SEQUENCE_PROFILE_SAMPLE if data.is_sequence else None
-    max_features = max(1, PROFILE_BATCH_CELLS // width)
-    for start, rows, acts in _batches(data, progress, "token profiles", sample, max_features):
+    for start, rows, acts in _batches(data, progress, "token profiles", sample, None, batch):
         counts = np.array([len(r) for r in rows], dtype=np.int64)
         all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
         owner = np.repeat(np.arange(len(rows), dtype=np.int64) * width, counts)
-        sums = np.zeros(len(rows) * width, dtype=np.float64)
-        for i in range(0, len(all_rows), PROFILE_CHUNK):  # temporaries stay in cache
+        key_parts, weight_parts = [], []
+        for i in range(0, len(all_rows), PROFILE_CHUNK):
             part = slice(i, i + PROFILE_CHUNK)
-            keys = owner[part, None] + column_of[table.gather(all_rows[part])]
-            weights = np.broadcast_to(all_acts[part].astype(np.float64)[:, None], keys.shape)
-            sums += np.bincount(keys.reshape(-1), weights=weights.reshape(-1), minlength=len(sums))
+            ids = table.gather(all_rows[part])
+            cols = column_of[ids if used is None else ids[:, :used]]
+            held = cols < n_columns
+            key_parts.append((owner[part, None] + cols)[held])
+            weight_parts.append(
+                np.broadcast_to(all_acts[part].astype(np.float64)[:, None], cols.shape)[held]
+            )
+        keys, inverse = np.unique(np.concatenate(key_parts), return_inverse=True)
+        sums = np.bincount(inverse.reshape(-1), weights=np.concatenate(weight_parts))
+        local, col = np.divmod(keys, width)
         totals = np.array([float(np.sum(a, dtype=np.float64)) for a in acts])
-        block = _ppmi_rows(sums.reshape(len(rows), width)[:, :n_columns], totals, base)
-        for i, row in enumerate(block):
-            held = np.flatnonzero(row)
-            if len(held) > PROFILE_TOP_COLUMNS:  # the largest, ties by lower column
-                order = np.lexsort((held, -row[held]))[:PROFILE_TOP_COLUMNS]
-                held = np.sort(held[order])
-            kept = row[held]
-            norm = float(np.linalg.norm(kept))
-            columns.append(held.astype(np.int32))
-            values.append((kept / norm if norm > 0 else kept).astype(np.float32))
-            indptr[start + i + 1] = len(held)
+        ratio = np.divide(
+            sums / totals[local], base[col], out=np.zeros_like(sums), where=base[col] > 0
+        )
+        keep = ratio > 1.0
+        local, col, ppmi = local[keep], col[keep], np.log(ratio[keep])
+        # each feature's largest PROFILE_TOP_COLUMNS values, ties by lower column
+        order = np.lexsort((col, -ppmi, local))
+        local, col, ppmi = local[order], col[order], ppmi[order]
+        firsts = np.searchsorted(local, np.arange(len(rows)))
+        rank = np.arange(len(local)) - firsts[local]
+        keep = rank < PROFILE_TOP_COLUMNS
+        local, col, ppmi = local[keep], col[keep], ppmi[keep]
+        order = np.lexsort((col, local))
+        local, col, ppmi = local[order], col[order], ppmi[order]
+        norms = np.sqrt(np.bincount(local, weights=ppmi * ppmi, minlength=len(rows)))
+        columns.append(col.astype(np.int32))
+        values.append((ppmi / norms[local]).astype(np.float32))
+        indptr[start + 1 : start + len(rows) + 1] = np.bincount(local, minlength=len(rows))
     np.cumsum(indptr, out=indptr)
     return (
         indptr,
@@ -167,15 +186,6 @@ def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarra
         block = column_of[table.matrix[start : start + PROFILE_CHUNK * 4]]
         held += np.bincount(block.reshape(-1), minlength=width)
     return held / max(data.n_examples, 1)
-
-
-def _ppmi_rows(sums: np.ndarray, totals: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Rows of ``max(0, ln((sums / totals) / base))`` (0 where a feature never holds the
-    column). Shares are ratios of activation sums, so activations of any scale (1e-30
-    included) give the same profile."""
-    share = np.divide(sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0)
-    ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
-    return np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1.0)
 
 
 class TokenProfiles:
