@@ -65,12 +65,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # --- overview ---------------------------------------------------------------------------------
 def cmd_overview(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.overview import feature_overview
-
-    data = ctx.data()
-    feature_id = ctx.args.feature_id
-    data.feature(feature_id)  # a bad id fails before the label store is read
-    overview = feature_overview(data, feature_id, ctx.service().label(feature_id))
+    ctx.data()
+    overview = ctx.service().overview(ctx.args.feature_id)
     ctx.emit(overview, lambda console: print_overview(console, overview))
     return 0
 
@@ -206,11 +202,8 @@ def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:
 
 # --- coverage ---------------------------------------------------------------------------------
 def cmd_coverage(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.coverage import core_coverage
-
-    data = ctx.data()
-    data.feature(ctx.args.feature_id)  # a bad id is named before the subject is looked up
-    result = core_coverage(data, ctx.args.feature_id, ctx.args.token)
+    ctx.data()
+    result = ctx.service().coverage(ctx.args.feature_id, ctx.args.token)
 
     def human(console: Console) -> None:
         if result["core_coverage"] is None:
