@@ -1,8 +1,13 @@
-"""The MCP server: the SDK's own client drives it in-process."""
+"""`labeler mcp`: the SDK's own client drives the server in-process (and once over stdio)."""
 
 from __future__ import annotations
 
 import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +16,7 @@ from typing import Any
 import anyio
 import jsonschema
 import pytest
-from mcp import Client, Implementation
+from mcp import Client, Implementation, StdioServerParameters
 from mcp.server import MCPServer
 from mcp_types import CallToolResult
 from test_schemas import add_output_matrix
@@ -392,3 +397,82 @@ def test_every_label_edit_field_is_a_label_parameter() -> None:
     label_tool = dict((name, fn) for name, fn, _ in TOOLS)["label"]
     parameters = set(inspect.signature(label_tool).parameters)
     assert {EDIT_PARAMETERS.get(o.name, o.name) for o in edit_options()} <= parameters
+
+
+# --- a real process over stdio ---------------------------------------------------------------------
+async def test_labeler_mcp_over_stdio(ws: Path) -> None:
+    command = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", "from labeler_tui.cli.main import run; run()", "mcp", "--workspace", str(ws)],
+    )
+    async with Client(command, client_info=Implementation(name="smoke", version="0")) as client:
+        assert [tool.name for tool in (await client.list_tools()).tools] == TOOL_NAMES
+        entry = await call(client, "next")
+        assert entry["claimed_by"].startswith("tester/smoke#")
+        assert claims(ws) == {entry["feature_id"]: entry["claimed_by"]}
+        await call(client, "label", feature_id=entry["feature_id"], name="Over Stdio")
+        await call(client, "next")
+    with anyio.fail_after(30):  # the process saw its stdin close and gave the claim back
+        while claims(ws):
+            await anyio.sleep(0.05)
+    labels = stored(ws, "labels/consolidated_tiny.json")
+    assert labels[str(entry["feature_id"])]["source"] == "smoke"
+
+
+def test_a_bad_model_fails_before_serving(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "model" in cli_error(ws, capsys, "mcp", "--model", "nope")
+    assert cli_error(ws, capsys, "mcp", "--source", " ") == "source: must not be empty"
+
+
+def test_a_stop_signal_ends_the_session_and_gives_the_claim_back(ws: Path) -> None:
+    """A client that kills the server (SIGTERM) still leaves no claim behind."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from labeler_tui.cli.main import run; run()", "mcp"],
+        cwd=ws,  # found as the labeler.toml of the working folder
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True
+    ).start()
+
+    def request(message: dict[str, Any]) -> dict[str, Any]:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(message) + "\n")
+        process.stdin.flush()
+        return json.loads(lines.get(timeout=60)) if "id" in message else {}
+
+    try:
+        hello = request(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "killer", "version": "0"},
+                },
+            }
+        )
+        assert hello["result"]["serverInfo"]["name"] == "labeler"
+        request({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        called = request(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "next", "arguments": {}},
+            }
+        )
+        entry = called["result"]["structuredContent"]
+        assert claims(ws) == {entry["feature_id"]: entry["claimed_by"]}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert claims(ws) == {}

@@ -21,8 +21,8 @@ from labeler_tui.core.records import RECORD_FIELDS
 from labeler_tui.core.results.labels import LabelRecordJson
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "schemas"
-NOT_JSON: set[str] = set()
-"""Commands that print no JSON document."""
+NOT_JSON = {"mcp"}
+"""Commands that print no JSON document (the MCP server speaks the protocol on stdout)."""
 
 
 def test_every_command_has_a_result_type() -> None:
@@ -190,4 +190,5 @@ def test_every_commands_output_validates_against_its_schema(
     assert any(e["action"] == "undo" for e in events)
     runner("history", "-f", fid, "--limit", "2")
     runner("export", "--output", str(tmp_path / "labels.jsonl"))
+    runner("skill")
     assert runner.seen == set(COMMAND_RESULTS), "a command's output was not validated"

@@ -22,6 +22,7 @@ from labeler_tui.core.results.data import (
     IndexJson,
     InfoJson,
     InitJson,
+    SkillJson,
 )
 from labeler_tui.core.results.evidence import EffectsJson, ExamplesJson, HypothesisJson
 from labeler_tui.core.results.history import EventJson, UndoJson
@@ -54,13 +55,15 @@ COMMAND_RESULTS: dict[str, Any] = {
     "next": NextJson,
     "overview": OverviewJson,
     "similar": list[NeighbourJson],
+    "skill": SkillJson,
     "skip": SkippedJson,
     "status": StatusJson,
     "sync": SyncJson,
     "test": HypothesisJson,
     "undo": UndoJson | None,
 }
-"""Command -> the type of its ``--json`` document."""
+"""Command -> the type of its ``--json`` document. Every command has one but ``mcp`` (a server
+speaking the Model Context Protocol, not a command printing a result)."""
 
 
 def command_schema(command: str) -> dict[str, Any]:
