@@ -122,6 +122,7 @@ async def test_a_whole_labeling_loop(ws: Path, capsys: pytest.CaptureFixture[str
         tools = (await client.list_tools()).tools
         assert [tool.name for tool in tools] == TOOL_NAMES
         assert all(tool.description and tool.output_schema for tool in tools)
+        assert not any("\n " in (tool.description or "") for tool in tools)  # no indentation
         label_params = next(t for t in tools if t.name == "label").input_schema["properties"]
         assert label_params["interpretability_confidence"]["anyOf"][0]["maximum"] == 1.0
         assert "if_unchanged_since" in label_params and label_params["source"]["default"] is None

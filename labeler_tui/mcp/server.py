@@ -6,6 +6,7 @@ stdio server has exactly one); when it ends, the session's claim is given back. 
 evaluated at definition time here too (the SDK reads them to find the context parameter).
 """
 
+import inspect
 import os
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -95,7 +96,8 @@ def build_server(
     )
     server.sessions = sessions
     for name, tool, annotations in TOOLS:
-        server.add_tool(tool, name=name, annotations=annotations)
+        description = inspect.getdoc(tool)  # the docstring without its indentation
+        server.add_tool(tool, name=name, description=description, annotations=annotations)
 
     def feature_page(model: str, feature_id: str, ctx: Context) -> str:
         if model != served:
