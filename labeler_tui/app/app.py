@@ -32,6 +32,8 @@ class LabelerApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.backend = Backend(workspace, workspace.model_name(model))
+        self._left: list[Backend] = []
+        """Backends of models left this session (their claims are given back on quit)."""
 
     @property
     def model_name(self) -> str:
@@ -93,14 +95,17 @@ class LabelerApp(App[None]):
 
     def switch_model(self, name: str) -> None:
         """Open another model of the workspace (the workbench gives the old claim back)."""
+        self._left.append(self.backend)
         self.backend = Backend(self.workspace, self.workspace.model_name(name))
         self.workbench.open_model(self.backend)
         self.notify(f"Model {self.backend.model}", timeout=2, markup=False)
 
     def release_claim(self) -> None:
         """Give back the feature this app holds a claim on, if any (safe to call twice, and
-        after the app has ended)."""
-        self.backend.lease.release()
+        after the app has ended); also a claim of a model left just before quitting, whose
+        release job may not have run yet."""
+        for backend in (*self._left, self.backend):
+            backend.lease.release()
 
     async def action_quit(self) -> None:
         self.release_claim()

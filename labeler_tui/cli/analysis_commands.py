@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +15,9 @@ from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id, add_method
 from labeler_tui.core.records import label_name
 from labeler_tui.core.registry import SIMILARITY_METHODS
+
+OVERVIEW_TEXT_WIDTH = 110
+"""Columns of the overview as text (the regions table fits)."""
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -65,14 +70,26 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # --- overview ---------------------------------------------------------------------------------
 def cmd_overview(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.overview import feature_overview
-
-    data = ctx.data()
-    feature_id = ctx.args.feature_id
-    data.feature(feature_id)  # a bad id fails before the label store is read
-    overview = feature_overview(data, feature_id, ctx.service().label(feature_id))
+    ctx.data()
+    overview = ctx.service().overview(ctx.args.feature_id)
     ctx.emit(overview, lambda console: print_overview(console, overview))
     return 0
+
+
+def overview_text(overview: Mapping[str, Any], width: int = OVERVIEW_TEXT_WIDTH) -> str:
+    """The overview as plain text, as ``labeler overview`` prints it when piped (the MCP server's
+    feature pages)."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    print_overview(console, dict(overview))
+    return buffer.getvalue()
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -206,11 +223,8 @@ def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:
 
 # --- coverage ---------------------------------------------------------------------------------
 def cmd_coverage(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.coverage import core_coverage
-
-    data = ctx.data()
-    data.feature(ctx.args.feature_id)  # a bad id is named before the subject is looked up
-    result = core_coverage(data, ctx.args.feature_id, ctx.args.token)
+    ctx.data()
+    result = ctx.service().coverage(ctx.args.feature_id, ctx.args.token)
 
     def human(console: Console) -> None:
         if result["core_coverage"] is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +14,15 @@ from labeler_tui.cli.options import add_feature_id
 from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.results.data import (
+    ActivationsJson,
+    DemoJson,
+    IndexBuildJson,
+    IndexJson,
+    InfoJson,
+    InitJson,
+    ModelInfoJson,
+)
 
 HUMAN_ROWS = 20
 """Rows `labeler activations` prints without --top or --json."""
@@ -83,17 +91,17 @@ def cmd_info(ctx: CliContext) -> int:
     ws = ctx.workspace
     chosen = getattr(ctx.args, "model", None)
     names = [ws.model_name(chosen)] if chosen else list(ws.config.models)
-    models: dict[str, dict[str, Any]] = {}
+    models: dict[str, ModelInfoJson] = {}
     with ctx.progress() as progress:
         for name in names:
             data = ws.data(name, progress=progress)
-            models[name] = {
-                "n_features": data.n_features,
-                "n_examples": data.n_examples,
-                "n_nonzero": data.n_nonzero,
-                "has_decoder": data.has_decoder,
-            }
-    result = {"workspace": str(ws.root), "models": models}
+            models[name] = ModelInfoJson(
+                n_features=data.n_features,
+                n_examples=data.n_examples,
+                n_nonzero=data.n_nonzero,
+                has_decoder=data.has_decoder,
+            )
+    result = InfoJson(workspace=str(ws.root), models=models)
 
     def human(console: Console) -> None:
         console.print(f"workspace: {ws.root}")
@@ -123,13 +131,13 @@ def cmd_activations(ctx: CliContext) -> int:
     stop = len(feature) if top is None else min(top, len(feature))
     example_ids = feature.example_ids[:stop].tolist()
     activations = [float(a) for a in feature.activations[:stop]]
-    result = {
-        "model": data.name,
-        "feature_id": feature.feature_id,
-        "n_nonzero": len(feature),
-        "example_ids": example_ids,
-        "activations": activations,
-    }
+    result = ActivationsJson(
+        model=data.name,
+        feature_id=feature.feature_id,
+        n_nonzero=len(feature),
+        example_ids=example_ids,
+        activations=activations,
+    )
 
     def human(console: Console) -> None:
         shown = stop if top is not None else min(stop, HUMAN_ROWS)
@@ -153,7 +161,7 @@ def cmd_activations(ctx: CliContext) -> int:
 def cmd_index(ctx: CliContext) -> int:
     ws = ctx.workspace
     names = list(ws.config.models) if ctx.args.all else [ctx.model]
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, IndexBuildJson] = {}
     with ctx.progress() as progress:
         for name in names:
             config = ws.config.models[name]
@@ -161,14 +169,14 @@ def cmd_index(ctx: CliContext) -> int:
             was_current = index_layout.read_manifest(existing) is not None
             started = time.perf_counter()
             data = ws.data(name, progress=progress, rebuild=ctx.args.force)
-            results[name] = {
-                "index": str(data.cache_dir),
-                "built": bool(ctx.args.force or not was_current),
-                "seconds": round(time.perf_counter() - started, 3),
-                "n_features": data.n_features,
-                "n_examples": data.n_examples,
-                "n_nonzero": data.n_nonzero,
-            }
+            results[name] = IndexBuildJson(
+                index=str(data.cache_dir),
+                built=bool(ctx.args.force or not was_current),
+                seconds=round(time.perf_counter() - started, 3),
+                n_features=data.n_features,
+                n_examples=data.n_examples,
+                n_nonzero=data.n_nonzero,
+            )
 
     def human(console: Console) -> None:
         for name, info in results.items():
@@ -178,7 +186,7 @@ def cmd_index(ctx: CliContext) -> int:
                 f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
             )
 
-    ctx.emit({"models": results}, human)
+    ctx.emit(IndexJson(models=results), human)
     return 0
 
 
@@ -195,11 +203,11 @@ def cmd_demo(ctx: CliContext) -> int:
     with ctx.progress() as progress:
         written = write_demo(root, progress=progress)
     config = written if written.name == CONFIG_NAME else root / CONFIG_NAME
-    result = {
-        "workspace": str(root.resolve()),
-        "config": str(config.resolve()),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    result = DemoJson(
+        workspace=str(root.resolve()),
+        config=str(config.resolve()),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     ctx.emit(
         result,
         lambda console: console.print(
@@ -216,7 +224,7 @@ def cmd_init(ctx: CliContext) -> int:
     root = Path(ctx.args.dir).expanduser()
     model = getattr(ctx.args, "model", None) or DEFAULT_MODEL_NAME
     path = init_workspace(root, model)
-    result = {"workspace": str(root.resolve()), "config": str(path.resolve()), "model": model}
+    result = InitJson(workspace=str(root.resolve()), config=str(path.resolve()), model=model)
     ctx.emit(
         result,
         lambda console: console.print(

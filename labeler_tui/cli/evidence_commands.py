@@ -73,20 +73,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # --- examples ---------------------------------------------------------------------------------
 def cmd_examples(ctx: CliContext) -> int:
-    from labeler_tui.core.evidence.examples import check_region, feature_examples
+    from labeler_tui.core.evidence.examples import check_region
 
     args = ctx.args
     check_region(args.region)  # a bad region fails before the data opens
-    data = ctx.data()
-    result = feature_examples(
-        data,
-        args.feature_id,
-        args.region,
-        args.k,
-        sample=args.sample,
-        seed=args.seed,
-        where=args.where,
-        aliases=ctx.workspace.config.aliases,
+    ctx.data()
+    result = ctx.service().examples(
+        args.feature_id, args.region, args.k, sample=args.sample, seed=args.seed, where=args.where
     )
 
     def human(console: Console) -> None:
@@ -181,10 +174,8 @@ def cmd_test(ctx: CliContext) -> int:
 
 # --- effects ----------------------------------------------------------------------------------
 def cmd_effects(ctx: CliContext) -> int:
-    from labeler_tui.core.evidence.effects import output_effects
-
-    data = ctx.data()
-    result = output_effects(data, ctx.args.feature_id, ctx.args.k)
+    ctx.data()
+    result = ctx.service().effects(ctx.args.feature_id, ctx.args.k)
 
     def human(console: Console) -> None:
         width = max([len(e.name) for e in result.promoted] + [len("promotes")])

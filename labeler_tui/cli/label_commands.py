@@ -21,7 +21,8 @@ from labeler_tui.cli.output import fmt, pairs_table, plain
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, edit_options, label_name
 from labeler_tui.core.registry import EXPORT_FORMATS
-from labeler_tui.core.service import NO_LABEL
+from labeler_tui.core.results.labels import ExportJson, clear_result, label_result
+from labeler_tui.core.service import unchanged_since
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -100,14 +101,13 @@ def cmd_label(ctx: CliContext) -> int:
     except ValidationError as exc:
         raise exc.renamed(flags.get(exc.field or "", exc.field or "")) from None
     ctx.data()
-    since = args.if_unchanged_since
     service = ctx.service()
     try:  # a bad --hypothesis expression is found when it is tested, before anything is written
         record = service.set_label(
             args.feature_id,
             edit,
             force=args.force,
-            if_unchanged_since=NO_LABEL if since is not None and since.lower() == "none" else since,
+            if_unchanged_since=unchanged_since(args.if_unchanged_since),
         )
     except ValidationError as exc:
         if exc.field not in flags:
@@ -142,14 +142,14 @@ def cmd_label(ctx: CliContext) -> int:
         lines += [f"warning ({w.code}): {w.message}" for w in warnings]
         plain(console, lines)
 
-    ctx.emit({**record.to_json(), "warnings": [w.to_json() for w in warnings]}, human)
+    ctx.emit(label_result(record, warnings), human)
     return 0
 
 
 def cmd_clear(ctx: CliContext) -> int:
     feature_id = ctx.args.feature_id
     removed = ctx.service().clear_label(feature_id, force=ctx.args.force)
-    result = {"feature_id": feature_id, "removed": None if removed is None else removed.to_json()}
+    result = clear_result(feature_id, removed)
 
     def human(console: Console) -> None:
         if removed is None:
@@ -255,7 +255,7 @@ def cmd_export(ctx: CliContext) -> int:
     output = Path(ctx.args.output).expanduser()
     export_format(output)  # an unknown extension fails before any store is read
     count = ctx.service().export(output, force=ctx.args.force)
-    result = {"output": str(output.resolve()), "count": count}
+    result = ExportJson(output=str(output.resolve()), count=count)
     ctx.emit(
         result,
         lambda console: plain(console, [f"Exported {count} labels to {result['output']}"]),

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from labeler_tui.cli import (
+    agent_commands,
     analysis_commands,
     data_commands,
     evidence_commands,
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     history_commands,
     analysis_commands,
     evidence_commands,
+    agent_commands,
 )
 
 

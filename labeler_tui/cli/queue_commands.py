@@ -7,7 +7,6 @@ rich text on a terminal and the original tool's plain lines when piped.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +24,7 @@ from labeler_tui.cli.output import plain
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.results.queue import next_result, skip_result
 from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
 from labeler_tui.core.timestamps import shown
 from labeler_tui.core.validation import check_unit_interval
@@ -127,13 +127,7 @@ def cmd_next(ctx: CliContext) -> int:
         ctx.data()
     service = ctx.service()
     entry = service.next(build=not args.no_build, claim=args.claim, owner=args.owner, ttl=args.ttl)
-    result: dict[str, Any] = {
-        "feature_id": entry.feature_id if entry else None,
-        "priority": entry.priority if entry else None,
-        "reason": entry.reason if entry else None,
-        "claimed_by": entry.claimed_by if entry else None,
-        "claim_expires": entry.claim_expires if entry else None,
-    }
+    result = next_result(entry)
     if ctx.json:
         ctx.emit(result)
         return 0
@@ -191,7 +185,7 @@ def cmd_skip(ctx: CliContext) -> int:
     if args.feature_id is not None:
         ctx.data()
     feature_id = ctx.service().skip(args.feature_id, args.reason, force=args.force)
-    result = {"feature_id": feature_id, "reason": args.reason}
+    result = skip_result(feature_id, args.reason)
 
     def human(console: Console) -> None:
         if ctx.is_terminal:

@@ -54,6 +54,8 @@ from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_
 from labeler_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:
+    from labeler_tui.core.evidence.effects import OutputEffects
+    from labeler_tui.core.evidence.examples import ExamplesResult
     from labeler_tui.core.evidence.hypothesis import HypothesisResult
     from labeler_tui.core.evidence.lint import LintWarning
     from labeler_tui.core.evidence.neighbours import Neighbour
@@ -63,6 +65,14 @@ __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 DEFAULT_BUILD_TOP_K = 50
 NO_LABEL = ""
 """``if_unchanged_since`` for "I read no label": the save is refused if one appeared since."""
+
+
+def unchanged_since(text: str | None) -> str | None:
+    """The ``if_unchanged_since`` of what a caller typed: ``none`` (any case) means "I read no
+    label" (:data:`NO_LABEL`); None means no condition; anything else is a ``last_updated``."""
+    if text is not None and text.strip().lower() == "none":
+        return NO_LABEL
+    return text
 
 
 def _check_unchanged(feature_id: int, current: LabelRecord | None, expected: str) -> None:
@@ -365,6 +375,55 @@ class LabelingService:
         from labeler_tui.core.evidence.hypothesis import score_hypothesis
 
         return score_hypothesis(self._data(), feature_id, expression, self.aliases)
+
+    def overview(self, feature_id: int) -> dict[str, Any]:
+        """Everything to read before naming a feature, with its label (``labeler overview``;
+        the shape is :class:`~labeler_tui.core.results.analysis.OverviewJson`)."""
+        from labeler_tui.core.analysis.overview import feature_overview
+
+        data = self._data()
+        data.feature(feature_id)  # a bad id fails before the label store is read
+        return feature_overview(data, feature_id, self.label(feature_id))
+
+    def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
+        """Core coverage of a token, family or ``column=value`` and its verdict (``labeler
+        coverage``; :class:`~labeler_tui.core.results.analysis.CoverageJson`)."""
+        from labeler_tui.core.analysis.coverage import core_coverage
+
+        data = self._data()
+        data.feature(feature_id)  # a bad id is named before the subject is looked up
+        return core_coverage(data, feature_id, subject)
+
+    def examples(
+        self,
+        feature_id: int,
+        region: str = "top",
+        k: int = 10,
+        *,
+        sample: bool = False,
+        seed: int = 0,
+        where: str | None = None,
+    ) -> ExamplesResult:
+        """A region's top ``k`` examples, or a seeded sample, optionally only those matching a
+        hypothesis expression (``labeler examples``), with the workspace's aliases."""
+        from labeler_tui.core.evidence.examples import feature_examples
+
+        return feature_examples(
+            self._data(),
+            feature_id,
+            region,
+            k,
+            sample=sample,
+            seed=seed,
+            where=where,
+            aliases=self.aliases,
+        )
+
+    def effects(self, feature_id: int, k: int = 10) -> OutputEffects:
+        """The outputs a feature promotes and suppresses most (``labeler effects``)."""
+        from labeler_tui.core.evidence.effects import output_effects
+
+        return output_effects(self._data(), feature_id, k)
 
     def lint(self, record: LabelRecord) -> list[LintWarning]:
         """The label lint's warnings for a record (never blocking; docs/analysis.md)."""
