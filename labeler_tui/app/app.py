@@ -14,6 +14,7 @@ from labeler_tui.app.backend import Backend
 from labeler_tui.app.commands import LabelerCommands
 from labeler_tui.app.screens.workbench import WorkbenchScreen
 from labeler_tui.app.screens.workbench.messages import ModelChosen
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.workspace import Workspace
 
 
@@ -43,7 +44,7 @@ class LabelerApp(App[None]):
             self.theme = config.app.theme
         except InvalidThemeError:
             self.notify(
-                f"{config.path}: [app] theme: unknown theme {config.app.theme!r}",
+                visible(f"{config.path}: [app] theme: unknown theme {config.app.theme!r}"),
                 severity="warning",
                 markup=False,
             )
@@ -52,7 +53,7 @@ class LabelerApp(App[None]):
             unknown = unknown_keymap_ids(config.keymap)
             if unknown:
                 self.notify(
-                    f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}",
+                    visible(f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}"),
                     severity="warning",
                     markup=False,
                 )
@@ -95,7 +96,7 @@ class LabelerApp(App[None]):
         """Open another model of the workspace (the workbench gives the old claim back)."""
         self.backend = Backend(self.workspace, self.workspace.model_name(name))
         self.workbench.open_model(self.backend)
-        self.notify(f"Model {self.backend.model}", timeout=2, markup=False)
+        self.notify(visible(f"Model {self.backend.model}"), timeout=2, markup=False)
 
     def release_claim(self) -> None:
         """Give back the feature this app holds a claim on, if any (safe to call twice, and

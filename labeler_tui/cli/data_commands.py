@@ -12,6 +12,7 @@ from rich.table import Table
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
@@ -96,12 +97,12 @@ def cmd_info(ctx: CliContext) -> int:
     result = {"workspace": str(ws.root), "models": models}
 
     def human(console: Console) -> None:
-        console.print(f"workspace: {ws.root}")
+        plain(console, [f"workspace: {ws.root}"])
         table = Table("model", "features", "examples", "nonzero", "decoder", box=None)
         for name, info in models.items():
             default = " (default)" if name == ws.config.labeler.default_model else ""
             table.add_row(
-                name + default,
+                text(name + default),
                 f"{info['n_features']:,}",
                 f"{info['n_examples']:,}",
                 f"{info['n_nonzero']:,}",
@@ -133,10 +134,13 @@ def cmd_activations(ctx: CliContext) -> int:
 
     def human(console: Console) -> None:
         shown = stop if top is not None else min(stop, HUMAN_ROWS)
-        console.print(
-            f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
-            + (f", top {shown} shown" if shown < len(feature) else "")
-            + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+        plain(
+            console,
+            [
+                f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
+                + (f", top {shown} shown" if shown < len(feature) else "")
+                + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+            ],
         )
         table = Table("rank", "example_id", "activation", box=None)
         for rank, (ex, act) in enumerate(
@@ -173,9 +177,12 @@ def cmd_index(ctx: CliContext) -> int:
     def human(console: Console) -> None:
         for name, info in results.items():
             what = "built" if info["built"] else "up to date"
-            console.print(
-                f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
-                f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+            plain(
+                console,
+                [
+                    f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
+                    f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+                ],
             )
 
     ctx.emit({"models": results}, human)
@@ -202,9 +209,12 @@ def cmd_demo(ctx: CliContext) -> int:
     }
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
-            f"try `labeler --workspace {root} info`"
+        lambda console: plain(
+            console,
+            [
+                f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
+                f"try `labeler --workspace {root} info`"
+            ],
         ),
     )
     return 0
@@ -219,9 +229,12 @@ def cmd_init(ctx: CliContext) -> int:
     result = {"workspace": str(root.resolve()), "config": str(path.resolve()), "model": model}
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
-            f"then run `labeler --workspace {root} index`"
+        lambda console: plain(
+            console,
+            [
+                f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
+                f"then run `labeler --workspace {root} index`"
+            ],
         ),
     )
     return 0

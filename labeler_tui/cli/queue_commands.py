@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import (
@@ -21,7 +20,7 @@ from labeler_tui.cli.options import (
     add_owner,
     feature_id_list,
 )
-from labeler_tui.cli.output import plain
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
@@ -157,18 +156,19 @@ def cmd_next(ctx: CliContext) -> int:
         if entry.claimed_by:
             rows.append(("Claimed by", f"{entry.claimed_by} until {shown(entry.claim_expires)}"))
         if ctx.is_terminal:
-            console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]")
+            console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]", markup=True)
             table = Table(show_header=False, box=None, pad_edge=False)
             table.add_column(style="bold")
             table.add_column()
             for key, value in rows:
-                table.add_row(key, Text(value))
+                table.add_row(key, text(value))
             console.print(table)
             if upcoming:
-                console.print("[bold]Upcoming[/]")
+                console.print("[bold]Upcoming[/]", markup=True)
                 for i, e in enumerate(upcoming, 2):
                     console.print(
-                        f"  {i}. feature [cyan]{e.feature_id}[/] (priority={e.priority:.3f})"
+                        f"  {i}. feature [cyan]{e.feature_id}[/] (priority={e.priority:.3f})",
+                        markup=True,
                     )
             return
         lines = [f"## Next Feature: {entry.feature_id}"]
@@ -195,9 +195,9 @@ def cmd_skip(ctx: CliContext) -> int:
 
     def human(console: Console) -> None:
         if ctx.is_terminal:
-            console.print(f"[yellow]Skipped[/] feature [bold cyan]{feature_id}[/]")
+            console.print(f"[yellow]Skipped[/] feature [bold cyan]{feature_id}[/]", markup=True)
             if args.reason:
-                console.print(f"Reason: {args.reason}", markup=False)
+                plain(console, [f"Reason: {args.reason}"])
             return
         plain(console, [f"Skipped Feature {feature_id}"])
         if args.reason:

@@ -26,6 +26,7 @@ from labeler_tui.core.analysis.quadrant import (
     LOW_INTERPRETABILITY,
 )
 from labeler_tui.core.registry import QUEUE_METHODS, SIMILARITY_METHODS
+from labeler_tui.core.sanitize import visible
 
 
 def app_keymap(app: App[object]) -> dict[str, str]:
@@ -215,7 +216,7 @@ class HelpScreen(Screen[None]):
                     table.add_row("", "", "")
                 group = spec.group
                 table.add_row(f"[b u]{group}[/]", "", "")
-            table.add_row(Text(action_keys(self.app, spec, keymap)), spec.title, spec.help)
+            table.add_row(Text(visible(action_keys(self.app, spec, keymap))), spec.title, spec.help)
         return table
 
     def action_scroll(self, direction: str) -> None:
