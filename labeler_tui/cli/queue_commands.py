@@ -26,7 +26,7 @@ from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
 from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
 from labeler_tui.core.timestamps import shown
-from labeler_tui.core.validation import check_unit_interval
+from labeler_tui.core.validation import check_ttl, check_unit_interval
 
 UPCOMING = 4
 """Entries `labeler next` lists after the next one."""
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--ttl",
         type=float,
         metavar="S",
-        help="lease length in seconds (default: [app] claim_ttl_seconds, 1800)",
+        help="lease length in seconds, 1 to 604800 (default: [app] claim_ttl_seconds, 1800)",
     )
     p.set_defaults(handler=cmd_next)
 
@@ -120,8 +120,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 # --- next -------------------------------------------------------------------------------------
 def cmd_next(ctx: CliContext) -> int:
     args = ctx.args
-    if args.ttl is not None and not args.ttl > 0:
-        raise ValidationError(f"--ttl: must be a positive number of seconds, got {args.ttl:g}")
+    if args.ttl is not None:
+        check_ttl(args.ttl, "--ttl")
     if not args.no_build:
         ctx.data()
     service = ctx.service()
