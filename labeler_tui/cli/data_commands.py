@@ -191,12 +191,21 @@ def cmd_index(ctx: CliContext) -> int:
 
 # --- demo / init ------------------------------------------------------------------------------
 def cmd_demo(ctx: CliContext) -> int:
+    from labeler_tui.core.protected import check_new_workspace
+    from labeler_tui.demo import TRUTH_NAME, write_demo
+
     root = Path(ctx.args.dir).expanduser()
-    if (root / CONFIG_NAME).exists() and not ctx.args.force:
-        raise ValidationError(
-            f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
-        )
-    from labeler_tui.demo import write_demo
+    check_new_workspace(root)
+    if (root / CONFIG_NAME).exists():
+        if not ctx.args.force:
+            raise ValidationError(
+                f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
+            )
+        if not (root / TRUTH_NAME).exists():
+            raise ValidationError(
+                f"{root}: a workspace that is not a demo (no {TRUTH_NAME}); --force replaces "
+                "only a demo's files (its data/ folder would be deleted), choose another folder"
+            )
 
     started = time.perf_counter()
     with ctx.progress() as progress:
@@ -222,8 +231,10 @@ def cmd_demo(ctx: CliContext) -> int:
 
 def cmd_init(ctx: CliContext) -> int:
     from labeler_tui.core.init_workspace import DEFAULT_MODEL_NAME, init_workspace
+    from labeler_tui.core.protected import check_new_workspace
 
     root = Path(ctx.args.dir).expanduser()
+    check_new_workspace(root)
     model = getattr(ctx.args, "model", None) or DEFAULT_MODEL_NAME
     path = init_workspace(root, model)
     result = {"workspace": str(root.resolve()), "config": str(path.resolve()), "model": model}

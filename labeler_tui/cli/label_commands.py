@@ -264,8 +264,10 @@ def cmd_sync(ctx: CliContext) -> int:
 
 def cmd_export(ctx: CliContext) -> int:
     from labeler_tui.core.export import export_format
+    from labeler_tui.core.protected import check_output
 
     output = Path(ctx.args.output).expanduser()
+    check_output(output, ctx.workspace.config, force=ctx.args.force)  # never onto a store
     export_format(output)  # an unknown extension fails before any store is read
     count = ctx.service().export(output, force=ctx.args.force)
     result = {"output": str(output.resolve()), "count": count}

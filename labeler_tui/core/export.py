@@ -101,22 +101,6 @@ def render(records: Iterable[LabelRecord], fmt: ExportFormat) -> str:
     return fmt.render(rows, columns(rows))
 
 
-def check_output(path: Path, protected: Iterable[Path], force: bool) -> None:
-    """An export never lands in the workspace's stores or caches (``protected`` folders), and
-    never replaces an existing file unless ``force``."""
-    target = path.resolve()
-    for folder in protected:
-        if target == folder.resolve() or target.is_relative_to(folder.resolve()):
-            raise ValidationError(
-                f"{path}: inside the workspace's {folder.name}/ folder, where the stores and "
-                "caches live; export somewhere else"
-            )
-    if path.is_dir():
-        raise ValidationError(f"{path}: is a directory; give a file name for the export")
-    if path.exists() and not force:
-        raise ValidationError(f"{path}: already exists; use --force to overwrite it")
-
-
 def write_export(records: Iterable[LabelRecord], path: Path) -> int:
     """Write ``records`` to ``path`` in the format its extension names; returns the number of
     records written. Unknown extension -> ValidationError, unwritable path -> StoreError;

@@ -693,11 +693,10 @@ class LabelingService:
     def export(self, path: Path, *, force: bool = False) -> int:
         """Write every record to the format of ``path``'s extension; returns the count. Never
         into the workspace's stores or caches; an existing file only with ``force``."""
-        from labeler_tui.core.export import check_output, write_export
+        from labeler_tui.core.export import write_export
+        from labeler_tui.core.protected import check_output
 
-        paths = self.workspace.config.paths
-        protected = (paths.labels, paths.dashboard, paths.state, paths.cache)
-        check_output(Path(path), protected, force)
+        check_output(Path(path), self.workspace.config, force=force)
 
         records = list(self.labels().values())
         if any(record.importance_percentile is None for record in records):
