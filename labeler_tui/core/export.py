@@ -70,9 +70,13 @@ def _csv(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     fields = [field for _, field in ORIGINAL_CSV] + [c for c in cols if c not in mapped]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # with "\n" rows, a lone "\r" in a cell is not quoted by QUOTE_MINIMAL, and a reader ends
+    # the row there: such a row is written with every cell quoted
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow([header for header, _ in ORIGINAL_CSV] + fields[len(ORIGINAL_CSV) :])
     for row in rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in fields])
+        cells = [_csv_cell(row.get(name)) for name in fields]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 
