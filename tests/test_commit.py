@@ -150,6 +150,13 @@ def test_an_io_error_in_any_phase_changes_nothing(
     message = str(err.value)
     assert "nothing was changed" in message and "\n" not in message
     assert ("No space left" in message) == (phase != "rename")
+    named = {
+        "stage": "feature_labels_tiny.json",
+        "journal": ".labeler.journal",
+        "append": "history_tiny.jsonl",
+        "rename": "_tiny.json",
+    }
+    assert message.split(":")[0].endswith(named[phase])  # the file it failed to write
     assert _files(ws) == before  # no temp, backup or journal left either
 
 
@@ -212,3 +219,14 @@ def test_a_torn_journal_means_nothing_was_applied(ws: Path) -> None:
     (ws / "labels/.labeler.journal").write_text('{"version": 1, "files": [{"tar')
     assert 2 not in LabelingService(Workspace.open(ws)).labels()
     assert _files(ws) == before
+
+
+def test_next_claim_builds_and_claims_in_one_change(tiny_workspace: Path) -> None:
+    """An empty queue built by `next --claim` and the claim are one commit: a failure cannot
+    leave the build without the claim (the command would exit 1 having changed the queue)."""
+    service = LabelingService(Workspace.open(tiny_workspace), owner="agent")
+    entry = service.next(claim=True, ttl=60)
+    assert entry is not None and entry.claimed_by == "agent"
+    events = service.history()
+    assert {e["action"] for e in events} == {"add", "claim"}
+    assert len({e["batch"] for e in events}) == 1  # written together

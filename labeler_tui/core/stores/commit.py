@@ -37,7 +37,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,6 @@ class FileWrite:
 
 @dataclass(frozen=True)
 class _Staged:
-    shown: Path
     target: Path
     temp: Path
     backup: Path | None
@@ -137,6 +136,17 @@ def remove_stale(target: Path) -> None:
                 stale.unlink()
 
 
+@contextlib.contextmanager
+def _about(path: Path) -> Iterator[None]:
+    """An OSError without a file name (a write, an fsync) gets ``path``, for the message."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+
+
 def _write_fd(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -144,14 +154,21 @@ def _write_fd(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _plan(write: FileWrite, target: Path, txid: str) -> _Staged:
+def _plan(target: Path, txid: str) -> _Staged:
     base = target.parent / f".{target.name}.{txid}"
     backup = Path(f"{base}.bak") if target.exists() else None
-    return _Staged(write.path, target, Path(f"{base}.tmp"), backup)
+    return _Staged(target, Path(f"{base}.tmp"), backup)
 
 
 def _stage(staged: _Staged, data: bytes) -> None:
     """Write the temp file (fsynced, with the target's mode) and the backup name."""
+    with _about(staged.target):
+        _stage_temp(staged, data)
+        if staged.backup is not None:
+            _stage_backup(staged.target, staged.backup)
+
+
+def _stage_temp(staged: _Staged, data: bytes) -> None:
     fd = os.open(staged.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         _write_fd(fd, data)
@@ -167,15 +184,18 @@ def _stage(staged: _Staged, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    if staged.backup is not None:
-        try:
-            os.link(staged.target, staged.backup)
-        except OSError as exc:
-            if exc.errno not in _LINK_FAILURES:
-                raise
-            shutil.copy2(staged.target, staged.backup)
-            with open(staged.backup, "rb+") as handle:
-                os.fsync(handle.fileno())
+
+
+def _stage_backup(target: Path, backup: Path) -> None:
+    """The current file under a second name: a hard link, a copy where links are impossible."""
+    try:
+        os.link(target, backup)
+    except OSError as exc:
+        if exc.errno not in _LINK_FAILURES:
+            raise
+        shutil.copy2(target, backup)
+        with open(backup, "rb+") as handle:
+            os.fsync(handle.fileno())
 
 
 def _history_size(path: Path) -> _History:
@@ -203,8 +223,9 @@ def _append(history: _History, lines: bytes) -> None:
     history.path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(history.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        _write_fd(fd, lines)
-        os.fsync(fd)
+        with _about(history.path):
+            _write_fd(fd, lines)
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -240,15 +261,17 @@ class _Journal:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             body = json.dumps(doc, indent=1).encode("utf-8", "surrogateescape")
-            _write_fd(self.fd, _state_line("stage") + body + b"\n")
+            with _about(path):
+                _write_fd(self.fd, _state_line("stage") + body + b"\n")
         except BaseException:
             self.remove()
             raise
 
     def mark(self, state: str) -> None:
         """Move to ``state``, durably."""
-        os.pwrite(self.fd, _state_line(state), 0)
-        os.fdatasync(self.fd)
+        with _about(self.path):
+            os.pwrite(self.fd, _state_line(state), 0)
+            os.fdatasync(self.fd)
         if state == "apply":
             fsync_dir(self.path.parent)  # the journal itself must survive a crash from now on
 
@@ -264,7 +287,6 @@ def _parse_journal(raw: bytes) -> tuple[str, list[_Staged], _History | None]:
     doc = json.loads(raw[7:].decode("utf-8", "surrogateescape"))
     staged = [
         _Staged(
-            Path(f["target"]),
             Path(f["target"]),
             Path(f["temp"]),
             None if f["backup"] is None else Path(f["backup"]),
@@ -370,7 +392,7 @@ def commit(
     check_folder(journal.parent)
 
     txid = uuid.uuid4().hex[:12]
-    staged = [_plan(w, t, txid) for w, t in zip(writes, targets, strict=True)]
+    staged = [_plan(target, txid) for target in targets]
     log: _Journal | None = None
     history_state: _History | None = None
     try:
