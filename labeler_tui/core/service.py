@@ -26,7 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,15 @@ __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 DEFAULT_BUILD_TOP_K = 50
 NO_LABEL = ""
 """``if_unchanged_since`` for "I read no label": the save is refused if one appeared since."""
+
+
+@dataclass(frozen=True)
+class _BuildPlan:
+    """A queue builder's proposal: features with their (priority, reason)."""
+
+    method: str
+    chosen: dict[int, tuple[float, str | None]]
+    kind: AddKind
 
 
 def _check_unchanged(feature_id: int, current: LabelRecord | None, expected: str) -> None:
@@ -395,10 +404,14 @@ class LabelingService:
         return score_hypothesis(self._data(), feature_id, expression, self.aliases)
 
     def lint(self, record: LabelRecord) -> list[LintWarning]:
-        """The label lint's warnings for a record (never blocking; docs/analysis.md)."""
-        from labeler_tui.core.evidence.lint import lint_record
+        """The label lint's warnings for a record (never blocking; docs/analysis.md): a lint
+        that cannot run is a warning too, since the label it reads is saved already."""
+        from labeler_tui.core.evidence.lint import LintWarning, lint_record
 
-        return lint_record(self._data(), record, self.aliases)
+        try:
+            return lint_record(self._data(), record, self.aliases)
+        except LabelerError as exc:
+            return [LintWarning("lint_failed", f"the label lint could not run: {exc}")]
 
     def similar(
         self,
@@ -546,9 +559,12 @@ class LabelingService:
             return self._served(doc.queue_entry(top)) if top is not None else None
         ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
         with self._locked():
-            if not self._read_queue().entries and build:
-                self.build_queue("activation_count")
-            with self._transaction() as tx:
+            plan = None
+            if build and not self._read_queue().entries:
+                plan = self._build_plan("activation_count")
+            with self._transaction() as tx:  # the build and the claim: one change
+                if plan is not None:
+                    self._queue_plan(tx, plan)
                 top = tx.queue.top(owner, tx.now)
                 if top is None:
                     return None
@@ -728,6 +744,19 @@ class LabelingService:
         relabeling). The candidates are computed outside the lock; under it the add never
         changes what became pending or skipped meanwhile, so concurrent builders never queue a
         feature twice."""
+        plan = self._build_plan(method, seed, top_k, include_labeled=include_labeled)
+        with self._transaction() as tx:
+            return self._queue_plan(tx, plan)
+
+    def _build_plan(
+        self,
+        method: str,
+        seed: int | None = None,
+        top_k: int | None = None,
+        *,
+        include_labeled: bool = False,
+    ) -> _BuildPlan:
+        """The candidates a builder proposes (computed outside the lock: it can take a while)."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
 
         builder = QUEUE_METHODS.get(method)
@@ -755,15 +784,17 @@ class LabelingService:
         for c in candidates:
             if c.feature_id not in chosen and c.feature_id not in excluded:
                 chosen[c.feature_id] = (min(1.0, max(0.0, float(c.priority))), c.reason)
-        kind = AddKind.RELABEL if relabel else AddKind.BULK
-        with self._transaction() as tx:
-            pending_now = {int(e["feature_id"]) for e in tx.queue.entries}
-            result = add_to_queue(
-                tx,
-                [fid for fid in chosen if fid not in pending_now],
-                chosen.__getitem__,
-                kind,
-                source=f"build-queue:{method}",
-            )
-            result.pending.extend(fid for fid in chosen if fid in pending_now)
+        return _BuildPlan(method, chosen, AddKind.RELABEL if relabel else AddKind.BULK)
+
+    def _queue_plan(self, tx: Transaction, plan: _BuildPlan) -> AddResult:
+        """Queue a builder's candidates; what became pending meanwhile is left alone."""
+        pending_now = {int(e["feature_id"]) for e in tx.queue.entries}
+        result = add_to_queue(
+            tx,
+            [fid for fid in plan.chosen if fid not in pending_now],
+            plan.chosen.__getitem__,
+            plan.kind,
+            source=f"build-queue:{plan.method}",
+        )
+        result.pending.extend(fid for fid in plan.chosen if fid in pending_now)
         return result
