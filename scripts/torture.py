@@ -973,7 +973,8 @@ def scenario_malformed(workdir: Path, with_app: bool) -> Figures:
         ["add", "3,4,5", "--reason", "r"],
         ["label", "-f", "2", "-n", "two"],
     ):
-        assert cli_main(["--workspace", str(ws), *argv]) == 0
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert cli_main(["--workspace", str(ws), *argv]) == 0
     clean = {p: p.read_bytes() for p in store_files(ws)}
     cases = _malformed(ws)
     for name, breaks in cases.items():
