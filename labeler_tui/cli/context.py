@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from labeler_tui.cli.output import console
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.results.encoding import to_json_text
 from labeler_tui.core.workspace import Workspace
@@ -23,8 +24,8 @@ class CliContext:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.json: bool = bool(getattr(args, "json", False))
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = console()
+        self.err = console(stderr=True)
         self._workspace: Workspace | None = None
         self._service: LabelingService | None = None
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
@@ -104,12 +105,12 @@ def cmd_info(ctx: CliContext) -> int:
     result = InfoJson(workspace=str(ws.root), models=models)
 
     def human(console: Console) -> None:
-        console.print(f"workspace: {ws.root}")
+        plain(console, [f"workspace: {ws.root}"])
         table = Table("model", "features", "examples", "nonzero", "decoder", box=None)
         for name, info in models.items():
             default = " (default)" if name == ws.config.labeler.default_model else ""
             table.add_row(
-                name + default,
+                text(name + default),
                 f"{info['n_features']:,}",
                 f"{info['n_examples']:,}",
                 f"{info['n_nonzero']:,}",
@@ -141,10 +142,13 @@ def cmd_activations(ctx: CliContext) -> int:
 
     def human(console: Console) -> None:
         shown = stop if top is not None else min(stop, HUMAN_ROWS)
-        console.print(
-            f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
-            + (f", top {shown} shown" if shown < len(feature) else "")
-            + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+        plain(
+            console,
+            [
+                f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
+                + (f", top {shown} shown" if shown < len(feature) else "")
+                + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+            ],
         )
         table = Table("rank", "example_id", "activation", box=None)
         for rank, (ex, act) in enumerate(
@@ -181,9 +185,12 @@ def cmd_index(ctx: CliContext) -> int:
     def human(console: Console) -> None:
         for name, info in results.items():
             what = "built" if info["built"] else "up to date"
-            console.print(
-                f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
-                f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+            plain(
+                console,
+                [
+                    f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
+                    f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+                ],
             )
 
     ctx.emit(IndexJson(models=results), human)
@@ -192,12 +199,21 @@ def cmd_index(ctx: CliContext) -> int:
 
 # --- demo / init ------------------------------------------------------------------------------
 def cmd_demo(ctx: CliContext) -> int:
+    from labeler_tui.core.protected import check_new_workspace
+    from labeler_tui.demo import TRUTH_NAME, write_demo
+
     root = Path(ctx.args.dir).expanduser()
-    if (root / CONFIG_NAME).exists() and not ctx.args.force:
-        raise ValidationError(
-            f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
-        )
-    from labeler_tui.demo import write_demo
+    check_new_workspace(root)
+    if (root / CONFIG_NAME).exists():
+        if not ctx.args.force:
+            raise ValidationError(
+                f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
+            )
+        if not (root / TRUTH_NAME).exists():
+            raise ValidationError(
+                f"{root}: a workspace that is not a demo (no {TRUTH_NAME}); --force replaces "
+                "only a demo's files (its data/ folder would be deleted), choose another folder"
+            )
 
     started = time.perf_counter()
     with ctx.progress() as progress:
@@ -210,9 +226,12 @@ def cmd_demo(ctx: CliContext) -> int:
     )
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
-            f"try `labeler --workspace {root} info`"
+        lambda console: plain(
+            console,
+            [
+                f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
+                f"try `labeler --workspace {root} info`"
+            ],
         ),
     )
     return 0
@@ -220,16 +239,21 @@ def cmd_demo(ctx: CliContext) -> int:
 
 def cmd_init(ctx: CliContext) -> int:
     from labeler_tui.core.init_workspace import DEFAULT_MODEL_NAME, init_workspace
+    from labeler_tui.core.protected import check_new_workspace
 
     root = Path(ctx.args.dir).expanduser()
+    check_new_workspace(root)
     model = getattr(ctx.args, "model", None) or DEFAULT_MODEL_NAME
     path = init_workspace(root, model)
     result = InitJson(workspace=str(root.resolve()), config=str(path.resolve()), model=model)
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
-            f"then run `labeler --workspace {root} index`"
+        lambda console: plain(
+            console,
+            [
+                f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
+                f"then run `labeler --workspace {root} index`"
+            ],
         ),
     )
     return 0

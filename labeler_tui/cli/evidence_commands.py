@@ -10,6 +10,7 @@ from rich.text import Text
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id
 from labeler_tui.cli.output import plain
+from labeler_tui.core.sanitize import visible
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -106,7 +107,8 @@ def cmd_examples(ctx: CliContext) -> int:
             line = Text(
                 f"  {example.activation:10.4g}  {example.fraction:8.2f}  {example.example_id:>10}  "
             )
-            line.append(" / ".join(str(v) for v in example.metadata.values()), style="cyan")
+            metadata = " / ".join(str(v) for v in example.metadata.values())
+            line.append(visible(metadata), style="cyan")
             line.append("  ")
             enriched = set(example.enriched)
             for i, group in enumerate(example.tokens):
@@ -114,15 +116,15 @@ def cmd_examples(ctx: CliContext) -> int:
                     if i or j:
                         line.append(" " if j else ", ")
                     if token in enriched:
-                        line.append(token + "*", style="bold yellow")
+                        line.append(visible(token) + "*", style="bold yellow")
                     else:
-                        line.append(token)
+                        line.append(visible(token))
             if ctx.is_terminal:  # one example per line, cut at the terminal's width
                 line.no_wrap = True
                 line.overflow = "ellipsis"
                 console.print(line, soft_wrap=False, crop=True, highlight=False)
             else:
-                console.print(line.plain, markup=False, highlight=False)
+                plain(console, [line.plain])
 
     ctx.emit(result.to_json(), human)
     return 0

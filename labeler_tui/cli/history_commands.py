@@ -7,11 +7,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id, add_owner
-from labeler_tui.cli.output import fmt, plain
+from labeler_tui.cli.output import fmt, plain, text
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import label_name
 from labeler_tui.core.results.history import undo_result
@@ -131,7 +130,7 @@ def cmd_history(ctx: CliContext) -> int:
         if ctx.is_terminal:
             table = Table("time (UTC)", "action", "feature", "source", "owner", "change", box=None)
             for row in rows:
-                table.add_row(*(Text(cell) for cell in row))
+                table.add_row(*(text(cell) for cell in row))
             console.print(table)
             return
         plain(console, ["  ".join(part for part in row if part) for row in rows])

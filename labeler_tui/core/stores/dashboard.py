@@ -10,17 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.stores.checks import check_dashboard
 from labeler_tui.core.stores.jsonfile import JsonCache
-
-
-def check_dashboard(path: Path, raw: Any) -> None:
-    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
-        raise StoreError(
-            f"{path}: expected an object of {{id: {{name, category, notes, timestamp}}}}; "
-            "the file was left unchanged"
-        )
 
 
 def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:

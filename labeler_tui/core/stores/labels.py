@@ -17,35 +17,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError, ValidationError
 from labeler_tui.core.records import LabelRecord, label_name
+from labeler_tui.core.stores.checks import check_labels, check_record
 from labeler_tui.core.stores.jsonfile import JsonCache
 
 RawLabels = Mapping[str, Mapping[str, Any]]
-
-
-def is_feature_key(key: str) -> bool:
-    """``"123"``: ASCII digits only (``"²".isdigit()`` is true, but it is no feature id)."""
-    return key.isascii() and key.isdigit()
-
-
-def check_labels(path: Path, raw: Any) -> None:
-    """The shape of a freshly parsed label store: ``{"<id>": {...}}``."""
-    if not isinstance(raw, dict):
-        raise StoreError(
-            f"{path}: expected a JSON object keyed by feature id, got {type(raw).__name__}; "
-            "the file was left unchanged"
-        )
-    for key, record in raw.items():
-        if not is_feature_key(key):
-            raise StoreError(
-                f"{path}: key {key!r} is not a feature id; the file was left unchanged"
-            )
-        if not isinstance(record, dict):
-            raise StoreError(
-                f"{path}: record {key!r} is {type(record).__name__}, expected an object; "
-                "the file was left unchanged"
-            )
 
 
 class LabelBook(Mapping[int, LabelRecord]):
@@ -62,7 +38,7 @@ class LabelBook(Mapping[int, LabelRecord]):
         record = self._records.get(feature_id)
         if record is None:
             key = self._keys[feature_id]
-            record = to_record(self.path, key, self.raw[key])
+            record = check_record(self.path, key, self.raw[key])
             self._records[feature_id] = record
         return record
 
@@ -84,14 +60,6 @@ class LabelBook(Mapping[int, LabelRecord]):
         """The feature's label name (None when unlabeled), without converting its record."""
         key = self._keys.get(feature_id)
         return None if key is None else label_name(self.raw[key])
-
-
-def to_record(path: Path, key: str, raw: Mapping[str, Any]) -> LabelRecord:
-    """The record stored under ``key``; a bad field is a StoreError naming file, record, field."""
-    try:
-        return LabelRecord.from_json(raw, int(key))
-    except ValidationError as exc:
-        raise StoreError(f"{path}: record {key}: {exc}; the file was left unchanged") from None
 
 
 class LabelStore:

@@ -1,9 +1,10 @@
 """One change to the stores of a model: read under the workspace lock, staged, committed.
 
-A :class:`Transaction` reads each store on first use (the caller holds the lock), collects the
-changes and history events in memory, and writes only in :meth:`Transaction.commit`, after every
-read and check has passed: each changed file is replaced atomically (temp file, fsync, rename),
-then the events are appended to the history. See docs/formats.md, "Store rules".
+A :class:`Transaction` reads each store on first use (the caller holds the lock, and has rolled
+back any change a killed writer left: :func:`~labeler_tui.core.stores.commit.recover`), collects
+the changes and history events in memory, and writes only in :meth:`Transaction.commit`, after
+every read and check has passed: the changed files and the events are committed as one unit by
+:func:`~labeler_tui.core.stores.commit.commit`. See docs/formats.md, "Store rules".
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 
 from labeler_tui.core.errors import StoreError
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.stores.checks import check_record
+from labeler_tui.core.stores.commit import FileWrite, commit
 from labeler_tui.core.stores.dashboard import read_dashboard
 from labeler_tui.core.stores.history import HistoryLog, new_id
-from labeler_tui.core.stores.jsonfile import JsonCache
-from labeler_tui.core.stores.labels import LabelStore, to_record
+from labeler_tui.core.stores.jsonfile import JsonCache, dumps, dumps_line
+from labeler_tui.core.stores.labels import LabelStore
 from labeler_tui.core.stores.queue import QueueDoc
 from labeler_tui.core.timestamps import iso
 
@@ -33,6 +36,8 @@ class StorePaths:
     queue: Path
     history: Path
     dashboard: Path
+    journal: Path
+    """The commit journal (beside the workspace lock)."""
 
 
 def read_queue(cache: JsonCache, model: str, path: Path) -> QueueDoc:
@@ -81,7 +86,7 @@ class Transaction:
     def label(self, feature_id: int) -> LabelRecord | None:
         key = str(feature_id)
         raw = self.raw_labels.get(key)
-        return None if raw is None else to_record(self.paths.labels, key, raw)
+        return None if raw is None else check_record(self.paths.labels, key, raw)
 
     def labeled_ids(self) -> set[int]:
         return {int(key) for key in self.raw_labels}
@@ -108,7 +113,7 @@ class Transaction:
         if raw is None:
             self.raw_labels.pop(key, None)
         else:
-            to_record(self.paths.history, key, raw)  # a bad record never reaches the store
+            check_record(self.paths.history, key, raw)  # a bad record never reaches the store
             self.raw_labels[key] = dict(raw)
         self.dirty.add("labels")
 
@@ -139,16 +144,21 @@ class Transaction:
         self.events.append(event)
 
     def commit(self) -> None:
+        """Write every changed store and append the events, as one unit (all or nothing)."""
+        values: list[tuple[Path, Any]] = []
         if "labels" in self.dirty:
-            self.cache.write(self.paths.labels, self.raw_labels)
+            values.append((self.paths.labels, self.raw_labels))
         if "dashboard" in self.dirty:
-            self.cache.write(self.paths.dashboard, self.dashboard)
-        for path, state in self.research.items():
-            self.cache.write(path, state)
+            values.append((self.paths.dashboard, self.dashboard))
+        values.extend(self.research.items())
         if "queue" in self.dirty:
-            self.cache.write(self.paths.queue, self.queue.to_raw(self.now))
+            values.append((self.paths.queue, self.queue.to_raw(self.now)))
         if len(self.events) > 1:
             batch = new_id()
             for event in self.events:
                 event["batch"] = batch
-        self._history.append(self.events)
+        lines = b"".join(dumps_line(event) for event in self.events)
+        writes = [FileWrite(path, dumps(value)) for path, value in values]
+        commit(self.paths.journal, writes, self._history.path, lines)
+        for path, value in values:
+            self.cache.remember(path, value)
