@@ -151,7 +151,7 @@ class LabelingService:
             self.dashboard_path,
             self.lock_path.with_name(JOURNAL_NAME),
         )
-        self._cache = JsonCache()
+        self._cache = JsonCache(sidecars=workspace.cache_dir / "stores")
         self._labels = LabelStore(self._cache, self.labels_path)
         self._history = HistoryLog(self.history_path)
         self._n_features: int | None = None

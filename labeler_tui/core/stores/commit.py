@@ -58,7 +58,8 @@ class FileWrite:
     """A store file's new content; ``path`` as configured (a symlink is written through)."""
 
     path: Path
-    data: bytes
+    data: bytes | tuple[bytes | memoryview, ...]
+    """The content, or its pieces in order (a keyed store's unchanged spans and new entries)."""
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,12 @@ def _about(path: Path) -> Iterator[None]:
         raise
 
 
-def _write_fd(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_fd(fd: int, data: bytes | tuple[bytes | memoryview, ...]) -> None:
+    for piece in (data,) if isinstance(data, bytes) else data:
+        view = memoryview(piece)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
 
 
 def _plan(target: Path, txid: str) -> _Staged:
@@ -160,7 +162,7 @@ def _plan(target: Path, txid: str) -> _Staged:
     return _Staged(target, Path(f"{base}.tmp"), backup)
 
 
-def _stage(staged: _Staged, data: bytes) -> None:
+def _stage(staged: _Staged, data: bytes | tuple[bytes | memoryview, ...]) -> None:
     """Write the temp file (fsynced, with the target's mode) and the backup name."""
     with _about(staged.target):
         _stage_temp(staged, data)
@@ -168,7 +170,7 @@ def _stage(staged: _Staged, data: bytes) -> None:
             _stage_backup(staged.target, staged.backup)
 
 
-def _stage_temp(staged: _Staged, data: bytes) -> None:
+def _stage_temp(staged: _Staged, data: bytes | tuple[bytes | memoryview, ...]) -> None:
     fd = os.open(staged.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         _write_fd(fd, data)

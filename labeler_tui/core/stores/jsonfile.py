@@ -54,13 +54,19 @@ def parse(raw: bytes, path: Path, line_offset: int = 0) -> Any:
     """Parse JSON bytes; errors become StoreError naming ``path`` and the line/column. A key
     repeated in one object is an error too (a parser keeps one of the values, so a record or a
     field would be lost silently on the next write)."""
+    return parse_layout(raw, path, line_offset)[0]
+
+
+def parse_layout(raw: bytes, path: Path, line_offset: int = 0) -> tuple[Any, bool]:
+    """:func:`parse`, and whether ``raw`` is exactly how :func:`dumps` writes the value."""
     try:
         if orjson is None:
-            return _parse_checked(raw, path)
+            return _parse_checked(raw, path), False
         value = orjson.loads(raw)
-        if not _written_by_us(value, raw):
+        ours = _written_by_us(value, raw)
+        if not ours:
             _parse_checked(raw, path)  # may hide a repeated key: look closer
-        return value
+        return value, ours
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1 + line_offset
         raise StoreError(
@@ -211,12 +217,40 @@ def write_json_atomic(path: Path, value: Any) -> None:
     write_bytes_atomic(path, dumps(value))
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Replace a cache file (temp + rename, no fsync: a torn or lost cache file is only a miss);
+    failures are ignored."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 class JsonCache:
     """Last parsed value of each JSON file, reused while the file's fingerprint is unchanged."""
 
-    def __init__(self) -> None:
+    def __init__(self, sidecars: Path | None = None) -> None:
         self._entries: dict[Path, tuple[Fingerprint, Any]] = {}
         self._lock = threading.Lock()
+        self.sidecars = sidecars
+        """Where keyed store files keep their index between processes (``core/stores/keyed``);
+        None: nowhere."""
+
+    def get(self, path: Path, fp: Fingerprint) -> Any | None:
+        """The value kept for ``path`` at fingerprint ``fp`` (None when none is)."""
+        with self._lock:
+            hit = self._entries.get(path)
+        return hit[1] if hit is not None and hit[0] == fp else None
+
+    def put(self, path: Path, fp: Fingerprint, value: Any) -> None:
+        with self._lock:
+            self._entries[path] = (fp, value)
 
     def read(self, path: Path, check: Callable[[Path, Any], None] | None = None) -> Any | None:
         """The parsed file (None when missing). The value is shared: do not mutate it.

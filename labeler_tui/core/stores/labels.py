@@ -7,7 +7,9 @@ kept.
 
 Reading a store of 100k labels must not cost 100k record conversions, so :class:`LabelBook`
 converts (and checks) a record on first access and keeps it; the raw JSON is shared with the
-:class:`~labeler_tui.core.stores.jsonfile.JsonCache` and never mutated.
+:class:`~labeler_tui.core.stores.jsonfile.JsonCache` and never mutated. The file is read through
+:mod:`~labeler_tui.core.stores.keyed`: a process that finds its index decodes only the records
+it uses, and counts sources and categories from the index.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from typing import Any
 from labeler_tui.core.records import LabelRecord, label_name
 from labeler_tui.core.stores.checks import check_labels, check_record
 from labeler_tui.core.stores.jsonfile import JsonCache
+from labeler_tui.core.stores.keyed import KeyedView, read_keyed
 
 RawLabels = Mapping[str, Mapping[str, Any]]
+TALLIED = ("source", "dashboard_category")
+"""Fields kept per record in the store's index, so ``labeler status`` counts them without
+reading the records (``core/stores/keyed``)."""
 
 
 class LabelBook(Mapping[int, LabelRecord]):
@@ -54,6 +60,9 @@ class LabelBook(Mapping[int, LabelRecord]):
     def tally(self, field: str, missing: str) -> Counter[str]:
         """How many records hold each value of ``field`` (``missing`` for null or empty), read
         without converting the records: ``labeler status`` counts 100k labels this way."""
+        column = self.raw.column(field) if isinstance(self.raw, KeyedView) else None
+        if column is not None:
+            return Counter(str(value or missing) for value in column)
         return Counter(str(raw.get(field) or missing) for raw in self.raw.values())
 
     def name(self, feature_id: int) -> str | None:
@@ -73,8 +82,8 @@ class LabelStore:
 
     def read_raw(self) -> RawLabels:
         """The parsed file (empty when it does not exist yet); shared, do not mutate."""
-        raw = self.cache.read(self.path, check_labels)
-        return {} if raw is None else raw
+        view = read_keyed(self.cache, self.path, check_labels, TALLIED)
+        return {} if view is None else view
 
     def read(self) -> LabelBook:
         raw = self.read_raw()

@@ -22,7 +22,14 @@ from labeler_tui.core.stores.commit import FileWrite, commit
 from labeler_tui.core.stores.dashboard import read_dashboard
 from labeler_tui.core.stores.history import HistoryLog, new_id
 from labeler_tui.core.stores.jsonfile import JsonCache, dumps, dumps_line
-from labeler_tui.core.stores.labels import LabelStore
+from labeler_tui.core.stores.keyed import (
+    Changes,
+    Splice,
+    check_unchanged,
+    remember_written,
+    splice,
+)
+from labeler_tui.core.stores.labels import TALLIED, LabelStore
 from labeler_tui.core.stores.queue import QueueDoc
 from labeler_tui.core.timestamps import iso
 
@@ -68,8 +75,8 @@ class Transaction:
         self.ts = iso(now)
         self.source = source
         self.owner = owner
-        self._labels: dict[str, Any] | None = None
-        self._dashboard: dict[str, dict[str, Any]] | None = None
+        self._labels: Changes | None = None
+        self._dashboard: Changes | None = None
         self._queue: QueueDoc | None = None
         self.research: dict[Path, dict[str, Any]] = {}
         self.dirty: set[str] = set()
@@ -77,10 +84,11 @@ class Transaction:
 
     # --- reads -----------------------------------------------------------------------------------
     @property
-    def raw_labels(self) -> dict[str, Any]:
-        """The label store's JSON, as a mutable copy (records are replaced, never mutated)."""
+    def raw_labels(self) -> Changes:
+        """The label store's JSON as this change changes it (records are replaced, never
+        mutated)."""
         if self._labels is None:
-            self._labels = dict(self._label_store.read_raw())
+            self._labels = Changes(self._label_store.read_raw())
         return self._labels
 
     def label(self, feature_id: int) -> LabelRecord | None:
@@ -92,9 +100,9 @@ class Transaction:
         return {int(key) for key in self.raw_labels}
 
     @property
-    def dashboard(self) -> dict[str, dict[str, Any]]:
+    def dashboard(self) -> Changes:
         if self._dashboard is None:
-            self._dashboard = dict(read_dashboard(self.cache, self.paths.dashboard))
+            self._dashboard = Changes(read_dashboard(self.cache, self.paths.dashboard))
         return self._dashboard
 
     @property
@@ -144,13 +152,15 @@ class Transaction:
         self.events.append(event)
 
     def commit(self) -> None:
-        """Write every changed store and append the events, as one unit (all or nothing)."""
-        values: list[tuple[Path, Any]] = []
+        """Write every changed store and append the events, as one unit (all or nothing).
+        The label store and the dashboard file are written as their unchanged spans around the
+        changed entries when they are indexed (``core/stores/keyed``), whole otherwise."""
+        keyed: list[tuple[Path, Changes, tuple[str, ...]]] = []
         if "labels" in self.dirty:
-            values.append((self.paths.labels, self.raw_labels))
+            keyed.append((self.paths.labels, self.raw_labels, TALLIED))
         if "dashboard" in self.dirty:
-            values.append((self.paths.dashboard, self.dashboard))
-        values.extend(self.research.items())
+            keyed.append((self.paths.dashboard, self.dashboard, ()))
+        values: list[tuple[Path, Any]] = list(self.research.items())
         if "queue" in self.dirty:
             values.append((self.paths.queue, self.queue.to_raw(self.now)))
         if len(self.events) > 1:
@@ -158,7 +168,22 @@ class Transaction:
             for event in self.events:
                 event["batch"] = batch
         lines = b"".join(dumps_line(event) for event in self.events)
-        writes = [FileWrite(path, dumps(value)) for path, value in values]
+        writes: list[FileWrite] = []
+        spliced: list[tuple[Path, Splice | None, Any, bytes | None, tuple[str, ...]]] = []
+        for path, changes, columns in keyed:
+            check_unchanged(changes)
+            done = splice(changes, columns)
+            if done is not None:
+                writes.append(FileWrite(path, tuple(done.pieces)))
+                spliced.append((path, done, None, None, columns))
+            else:
+                whole = changes.whole()
+                text = dumps(whole)
+                writes.append(FileWrite(path, text))
+                spliced.append((path, None, whole, text, columns))
+        writes.extend(FileWrite(path, dumps(value)) for path, value in values)
         commit(self.paths.journal, writes, self._history.path, lines)
+        for path, done, whole, data, columns in spliced:
+            remember_written(self.cache, path, done, whole, data, columns)
         for path, value in values:
             self.cache.remember(path, value)
