@@ -79,6 +79,21 @@ def test_sequence_flags_are_raised_on_their_planted_features(text) -> None:
     assert not kinds & {"first_token", "single_token", "dense", "single_document"}
 
 
+def test_overviews_of_the_planted_features_match_the_published_schema(text) -> None:
+    import jsonschema
+
+    from labeler_tui.cli.schemas import command_schema
+
+    data, truth = text
+    schema = command_schema("overview")
+    kinds = set()
+    for planted in truth["features"].values():
+        overview = feature_overview(data, planted["feature_id"])
+        jsonschema.validate(overview, schema, cls=jsonschema.Draft202012Validator)
+        kinds |= {f["kind"] for f in overview["flags"]}
+    assert kinds >= {"tail_marker", "first_token", "single_token", "dense", "single_document"}
+
+
 def test_twin_effects_and_flat_norms(text) -> None:
     data, truth = text
     copyright_ = truth["features"]["copyright"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from labeler_tui.cli.output import console
 from labeler_tui.core.data import ModelData
+from labeler_tui.core.results.encoding import to_json_text
 from labeler_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ class CliContext:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.json: bool = bool(getattr(args, "json", False))
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = console()
+        self.err = console(stderr=True)
         self._workspace: Workspace | None = None
         self._service: LabelingService | None = None
 
@@ -69,9 +70,7 @@ class CliContext:
     def emit(self, data: Any, human: Callable[[Console], None] | None = None) -> None:
         """Print ``data`` as one JSON document with --json, else call ``human`` (or print JSON)."""
         if self.json or human is None:
-            sys.stdout.write(
-                json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
-            )
+            sys.stdout.write(to_json_text(data) + "\n")
             sys.stdout.flush()
         else:
             human(self.console)
@@ -99,17 +98,3 @@ class CliContext:
 
         with bar:
             yield update
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

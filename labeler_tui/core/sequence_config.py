@@ -123,4 +123,5 @@ def sequence_model(r: _Reader, file: Path, name: str) -> ModelConfig:
             n_features=n_features,
         ),
         effects=_effects(r, root),
+        n_features=n_features,
     )

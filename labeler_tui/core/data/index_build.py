@@ -255,9 +255,11 @@ def _build_activations(
     mapper = ExampleRows(examples.example_ids)
     counts = _count_pass(config, units, decoder, total_rows, pool, progress)
     lap("count_pass")
-    n_features = (
-        decoder.n_features if decoder is not None else max(counts.max_feature_id + 1, min_features)
-    )
+    n_features = max(counts.max_feature_id + 1, min_features)
+    if decoder is not None:
+        n_features = decoder.n_features
+    elif config.n_features is not None:
+        n_features = config.n_features
     offsets = np.zeros(n_features + 1, dtype=np.int64)
     np.cumsum(np.pad(counts.totals, (0, n_features - len(counts.totals))), out=offsets[1:])
     n_nonzero = int(offsets[-1])
@@ -293,16 +295,42 @@ def _write_examples(out: Path, examples: ExampleTable) -> None:
         np.save(out / L.metadata_codes_file(i), column.codes)
 
 
-def _check_features(path: Path, batch: ActivationBatch, decoder: DecoderSource | None) -> None:
-    """DataError for a feature id outside the decoder's rows."""
+MAX_FEATURES_WITHOUT_DECODER = 1 << 20
+"""Without a decoder or ``n_features``, n_features is max(feature_id) + 1: a feature id beyond
+this (one stray row with id 2^31 - 1 would make the index allocate 16 GiB) is refused."""
+
+
+def feature_limit(config: ModelConfig, decoder: DecoderSource | None) -> tuple[int, str]:
+    """The number of features the activations may address, and what sets it (for errors); a
+    configured ``n_features`` that disagrees with the decoder is a DataError."""
     if decoder is not None:
-        too_big = batch.feature_ids >= decoder.n_features
-        if too_big.any():
-            i = int(np.argmax(too_big))
+        if config.n_features is not None and config.n_features != decoder.n_features:
             raise DataError(
-                f"{path}: feature_id {batch.feature_ids[i]} at row {batch.first_row + i} is out of "
-                f"range of the decoder {decoder.path.name} ({decoder.n_features} features)"
+                f"[models.{config.name}] n_features = {config.n_features} but the decoder "
+                f"{decoder.path} has {decoder.n_features} features"
             )
+        return (
+            decoder.n_features,
+            f"the decoder {decoder.path.name} ({decoder.n_features} features)",
+        )
+    if config.n_features is not None:
+        return config.n_features, f"[models.{config.name}] n_features ({config.n_features})"
+    return MAX_FEATURES_WITHOUT_DECODER, (
+        f"the {MAX_FEATURES_WITHOUT_DECODER:,} features accepted without a decoder (set "
+        f"n_features in [models.{config.name}], or give its decoder, if the model has more)"
+    )
+
+
+def _check_features(path: Path, batch: ActivationBatch, limit: tuple[int, str]) -> None:
+    """DataError for a feature id outside the model's features (before anything is allocated
+    for it)."""
+    too_big = batch.feature_ids >= limit[0]
+    if too_big.any():
+        i = int(np.argmax(too_big))
+        raise DataError(
+            f"{path}: feature_id {batch.feature_ids[i]} at row {batch.first_row + i} is out of "
+            f"range of {limit[1]}"
+        )
 
 
 def _example_rows(path: Path, batch: ActivationBatch, mapper: ExampleRows) -> np.ndarray:
@@ -376,6 +404,7 @@ def _count_pass(
     progress: Progress,
 ) -> _Counts:
     stage = f"{config.name}: checking activations (1/3)"
+    limit = feature_limit(config, decoder)
     totals = np.zeros(decoder.n_features if decoder is not None else 0, dtype=np.int64)
     per_unit: list[np.ndarray] | None = []
     kept_bytes = 0
@@ -383,7 +412,7 @@ def _count_pass(
 
     def count(unit: _Unit) -> tuple[np.ndarray, int]:
         batch = unit.read(with_example_ids=False)
-        _check_features(unit.path, batch, decoder)
+        _check_features(unit.path, batch, limit)
         feats = batch.feature_ids[batch.activations > 0]
         top = int(batch.feature_ids.max()) if len(batch.feature_ids) else -1
         return np.bincount(feats) if len(feats) else np.zeros(0, np.int64), top

@@ -42,6 +42,8 @@ def metadata_codes_file(index: int) -> str:
 def fingerprint(config: ModelConfig) -> str:
     """A short hash of the inputs' paths, sizes and mtimes and the token-family regex."""
     entries: list[Any] = [INDEX_VERSION, config.token_family]
+    if config.n_features is not None:
+        entries.append(["n_features", config.n_features])
     if config.sequence is not None:  # the window shapes the analysis tables kept in the index
         entries.append([config.kind, list(config.sequence.window), config.sequence.n_features])
     for role, path in config.input_roles():

@@ -12,7 +12,6 @@ A model without an output matrix may have effects imported from a Neuronpedia ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.data.output_matrix import OutputMatrix, open_output
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.results.evidence import EffectJson, EffectsJson
 
 DEFAULT_K = 10
 
@@ -29,7 +29,7 @@ class Effect:
     name: str
     value: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EffectJson:
         return {"name": self.name, "value": self.value}
 
 
@@ -41,7 +41,7 @@ class OutputEffects:
     promoted: tuple[Effect, ...]
     suppressed: tuple[Effect, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EffectsJson:
         """``labeler effects --json``: ``feature_id``, ``promoted`` and ``suppressed``."""
         return {
             "feature_id": self.feature_id,
