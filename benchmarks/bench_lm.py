@@ -76,7 +76,11 @@ def write_cache(root: Path, n_seq: int, ctx_len: int, n_latents: int, active: in
     for start in range(0, n_tok, chunk):
         stop = min(start + chunk, n_tok)
         m = stop - start
+        # the first latent of a token: half the time one dense latent (active on half of all
+        # tokens, as real SAEs have), a fifth of the time one of 16 hot ones, else long-tailed
+        u = rng.random(m)
         h = (rng.lognormal(0.0, 1.5, size=m) * 500).astype(np.int64) % n_latents
+        h = np.where(u < 0.5, 0, np.where(u < 0.7, rng.integers(1, 17, size=m), h))
         step = rng.integers(0, n_latents // 2, size=m) * 2 + 1
         lat = perm[(h[:, None] + np.arange(active)[None, :] * step[:, None]) % n_latents]
         flat = np.repeat(np.arange(start, stop), active)
@@ -188,12 +192,19 @@ def step_tokens(root: Path) -> dict:
 
 
 def _rss() -> dict:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
+    parent across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return {"peak_rss_mb": int(line.split()[1]) / 1024}
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path("/tmp/labeler-bench-lm"))
+    parser.add_argument(
+        "--root", type=Path, default=Path(__file__).resolve().parent / "_work" / "lm"
+    )
     parser.add_argument("--sequences", type=int, default=4096)
     parser.add_argument("--ctx-len", type=int, default=256)
     parser.add_argument("--latents", type=int, default=16_384)
