@@ -106,3 +106,17 @@ def test_twin_effects_and_flat_norms(text) -> None:
     assert truth["flat_decoder_norms"]
     assert overview["importance_percentile"] is None
     assert "flat" in overview["importance_note"]
+
+
+def test_contexts_are_cut_at_the_sequence_start_and_a_whole_sequence_reads_back(text) -> None:
+    from labeler_tui.core.evidence.contexts import sequence_activations
+
+    data, truth = text
+    first = truth["features"]["first_token"]["feature_id"]
+    top = feature_contexts(data, first, "top", 5, window=(24, 4))
+    assert top.separator == " " and len(top.contexts) == 5
+    for c in top.contexts:
+        assert (c.pos, c.center, len(c.tokens)) == (0, 0, 5)  # nothing before position 0
+        whole = sequence_activations(data, first, c.seq)
+        assert whole.tokens[:5] == c.tokens and whole.activations[:5] == c.activations
+        assert len(whole.tokens) == truth["ctx_len"]
