@@ -35,8 +35,10 @@ from labeler_tui.core.data import ModelData, ProgressCallback
 BATCH_NONZEROS = 2_000_000
 PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per batch cost 3x
 PROFILE_BATCH_ENTRIES = 8_000_000
-"""(example, column) entries of one batch (about 200 MB of keys, weights and their sort): the
-build's memory bound."""
+"""(example, column) entries of one batch (about 130 MB of keys and weights)."""
+PROFILE_BATCH_CELLS = 8_000_000
+"""Features x columns of one batch's block of sums (64 MB of float64), read back at its
+nonzero cells: with PROFILE_BATCH_ENTRIES, the build's memory bound."""
 PROFILE_TOP_COLUMNS = 256
 """A profile keeps its largest columns (a feature's few hundred over-represented tokens)."""
 SEQUENCE_PROFILE_SAMPLE = 512
@@ -110,10 +112,10 @@ def profile_columns(data: ModelData) -> np.ndarray:
 def _build_profiles(
     data: ModelData, progress: ProgressCallback | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch sums
-    its activations per (feature, column) pair it holds (a sort of the pairs, never a dense
-    features x columns block), so memory is bounded by the batch's entries whatever the
-    vocabulary."""
+    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch of
+    features sums its activations per column in a block of at most PROFILE_BATCH_CELLS cells
+    (one ``bincount``) and keeps only the block's nonzero cells, so memory is bounded whatever
+    the vocabulary (never features x columns) and the PPMI is computed on the pairs held."""
     table = example_sets(data)
     column_of = profile_columns(data)
     n_columns = int(column_of.max())  # the drop column's index: real columns are below it
@@ -126,38 +128,55 @@ def _build_profiles(
     indptr = np.zeros(data.n_features + 1, dtype=np.int64)
     columns: list[np.ndarray] = []
     values: list[np.ndarray] = []
-    for start, rows, acts in _batches(data, progress, "token profiles", sample, None, batch):
+    max_features = max(1, PROFILE_BATCH_CELLS // width)
+    batches = _batches(data, progress, "token profiles", sample, max_features, batch)
+    for start, rows, acts in batches:
         counts = np.array([len(r) for r in rows], dtype=np.int64)
         all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64) * width, counts)
-        key_parts, weight_parts = [], []
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        owner_parts, col_parts, weight_parts = [], [], []
         for i in range(0, len(all_rows), PROFILE_CHUNK):
             part = slice(i, i + PROFILE_CHUNK)
             ids = table.gather(all_rows[part])
             cols = column_of[ids if used is None else ids[:, :used]]
             held = cols < n_columns
-            key_parts.append((owner[part, None] + cols)[held])
+            owner_parts.append(np.broadcast_to(owner[part, None], cols.shape)[held])
+            col_parts.append(cols[held])
             weight_parts.append(
                 np.broadcast_to(all_acts[part].astype(np.float64)[:, None], cols.shape)[held]
             )
-        keys, inverse = np.unique(np.concatenate(key_parts), return_inverse=True)
-        sums = np.bincount(inverse.reshape(-1), weights=np.concatenate(weight_parts))
-        local, col = np.divmod(keys, width)
+        # the batch's columns numbered compactly, then one block of sums (features x those
+        # columns, at most PROFILE_BATCH_CELLS), read back at its nonzero cells
+        all_cols = np.concatenate(col_parts)
+        present = np.zeros(width, dtype=bool)
+        present[all_cols] = True
+        held_columns = np.flatnonzero(present)
+        compact = np.cumsum(present) - 1
+        n_held = max(1, len(held_columns))
+        block = np.bincount(
+            np.concatenate(owner_parts) * n_held + compact[all_cols],
+            weights=np.concatenate(weight_parts),
+            minlength=len(rows) * n_held,
+        )
+        cells = np.flatnonzero(block)
+        sums = block[cells]
+        del block
+        local, col = np.divmod(cells, n_held)
+        col = held_columns[col]
         totals = np.array([float(np.sum(a, dtype=np.float64)) for a in acts])
         ratio = np.divide(
             sums / totals[local], base[col], out=np.zeros_like(sums), where=base[col] > 0
         )
         keep = ratio > 1.0
         local, col, ppmi = local[keep], col[keep], np.log(ratio[keep])
-        # each feature's largest PROFILE_TOP_COLUMNS values, ties by lower column
-        order = np.lexsort((col, -ppmi, local))
-        local, col, ppmi = local[order], col[order], ppmi[order]
-        firsts = np.searchsorted(local, np.arange(len(rows)))
-        rank = np.arange(len(local)) - firsts[local]
-        keep = rank < PROFILE_TOP_COLUMNS
-        local, col, ppmi = local[keep], col[keep], ppmi[keep]
-        order = np.lexsort((col, local))
-        local, col, ppmi = local[order], col[order], ppmi[order]
+        # each feature's largest PROFILE_TOP_COLUMNS values, ties by lower column: the pairs
+        # are in (feature, column) order, so two stable sorts give (feature, -value, column)
+        by_value = np.argsort(-ppmi, kind="stable")
+        order = by_value[np.argsort(local[by_value], kind="stable")]
+        firsts = np.searchsorted(local, np.arange(len(rows)))  # local is still ascending
+        rank = np.arange(len(order)) - firsts[local[order]]
+        chosen = np.sort(order[rank < PROFILE_TOP_COLUMNS])  # back in (feature, column) order
+        local, col, ppmi = local[chosen], col[chosen], ppmi[chosen]
         norms = np.sqrt(np.bincount(local, weights=ppmi * ppmi, minlength=len(rows)))
         columns.append(col.astype(np.int32))
         values.append((ppmi / norms[local]).astype(np.float32))
