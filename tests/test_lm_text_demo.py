@@ -120,3 +120,12 @@ def test_contexts_are_cut_at_the_sequence_start_and_a_whole_sequence_reads_back(
         whole = sequence_activations(data, first, c.seq)
         assert whole.tokens[:5] == c.tokens and whole.activations[:5] == c.activations
         assert len(whole.tokens) == truth["ctx_len"]
+
+
+def test_stability_halves_split_by_sequence(text) -> None:
+    from labeler_tui.core.analysis.stability import first_half_rows
+
+    data, truth = text
+    sides = first_half_rows(data).reshape(-1, truth["ctx_len"])  # one row per sequence
+    assert (sides == sides[:, :1]).all()  # every position on its sequence's side
+    assert 0.3 < sides[:, 0].mean() < 0.7
