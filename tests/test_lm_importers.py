@@ -345,3 +345,30 @@ def test_weak_suggestions_queue_builder_puts_the_lowest_scored_first(
     queue = json.loads((ws / "labels" / "queue_layers.3.json").read_text())
     entries = sorted(queue["entries"], key=lambda e: -e["priority"])
     assert [e["feature_id"] for e in entries] == [0, 1]  # 0 scored 0.5, 1 scored 1.0
+
+
+def test_saelens_then_delphi_attach_to_one_model(delphi, tmp_path: Path, capsys) -> None:
+    run_, tokenizer = delphi
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    common = ("--workspace", str(ws), "--model", "layers.3")
+    w_dec = write_saelens(tmp_path / "sae", d_sae=run_.width)
+    run_json(capsys, "import", "saelens", str(tmp_path / "sae"), *common)
+    both = run_json(
+        capsys, "import", "delphi", str(run_.root), "--tokenizer", str(tokenizer), *common
+    )
+    (model,) = both["models"]
+    assert not model["created"] and model["has_decoder"]
+    assert model["n_nonzero"] == len(run_.activations)
+    table = _config(ws)["models"]["layers.3"]
+    assert set(table) >= {"kind", "decoder", "activations", "tokenizer"}
+    top = run_json(capsys, "similar", "-f", "1", "-k", "1", "--method", "decoder", *common)[0]
+    assert top["feature_id"] == 2
+    overview = run_json(capsys, "overview", "-f", "1", *common)
+    norms = np.linalg.norm(w_dec, axis=1)
+    assert overview["importance_percentile"] == pytest.approx(100 * np.mean(norms < norms[1]))
+    # a decoder of another width than the cache is refused, and nothing changes
+    before = (ws / "labeler.toml").read_text()
+    write_saelens(tmp_path / "small", d_sae=8)
+    code, _, err = run(capsys, "import", "saelens", str(tmp_path / "small"), *common)
+    assert code == 1 and (ws / "labeler.toml").read_text() == before
