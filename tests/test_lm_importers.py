@@ -372,3 +372,18 @@ def test_saelens_then_delphi_attach_to_one_model(delphi, tmp_path: Path, capsys)
     write_saelens(tmp_path / "small", d_sae=8)
     code, _, err = run(capsys, "import", "saelens", str(tmp_path / "small"), *common)
     assert code == 1 and (ws / "labeler.toml").read_text() == before
+
+
+def test_an_import_in_a_folder_without_a_workspace_writes_labeler_toml_there(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decs = write_sparsify(tmp_path / "ckpt", ["layers.0"])
+    here = tmp_path / "fresh"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = run_json(capsys, "import", "sparsify", str(tmp_path / "ckpt"))
+    assert result["workspace"] == str((here / "labeler.toml").resolve())
+    config = _config(here)
+    assert Path(config["models"]["layers.0"]["decoder"]) == (tmp_path / "ckpt" / "layers.0")
+    info = run_json(capsys, "info")  # found from the current folder, the imported model in it
+    assert info["models"]["layers.0"]["n_features"] == len(decs["layers.0"])
