@@ -120,6 +120,7 @@ class ModelData:
       n_features: int        decoder rows if a decoder is configured, else max(feature_id) + 1
       n_examples: int
       n_nonzero: int         total rows with activation > 0
+      n_shards: int          feature-range shards the index is stored in (read transparently)
       has_decoder: bool
       token_names: list[str]           index = token id
       token_ids: dict[str, int]        name -> id
@@ -138,6 +139,7 @@ class ModelData:
     n_features: int
     n_examples: int
     n_nonzero: int
+    n_shards: int
     has_decoder: bool
     token_names: list[str]
     token_ids: dict[str, int]
