@@ -242,3 +242,26 @@ def test_index_all_builds_every_table_ahead_of_time(
     assert all(m.is_ready(data) for m in SIMILARITY_METHODS.entries())
     analysis = {p.name for p in (data.cache_dir / "analysis-v1").iterdir()}
     assert {"decoder_unit.npy", "minhash.npy"} <= analysis
+
+
+def test_long_first_uses_draw_progress_on_stderr(
+    make_tiny_workspace: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal: the index build, every table of --all, and the table a seeded queue
+    builder needs, each with its stage, percent and count."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: stderr is a terminal
+    ws = make_tiny_workspace(with_decoder=False)
+    assert main(["--workspace", str(ws), "index"]) == 0
+    err = capsys.readouterr().err
+    assert "tiny: counting activations" in err and "100%" in err
+    assert main(["--workspace", str(ws), "build-queue", "--method", "cluster", "--seed", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "token profiles" in err and "100%" in err
+    other = make_tiny_workspace("other")
+    assert main(["--workspace", str(other), "index", "--all"]) == 0
+    err = capsys.readouterr().err
+    for stage in ("token sets", "token postings", "decoder similarity", "coactivation similarity"):
+        assert f"tiny: {stage}" in err
+    assert "coactivation signatures" in err and "token profiles" in err
