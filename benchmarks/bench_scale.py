@@ -4,6 +4,9 @@ per-feature reads against polars and DuckDB on the same files.
     python benchmarks/bench_scale.py generate --rows 1_100_000_000 --blocks 208
     python benchmarks/bench_scale.py build --blocks 2 --memory 6G      # ~10M rows
     python benchmarks/bench_scale.py fetch --blocks 208                 # latencies + ratios
+    LABELER_SCALE_ROOT=/data/lm python benchmarks/bench_scale.py generate --features 131072 \
+        --d 2304 --rows 40_000_000 --blocks 64
+    LABELER_SCALE_ROOT=/data/lm python benchmarks/bench_scale.py similarity --blocks 64
 
 ``generate`` writes the shared activation files (``scale_data.py``: 4,096 examples a file,
 rows in example-block order, shuffled within a block; 24,576 features). ``build`` links the
@@ -12,7 +15,8 @@ the process's peak resident memory is the build's), sampling every 50 ms the res
 (anonymous + file-backed, /proc/self/status) and the bytes on disk of the model's cache folder;
 prints wall and CPU seconds, rows per CPU-second, the peaks and the final index size, as JSON
 too (``--json``). ``fetch`` times ``ModelData.feature`` of the smallest, median and largest
-features against a polars scan and a DuckDB query of the parquet files.
+features against a polars scan and a DuckDB query of the parquet files. ``similarity`` times
+decoder and coactivation queries (random features) at the language-model shape.
 """
 
 from __future__ import annotations
@@ -228,6 +232,47 @@ def cmd_fetch(args: argparse.Namespace) -> None:
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
+def cmd_similarity(args: argparse.Namespace) -> None:
+    """Decoder and coactivation queries at the language-model shape (131,072 latents, d 2,304):
+    the one-time tables (timed, with the peak resident memory), then random queries."""
+    from labeler_tui.core.analysis.similarity import similar_features
+    from labeler_tui.core.analysis.similarity_index import minhash_by_bin, unit_decoder
+
+    ws = _workspace(args.blocks)
+    config = load_config(ws / "labeler.toml")
+    data = ModelData.open(config.model(), config.paths.cache)
+    print(
+        f"{data.n_features:,} features x d {np.shape(data.decoder)[1]:,}, {data.n_examples:,} "
+        f"examples, {data.n_nonzero:,} nonzeros; load {os.getloadavg()[0]:.1f}"
+    )
+    for name, build in (("unit decoder", unit_decoder), ("minhash", minhash_by_bin)):
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        build(data)
+        print(
+            f"table {name}: {time.perf_counter() - wall0:.1f} s wall, "
+            f"{time.process_time() - cpu0:.1f} CPU-s; peak RSS so far "
+            f"{_status()['VmHWM'] / (1 << 30):.2f} GiB"
+        )
+    rng = np.random.default_rng(args.seed)
+    alive = np.flatnonzero(data.nonzero_counts)
+    for method in ("decoder", "coactivation"):
+        pool = alive if method == "coactivation" else np.arange(data.n_features)
+        queries = rng.choice(pool, size=args.queries, replace=False)
+        similar_features(data, int(queries[0]), method, top_k=args.top_k)  # warm-up
+        load = os.getloadavg()[0]
+        times = []
+        for f in queries:
+            t = time.perf_counter()
+            similar_features(data, int(f), method, top_k=args.top_k)
+            times.append(time.perf_counter() - t)
+        p50, p95 = np.percentile(times, 50) * 1e3, np.percentile(times, 95) * 1e3
+        print(
+            f"{method:>12}: {args.queries} queries, top {args.top_k}: p50 {p50:.1f} ms, p95 "
+            f"{p95:.1f} ms, max {max(times) * 1e3:.1f} ms (target p95 <= 100 ms); load "
+            f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(required=True)
@@ -249,6 +294,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=300)
     p.add_argument("--naive-repeats", type=int, default=3)
     p.set_defaults(run=cmd_fetch)
+    p = sub.add_parser("similarity")
+    p.add_argument("--blocks", type=int, required=True)
+    p.add_argument("--queries", type=int, default=100)
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_similarity)
     args = parser.parse_args()
     args.run(args)
 

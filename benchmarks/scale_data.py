@@ -90,7 +90,14 @@ def generate(root: Path, n_features: int, rows: int, blocks: int, d: int, seed: 
     n_examples = blocks * BLOCK_EXAMPLES
     write_examples(data, n_examples, seed)
     rng = np.random.default_rng(seed + 2)
-    np.save(data / "decoder.npy", rng.normal(size=(n_features, d)).astype(np.float32))
+    decoder = np.lib.format.open_memmap(
+        data / "decoder.npy", mode="w+", dtype=np.float32, shape=(n_features, d)
+    )
+    for start in range(0, n_features, 4096):  # in chunks: 131,072 x 2,304 is 1.2 GB
+        stop = min(n_features, start + 4096)
+        decoder[start:stop] = rng.normal(size=(stop - start, d))
+    decoder.flush()
+    del decoder
     rates = feature_rates(n_features, rows / n_examples, seed)
     written = 0
     for block in range(blocks):
