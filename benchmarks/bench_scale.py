@@ -4,8 +4,10 @@ per-feature reads against polars and DuckDB on the same files.
     python benchmarks/bench_scale.py generate --rows 1_100_000_000 --blocks 208
     python benchmarks/bench_scale.py build --blocks 2 --memory 6G      # ~10M rows
     python benchmarks/bench_scale.py fetch --blocks 208                 # latencies + ratios
+    python benchmarks/bench_scale.py dask --blocks 19 --shards 4 --workers 2  # the Dask recipe
     LABELER_SCALE_ROOT=/data/lm python benchmarks/bench_scale.py generate --features 131072 \
         --d 2304 --rows 40_000_000 --blocks 64
+    python benchmarks/bench_scale.py dask --blocks 19 --shards 4 --workers 2  # the Dask recipe
     LABELER_SCALE_ROOT=/data/lm python benchmarks/bench_scale.py similarity --blocks 64
 
 ``generate`` writes the shared activation files (``scale_data.py``: 4,096 examples a file,
@@ -232,6 +234,68 @@ def cmd_fetch(args: argparse.Namespace) -> None:
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
+def _digests(data: ModelData) -> dict[str, str]:
+    """sha256 of each per-feature array joined over the shards in feature order."""
+    import hashlib
+
+    out = {}
+    for name in ("rows.npy", "acts.npy", "max_activations.npy", "mean_activations.npy"):
+        digest = hashlib.sha256()
+        for entry in data.manifest["shards"]:
+            array = np.load(data.cache_dir / "shards" / entry["folder"] / name, mmap_mode="r")
+            for start in range(0, len(array), 1 << 26):
+                digest.update(np.ascontiguousarray(array[start : start + (1 << 26)]).data)
+        out[name] = digest.hexdigest()[:16]
+    return out
+
+
+def cmd_dask(args: argparse.Namespace) -> None:
+    """The docs' recipe (docs/formats.md, "Building in shards"): one ``build_shard`` task per
+    shard on a Dask LocalCluster of worker processes; the index compared with a one-process
+    build of the same files (sha256 of every per-feature array)."""
+    from functools import partial
+
+    from distributed import Client, LocalCluster
+
+    from labeler_tui.core.data.index_build import build_shard
+
+    whole_config = load_config(_workspace(args.blocks) / "labeler.toml")
+    shutil.rmtree(whole_config.paths.cache, ignore_errors=True)
+    wall0 = time.perf_counter()
+    whole = ModelData.open(whole_config.model(), whole_config.paths.cache, memory=args.memory_bytes)
+    whole_s = time.perf_counter() - wall0
+    ws = link_workspace(ROOT, f"ws-{args.blocks}-dask", args.blocks)
+    config = load_config(ws / "labeler.toml")
+    shutil.rmtree(config.paths.cache, ignore_errors=True)
+    load = os.getloadavg()[0]
+    wall0 = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        build = partial(
+            build_shard,
+            config.model(),
+            config.paths.cache / config.model().name,
+            n_shards=args.shards,
+            memory=args.memory_bytes // args.workers,
+        )
+        results = client.gather(client.map(build, range(args.shards)))
+    sharded_s = time.perf_counter() - wall0
+    sharded = ModelData.open(config.model(), config.paths.cache)
+    a, b = _digests(whole), _digests(sharded)
+    print(
+        f"{whole.n_nonzero:,} nonzeros: one process {whole_s:.1f} s; {args.shards} shards on "
+        f"{args.workers} Dask worker processes {sharded_s:.1f} s (load {load:.1f} -> "
+        f"{os.getloadavg()[0]:.1f}); complete {any(r.complete for r in results)}; "
+        f"identical: {a == b} {b}"
+    )
+    shutil.rmtree(config.paths.cache, ignore_errors=True)
+    shutil.rmtree(whole_config.paths.cache, ignore_errors=True)
+
+
 def cmd_similarity(args: argparse.Namespace) -> None:
     """Decoder and coactivation queries at the language-model shape (131,072 latents, d 2,304):
     the one-time tables (timed, with the peak resident memory), then random queries."""
@@ -294,6 +358,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=300)
     p.add_argument("--naive-repeats", type=int, default=3)
     p.set_defaults(run=cmd_fetch)
+    p = sub.add_parser("dask")
+    p.add_argument("--blocks", type=int, required=True)
+    p.add_argument("--shards", type=int, default=4)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--memory", default="4G")
+    p.set_defaults(run=cmd_dask)
     p = sub.add_parser("similarity")
     p.add_argument("--blocks", type=int, required=True)
     p.add_argument("--queries", type=int, default=100)
@@ -301,6 +371,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_similarity)
     args = parser.parse_args()
+    if hasattr(args, "memory"):
+        args.memory_bytes = parse_size(args.memory)
     args.run(args)
 
 
