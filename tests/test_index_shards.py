@@ -241,7 +241,7 @@ def test_index_all_builds_every_table_ahead_of_time(
 
     assert all(m.is_ready(data) for m in SIMILARITY_METHODS.entries())
     analysis = {p.name for p in (data.cache_dir / "analysis-v1").iterdir()}
-    assert {"decoder_unit.npy", "minhash.npy"} <= analysis
+    assert {"decoder_unit.npy", "minhash.npy", "minhash_by_bin.npy"} <= analysis
 
 
 def test_long_first_uses_draw_progress_on_stderr(

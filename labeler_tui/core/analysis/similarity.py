@@ -24,7 +24,6 @@ from labeler_tui.core.analysis.similarity_index import (
     EMPTY,
     minhash_by_bin,
     minhash_ready,
-    minhash_signatures,
     token_profiles,
     token_profiles_ready,
     unit_decoder,
@@ -126,13 +125,23 @@ def _top(
 
 def minhash_estimates(by_bin: np.ndarray, feature_id: int) -> np.ndarray:
     """float64[n_features]: one-permutation MinHash estimate of Jaccard with ``feature_id``,
-    from the signatures bin by bin (``similarity_index.minhash_by_bin``)."""
-    query = by_bin[:, feature_id]
-    filled = query != EMPTY
-    matches = (by_bin[filled] == query[filled, None]).sum(axis=0)
-    both_empty = (by_bin[~filled] == EMPTY).sum(axis=0)
-    denominators = by_bin.shape[0] - both_empty
-    out = np.zeros(by_bin.shape[1], dtype=np.float64)
+    from the signatures bin by bin (``similarity_index.minhash_by_bin``): one pass over each
+    bin's contiguous row (cache-sized), counting matches where the query's bin is filled and
+    bins empty in both where it is not."""
+    n_bins, n_features = by_bin.shape
+    query = np.array(by_bin[:, feature_id])
+    matches = np.zeros(n_features, dtype=np.uint8)  # at most MINHASH_BINS (128) each
+    both_empty = np.zeros(n_features, dtype=np.uint8)
+    hit = np.empty(n_features, dtype=bool)
+    for b in range(n_bins):
+        if query[b] != EMPTY:
+            np.equal(by_bin[b], query[b], out=hit)
+            np.add(matches, hit, out=matches, casting="unsafe")
+        else:
+            np.equal(by_bin[b], EMPTY, out=hit)
+            np.add(both_empty, hit, out=both_empty, casting="unsafe")
+    denominators = n_bins - both_empty.astype(np.int64)
+    out = np.zeros(n_features, dtype=np.float64)
     np.divide(matches, denominators, out=out, where=denominators > 0)
     return out
 
@@ -215,7 +224,7 @@ SIMILARITY_METHODS.add(
         "coactivation",
         "Jaccard index of the sets of examples they are active on",
         _coactivation,
-        prepare=minhash_signatures,
+        prepare=minhash_by_bin,
         ready=minhash_ready,
     )
 )

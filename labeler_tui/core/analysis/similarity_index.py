@@ -235,9 +235,13 @@ def unit_decoder_ready(data: ModelData) -> bool:
 
 def minhash_by_bin(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
     """int32[MINHASH_BINS, n_features]: the signatures bin by bin (each bin's values of every
-    feature contiguous, so a query compares 128 rows instead of gathering columns)."""
-    return memoized(
-        data,
-        "minhash_by_bin",
-        lambda: np.ascontiguousarray(np.asarray(minhash_signatures(data, progress)).T),
-    )
+    feature contiguous, so a query streams 128 rows instead of gathering columns), saved next to
+    the signatures and memory-mapped by every later process."""
+
+    def load() -> np.ndarray:
+        def build() -> tuple[np.ndarray]:
+            return (np.ascontiguousarray(np.asarray(minhash_signatures(data, progress)).T),)
+
+        return cached_arrays(data, ("minhash_by_bin",), build)[0]
+
+    return memoized(data, "minhash_by_bin", load)
