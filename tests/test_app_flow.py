@@ -128,6 +128,7 @@ async def test_skip_asks_for_a_reason_and_moves_on(queued_workspace: Path) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: ready(app) and workbench(app).current == 3)
         app.workbench.queue_list.focus()
+        await wait_until(pilot, lambda: workbench(app).claimed == 3)  # the dwell claim, written
         before = (ws / "labels" / "queue_tiny.json").read_bytes()
         await pilot.press("s")  # escape cancels: nothing is written
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SkipReasonScreen")

@@ -145,11 +145,13 @@ def test_demo_command_wiring(
         calls.append(root)
         root.mkdir(parents=True, exist_ok=True)
         (root / "labeler.toml").write_text("# demo\n")
+        (root / "truth.json").write_text("{}\n")
         progress("writing demo", 1, 1)
         return root / "labeler.toml"
 
     fake = types.ModuleType("labeler_tui.demo")
     fake.write_demo = write_demo  # type: ignore[attr-defined]
+    fake.TRUTH_NAME = "truth.json"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "labeler_tui.demo", fake)
     target = tmp_path / "demo"
     result = run_json(capsys, "demo", str(target))

@@ -98,7 +98,23 @@ BAD_CONFIGS: dict[str, tuple[dict, str]] = {
     ),
     "negative ttl": (
         {"app": {"claim_ttl_seconds": -5}, "models": {"m": MODEL}},
-        r"\[app\] claim_ttl_seconds: expected a number > 0, got -5",
+        r"\[app\] claim_ttl_seconds: expected a number from 1 to 604800, got -5",
+    ),
+    "ttl overflowing a date": (
+        {"app": {"claim_ttl_seconds": 1e30}, "models": {"m": MODEL}},
+        r"\[app\] claim_ttl_seconds: expected a number from 1 to 604800, got 1e\+30",
+    ),
+    "nan poll interval": (
+        {"app": {"poll_interval_seconds": float("nan")}, "models": {"m": MODEL}},
+        r"\[app\] poll_interval_seconds: expected a number from 0.1 to 3600, got nan",
+    ),
+    "poll interval spinning the CPU": (
+        {"app": {"poll_interval_seconds": 1e-9}, "models": {"m": MODEL}},
+        r"\[app\] poll_interval_seconds: expected a number from 0.1 to 3600",
+    ),
+    "n_features not an integer": (
+        {"models": {"m": {**MODEL, "n_features": 2.5}}},
+        r"\[models.m\] n_features: expected an integer from 1 to 2,147,483,648, got 2.5",
     ),
     "keymap value not a string": (
         {"keymap": {"next_feature": 3}, "models": {"m": MODEL}},

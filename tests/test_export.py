@@ -125,3 +125,20 @@ def test_unwritable_target_is_a_store_error(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(ValidationError, match="directory"):
         write_export(RECORDS, folder)
+
+
+def test_a_carriage_return_in_a_cell_round_trips_through_csv(tmp_path: Path) -> None:
+    """csv's QUOTE_MINIMAL leaves a lone "\\r" unquoted with "\\n" rows: the row was cut there."""
+    import csv
+
+    from labeler_tui.core.records import LabelRecord
+
+    path = tmp_path / "out.csv"
+    record = LabelRecord(feature_id=1, display_name="over\rwrite", dashboard_notes="a\r\nb")
+    write_export([record, LabelRecord(feature_id=2, display_name="plain")], path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["display_name"], r["notes"]) for r in rows] == [
+        ("over\rwrite", "a\r\nb"),
+        ("plain", ""),
+    ]

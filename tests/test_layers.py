@@ -1,4 +1,5 @@
-"""Imports point down: core <- api, demo <- cli, app. A test fails when a layer is crossed.
+"""Imports point down: core <- api, demo, skill <- mcp <- cli; core <- app. A test fails when a
+layer is crossed.
 
 Every import statement of every module is read (top-level, inside functions and under
 TYPE_CHECKING alike), so a lazy import cannot hide a crossing.
@@ -16,6 +17,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "labeler_tui"
 
 UI = ("textual", "textual_plotext", "rich")
+MCP = ("labeler_tui.mcp", "mcp", "mcp_types")
+"""The MCP server and the SDK: only the CLI (``labeler mcp``) starts it."""
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # layer (a subpackage of labeler_tui): modules it must never import
     "core": (
@@ -24,12 +27,24 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "labeler_tui.cli",
         "labeler_tui.demo",
         "labeler_tui.labeling",
+        "labeler_tui.skill",
+        *MCP,
         *UI,
     ),
-    "api": ("labeler_tui.app", "labeler_tui.cli", *UI),
-    "demo": ("labeler_tui.api", "labeler_tui.app", "labeler_tui.cli", *UI),
+    "api": ("labeler_tui.app", "labeler_tui.cli", *MCP, *UI),
+    "demo": ("labeler_tui.api", "labeler_tui.app", "labeler_tui.cli", *MCP, *UI),
     "cli": ("labeler_tui.app", "labeler_tui.api", "textual", "textual_plotext"),
-    "app": ("labeler_tui.cli", "labeler_tui.api"),
+    "app": ("labeler_tui.cli", "labeler_tui.api", *MCP),
+    # the MCP server is a front end over core: the CLI hands it what it needs of its own
+    "mcp": (
+        "labeler_tui.api",
+        "labeler_tui.app",
+        "labeler_tui.cli",
+        "labeler_tui.demo",
+        "labeler_tui.labeling",
+        *UI,
+    ),
+    "skill": ("labeler_tui.core", "labeler_tui.cli", "labeler_tui.mcp", "labeler_tui.app", *UI),
 }
 
 
@@ -77,8 +92,12 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert "labeler_tui.app" in found
 
 
-def test_running_a_cli_command_loads_no_textual(tmp_path: Path) -> None:
-    """Not only the CLI's own modules: nothing it pulls in at run time imports Textual."""
+@pytest.mark.parametrize("packages", [("textual", "textual_plotext"), ("mcp", "mcp_types")])
+def test_running_a_cli_command_loads_no_textual_nor_mcp(
+    tmp_path: Path, packages: tuple[str, ...]
+) -> None:
+    """Not only the CLI's own modules: nothing it pulls in at run time imports Textual, nor the
+    MCP SDK (only `labeler mcp` needs it)."""
     code = (
         "import sys\n"
         "from labeler_tui.cli.main import main\n"
@@ -86,7 +105,7 @@ def test_running_a_cli_command_loads_no_textual(tmp_path: Path) -> None:
         "    main(['--workspace', sys.argv[1], 'status', '--json'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_plotext'))\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})\n"
         "print('loaded:' + ','.join(loaded))\n"
     )
     from conftest import write_tiny_workspace

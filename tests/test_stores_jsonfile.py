@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.stores.commit import FileWrite, commit
 from labeler_tui.core.stores.history import HistoryLog
-from labeler_tui.core.stores.jsonfile import JsonCache, dumps, write_json_atomic
+from labeler_tui.core.stores.jsonfile import JsonCache, dumps, dumps_line, write_json_atomic
 from labeler_tui.core.stores.lock import workspace_lock
 
 
@@ -56,21 +57,28 @@ def test_cache_reuses_parse_until_file_changes(tmp_path: Path) -> None:
     assert cache.read(path) is first  # unchanged file: no re-parse
     write_json_atomic(path, {"v": 22})  # another writer
     assert cache.read(path) == {"v": 22}
-    cache.write(path, {"v": 3})
-    assert cache.read(path) == {"v": 3}
+    value = {"v": 3}
+    commit(tmp_path / ".labeler.journal", [FileWrite(path, dumps(value))])
+    cache.remember(path, value)
+    assert cache.read(path) is value  # what a commit wrote is not parsed again
     assert json.loads(path.read_text()) == {"v": 3}
+
+
+def _append(path: Path, events: list[dict]) -> None:
+    lines = b"".join(dumps_line(event) for event in events)
+    commit(path.parent / ".labeler.journal", [], path, lines)
 
 
 def test_history_reads_incrementally_and_ignores_a_torn_tail(tmp_path: Path) -> None:
     path = tmp_path / "history.jsonl"
     log = HistoryLog(path)
     assert log.read() == []
-    log.append([{"id": "a", "n": 1}, {"id": "b", "n": 2}])
+    _append(path, [{"id": "a", "n": 1}, {"id": "b", "n": 2}])
     assert [e["id"] for e in log.read()] == ["a", "b"]
     with open(path, "ab") as handle:  # a crash cut this append short
         handle.write(b'{"id": "torn", "n"')
     assert [e["id"] for e in HistoryLog(path).read()] == ["a", "b"]
-    log.append([{"id": "c", "n": 3}])
+    _append(path, [{"id": "c", "n": 3}])
     assert [e["id"] for e in log.read()] == ["a", "b", "c"]
     assert [e["id"] for e in HistoryLog(path).read()] == ["a", "b", "c"]
     assert b"torn" not in path.read_bytes()
@@ -114,7 +122,7 @@ def test_history_backward_reads_match_forward_across_blocks(
     events = [
         {"id": str(i), "feature_id": i % 7 * 11, "pad": "x" * (i * 13 % 150)} for i in range(120)
     ]
-    log.append(events)
+    _append(path, events)
     with open(path, "ab") as handle:
         handle.write(b'{"id": "torn"')
     assert list(log.reverse()) == events[::-1]

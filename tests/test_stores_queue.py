@@ -38,7 +38,10 @@ def test_old_writer_leftovers_are_normalised() -> None:
     ("raw", "message"),
     [
         ({"entries": {"1": {}}}, '"entries" must be a list'),
-        ({"entries": [5]}, r"entries\[0\] is not an object"),
+        ({"entries": [5]}, r"entries\[0\]: expected an object, got 5"),
+        ({"entries": [{"feature_id": -3}]}, r"entries\[0\].feature_id: .* got -3"),
+        ({"entries": [{"feature_id": 1, "priority": float("nan")}]}, r"entries\[0\].priority"),
+        ({"claims": {"x": {"owner": "a"}}}, r"claims\['x'\]: the key is not a feature id"),
         ({"entries": [{"feature_id": "x"}]}, r"entries\[0\].feature_id: expected a feature id"),
         ({"completed": [1, None]}, r"completed\[1\]"),
         ({"skip_details": []}, "skip_details"),

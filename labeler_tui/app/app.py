@@ -14,7 +14,11 @@ from labeler_tui.app.backend import Backend
 from labeler_tui.app.commands import LabelerCommands
 from labeler_tui.app.screens.workbench import WorkbenchScreen
 from labeler_tui.app.screens.workbench.messages import ModelChosen
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.workspace import Workspace
+
+CONFIG_WARNING_SECONDS = 20.0
+"""How long a warning about labeler.toml stays on screen (a path and a key take time to read)."""
 
 
 class LabelerApp(App[None]):
@@ -32,6 +36,8 @@ class LabelerApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.backend = Backend(workspace, workspace.model_name(model))
+        self._left: list[Backend] = []
+        """Backends of models left this session (their claims are given back on quit)."""
 
     @property
     def model_name(self) -> str:
@@ -43,18 +49,20 @@ class LabelerApp(App[None]):
             self.theme = config.app.theme
         except InvalidThemeError:
             self.notify(
-                f"{config.path}: [app] theme: unknown theme {config.app.theme!r}",
+                visible(f"{config.path}: [app] theme: unknown theme {config.app.theme!r}"),
                 severity="warning",
                 markup=False,
+                timeout=CONFIG_WARNING_SECONDS,
             )
         if config.keymap:
             self.set_keymap(config.keymap)
             unknown = unknown_keymap_ids(config.keymap)
             if unknown:
                 self.notify(
-                    f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}",
+                    visible(f"{config.path}: [keymap]: unknown action id(s): {', '.join(unknown)}"),
                     severity="warning",
                     markup=False,
+                    timeout=CONFIG_WARNING_SECONDS,
                 )
         self.push_screen(WorkbenchScreen(self.backend, config.app.similar_method))
         self._exit_on_hangup()
@@ -93,14 +101,17 @@ class LabelerApp(App[None]):
 
     def switch_model(self, name: str) -> None:
         """Open another model of the workspace (the workbench gives the old claim back)."""
+        self._left.append(self.backend)
         self.backend = Backend(self.workspace, self.workspace.model_name(name))
         self.workbench.open_model(self.backend)
-        self.notify(f"Model {self.backend.model}", timeout=2, markup=False)
+        self.notify(visible(f"Model {self.backend.model}"), timeout=2, markup=False)
 
     def release_claim(self) -> None:
         """Give back the feature this app holds a claim on, if any (safe to call twice, and
-        after the app has ended)."""
-        self.backend.lease.release()
+        after the app has ended); also a claim of a model left just before quitting, whose
+        release job may not have run yet."""
+        for backend in (*self._left, self.backend):
+            backend.lease.release()
 
     async def action_quit(self) -> None:
         self.release_claim()

@@ -38,6 +38,7 @@ def _stage_printer() -> ProgressCallback:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    from labeler_tui.core.sanitize import visible
     from labeler_tui.core.workspace import Workspace
     from labeler_tui.demo import demo_config
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         app = LabelerApp(workspace, model)
     except LabelerError as exc:
-        print(f"labeler-tui: error: {exc}", file=sys.stderr)
+        print(visible(f"labeler-tui: error: {exc}"), file=sys.stderr)
         sys.exit(1)
     try:
         app.run()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -11,8 +13,13 @@ from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id, add_method
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.records import label_name
 from labeler_tui.core.registry import SIMILARITY_METHODS
+from labeler_tui.core.sanitize import visible
+
+OVERVIEW_TEXT_WIDTH = 110
+"""Columns of the overview as text (the regions table fits)."""
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -65,14 +72,26 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # --- overview ---------------------------------------------------------------------------------
 def cmd_overview(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.overview import feature_overview
-
-    data = ctx.data()
-    feature_id = ctx.args.feature_id
-    data.feature(feature_id)  # a bad id fails before the label store is read
-    overview = feature_overview(data, feature_id, ctx.service().label(feature_id))
+    ctx.data()
+    overview = ctx.service().overview(ctx.args.feature_id)
     ctx.emit(overview, lambda console: print_overview(console, overview))
     return 0
+
+
+def overview_text(overview: Mapping[str, Any], width: int = OVERVIEW_TEXT_WIDTH) -> str:
+    """The overview as plain text, as ``labeler overview`` prints it when piped (the MCP server's
+    feature pages)."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    print_overview(console, dict(overview))
+    return buffer.getvalue()
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -84,25 +103,28 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
     console.print(
         Text.assemble(
             (f"Feature {o['feature_id']}", "bold"),
-            f" ({o['model']})",
-            ("  " + name, "bold green") if name else ("  (unlabeled)", "dim"),
+            f" ({visible(o['model'])})",
+            ("  " + visible(name), "bold green") if name else ("  (unlabeled)", "dim"),
         )
     )
-    console.print(
-        f"nonzero {o['n_nonzero']}   effective max {_fmt(o['effective_max'])}   "
-        f"max {_fmt(o['max'])}   mean {_fmt(o['mean'])}   importance "
-        f"{_fmt(o['importance_percentile'], 1)}   stability {_fmt(o['stability_score'], 2)}   "
-        f"quadrant {o['quadrant'] or '-'}"
+    plain(
+        console,
+        [
+            f"nonzero {o['n_nonzero']}   effective max {_fmt(o['effective_max'])}   "
+            f"max {_fmt(o['max'])}   mean {_fmt(o['mean'])}   importance "
+            f"{_fmt(o['importance_percentile'], 1)}   stability {_fmt(o['stability_score'], 2)}   "
+            f"quadrant {o['quadrant'] or '-'}"
+        ],
     )
     if not o["regions"]:
-        console.print("[dim]No nonzero activations: this feature is dead.[/dim]")
+        console.print(Text("No nonzero activations: this feature is dead.", style="dim"))
         return
     _print_histogram(console, o["histogram"])
     console.print(_regions_table(o))
     if o["flags"]:
         console.print(Text("Red flags", style="bold red"))
         for flag in o["flags"]:
-            console.print(Text(f"  ! {_describe_flag(flag)}", style="red"))
+            console.print(text(f"  ! {_describe_flag(flag)}", "red"))
     else:
         console.print(Text("No red flags.", style="green"))
     if o["general"]:
@@ -111,15 +133,15 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
         general = ", ".join(
             f"{g['subject']} ({_fmt(g['core_coverage'], 0)}% of core)" for g in shown
         )
-        console.print(Text.assemble(("General (in every region): ", "bold"), general))
+        console.print(Text.assemble(("General (in every region): ", "bold"), visible(general)))
     effects = o.get("effects")
     if effects:
         console.print(
             Text.assemble(
                 ("Decoder promotes: ", "bold"),
-                ", ".join(e["name"] for e in effects["promoted"][:5]),
+                visible(", ".join(e["name"] for e in effects["promoted"][:5])),
                 ("; suppresses: ", "bold"),
-                ", ".join(e["name"] for e in effects["suppressed"][:5]),
+                visible(", ".join(e["name"] for e in effects["suppressed"][:5])),
             )
         )
 
@@ -133,23 +155,23 @@ def _regions_table(o: dict[str, Any]) -> Table:
         ("top tokens", "top_tokens", "token"),
         ("top families", "top_families", "family"),
     ):
-        names = [item[name] for r in o["regions"] for item in r[key][:3]]
+        names = [visible(item[name]) for r in o["regions"] for item in r[key][:3]]
         table.add_column(column, min_width=min(32, max(map(len, names), default=0)))
     metadata_columns = list(o["regions"][0]["metadata"]) if o["regions"] else []
     for column in metadata_columns:
-        table.add_column(f"top {column}", overflow="fold")
+        table.add_column(text(f"top {column}"), overflow="fold")
     flagged = {flag["subject"] for flag in o["flags"]}
 
     def cell(items: list[dict[str, Any]], key: str, prefix: str = "") -> Text:
-        text = Text()
+        cell_text = Text()
         for i, item in enumerate(items[:3]):
             if i:
-                text.append("\n")
+                cell_text.append("\n")
             subject = f"{prefix}{item[key]}"
             style = "bold red" if subject in flagged else ""
-            text.append(f"{item[key]} {100 * item['share']:.0f}%", style=style)
-            text.append(f" x{item['enrichment']:.1f}", style="dim")
-        return text
+            cell_text.append(f"{visible(str(item[key]))} {100 * item['share']:.0f}%", style=style)
+            cell_text.append(f" x{item['enrichment']:.1f}", style="dim")
+        return cell_text
 
     for region in o["regions"]:
         hi = "inf" if region["hi"] is None else f"{region['hi']:g}"
@@ -206,20 +228,17 @@ def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:
 
 # --- coverage ---------------------------------------------------------------------------------
 def cmd_coverage(ctx: CliContext) -> int:
-    from labeler_tui.core.analysis.coverage import core_coverage
-
-    data = ctx.data()
-    data.feature(ctx.args.feature_id)  # a bad id is named before the subject is looked up
-    result = core_coverage(data, ctx.args.feature_id, ctx.args.token)
+    ctx.data()
+    result = ctx.service().coverage(ctx.args.feature_id, ctx.args.token)
 
     def human(console: Console) -> None:
         if result["core_coverage"] is None:
-            console.print(f"Feature {result['feature_id']} has no core examples.")
+            plain(console, [f"Feature {result['feature_id']} has no core examples."])
             return
         style = {"headline": "green", "mention": "yellow", "tail_marker": "red"}[result["verdict"]]
         console.print(
             Text.assemble(
-                f"{result['subject']}: in {result['core_with']} of {result['core_count']} core "
+                f"{visible(result['subject'])}: in {result['core_with']} of {result['core_count']} core "
                 f"examples of feature {result['feature_id']} ({result['core_coverage']:.1f}%) -> ",
                 (result["verdict"], f"bold {style}"),
             )
@@ -244,16 +263,13 @@ def cmd_similar(ctx: CliContext) -> int:
 
     def human(console: Console) -> None:
         if not ctx.is_terminal:  # piped: the original's plain lines, easy to read by a script
-            console.print(
-                f"Features similar to {ctx.args.feature_id} ({ctx.args.method}):", markup=False
-            )
+            lines = [f"Features similar to {ctx.args.feature_id} ({ctx.args.method}):"]
             for row in result:
                 label = f"  {row['label']}" if row["label"] else ""
-                console.print(
-                    f"- {row['feature_id']} (sim={row['similarity']:.2f}){label}", markup=False
-                )
+                lines.append(f"- {row['feature_id']} (sim={row['similarity']:.2f}){label}")
             if not result:
-                console.print("  (none found)", markup=False)
+                lines.append("  (none found)")
+            plain(console, lines)
             return
         table = Table(title=f"Features similar to {ctx.args.feature_id} ({ctx.args.method})")
         table.add_column("feature", justify="right")
@@ -262,15 +278,13 @@ def cmd_similar(ctx: CliContext) -> int:
         table.add_column("queue")
         for n in neighbours:
             if n.label:
-                content = Text(n.label)
+                content = text(n.label)
             else:
-                content = Text(", ".join(n.core_families or ()) or "-", style="dim")
+                content = text(", ".join(n.core_families or ()) or "-", "dim")
             queue = n.queue or "-"
             if n.claimed_by:
                 queue = f"claimed by {n.claimed_by}"
-            table.add_row(
-                str(n.feature_id), f"{n.similarity:.3f}", content, Text(queue, style="dim")
-            )
+            table.add_row(str(n.feature_id), f"{n.similarity:.3f}", content, text(queue, "dim"))
         console.print(table if result else "No similar features found.")
 
     ctx.emit(result, human)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from labeler_tui.cli.output import console
 from labeler_tui.core.data import ModelData
+from labeler_tui.core.results.encoding import to_json_text
 from labeler_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ class CliContext:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.json: bool = bool(getattr(args, "json", False))
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = console()
+        self.err = console(stderr=True)
         self._workspace: Workspace | None = None
         self._service: LabelingService | None = None
 
@@ -80,9 +81,7 @@ class CliContext:
     def emit(self, data: Any, human: Callable[[Console], None] | None = None) -> None:
         """Print ``data`` as one JSON document with --json, else call ``human`` (or print JSON)."""
         if self.json or human is None:
-            sys.stdout.write(
-                json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
-            )
+            sys.stdout.write(to_json_text(data) + "\n")
             sys.stdout.flush()
         else:
             human(self.console)
@@ -127,17 +126,3 @@ class RateColumn(ProgressColumn):
             if speed >= size:
                 return Text(f"{speed / size:.1f}{unit}/s", style="progress.data.speed")
         return Text(f"{speed:.0f}/s", style="progress.data.speed")
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

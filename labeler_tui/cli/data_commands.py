@@ -5,16 +5,26 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.config import CONFIG_NAME
 from labeler_tui.core.data import index_layout
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.results.data import (
+    ActivationsJson,
+    DemoJson,
+    IndexBuildJson,
+    IndexJson,
+    InfoJson,
+    InitJson,
+    ModelInfoJson,
+    ShardBuildJson,
+)
 
 HUMAN_ROWS = 20
 """Rows `labeler activations` prints without --top or --json."""
@@ -101,25 +111,25 @@ def cmd_info(ctx: CliContext) -> int:
     ws = ctx.workspace
     chosen = getattr(ctx.args, "model", None)
     names = [ws.model_name(chosen)] if chosen else list(ws.config.models)
-    models: dict[str, dict[str, Any]] = {}
+    models: dict[str, ModelInfoJson] = {}
     with ctx.progress() as progress:
         for name in names:
             data = ws.data(name, progress=progress)
-            models[name] = {
-                "n_features": data.n_features,
-                "n_examples": data.n_examples,
-                "n_nonzero": data.n_nonzero,
-                "has_decoder": data.has_decoder,
-            }
-    result = {"workspace": str(ws.root), "models": models}
+            models[name] = ModelInfoJson(
+                n_features=data.n_features,
+                n_examples=data.n_examples,
+                n_nonzero=data.n_nonzero,
+                has_decoder=data.has_decoder,
+            )
+    result = InfoJson(workspace=str(ws.root), models=models)
 
     def human(console: Console) -> None:
-        console.print(f"workspace: {ws.root}")
+        plain(console, [f"workspace: {ws.root}"])
         table = Table("model", "features", "examples", "nonzero", "decoder", box=None)
         for name, info in models.items():
             default = " (default)" if name == ws.config.labeler.default_model else ""
             table.add_row(
-                name + default,
+                text(name + default),
                 f"{info['n_features']:,}",
                 f"{info['n_examples']:,}",
                 f"{info['n_nonzero']:,}",
@@ -141,20 +151,23 @@ def cmd_activations(ctx: CliContext) -> int:
     stop = len(feature) if top is None else min(top, len(feature))
     example_ids = feature.example_ids[:stop].tolist()
     activations = [float(a) for a in feature.activations[:stop]]
-    result = {
-        "model": data.name,
-        "feature_id": feature.feature_id,
-        "n_nonzero": len(feature),
-        "example_ids": example_ids,
-        "activations": activations,
-    }
+    result = ActivationsJson(
+        model=data.name,
+        feature_id=feature.feature_id,
+        n_nonzero=len(feature),
+        example_ids=example_ids,
+        activations=activations,
+    )
 
     def human(console: Console) -> None:
         shown = stop if top is not None else min(stop, HUMAN_ROWS)
-        console.print(
-            f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
-            + (f", top {shown} shown" if shown < len(feature) else "")
-            + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+        plain(
+            console,
+            [
+                f"feature {feature.feature_id} ({data.name}): {len(feature):,} nonzero activations"
+                + (f", top {shown} shown" if shown < len(feature) else "")
+                + (" (--top K or --json for more)" if top is None and shown < len(feature) else "")
+            ],
         )
         table = Table("rank", "example_id", "activation", box=None)
         for rank, (ex, act) in enumerate(
@@ -199,7 +212,8 @@ def cmd_index(ctx: CliContext) -> int:
             raise ValidationError("--shard builds one shard of one model; leave out --all")
         return _index_shard(ctx, _parse_shard(ctx.args.shard), memory)
     names = list(ws.config.models) if ctx.args.all else [ctx.model]
-    results: dict[str, dict[str, Any]] = {}
+    built: dict[str, IndexBuildJson] = {}
+    results: dict[str, IndexBuildJson | ShardBuildJson] = {}
     with ctx.progress() as progress:
         for name in names:
             config = ws.config.models[name]
@@ -207,36 +221,43 @@ def cmd_index(ctx: CliContext) -> int:
             was_current = index_layout.read_manifest(existing) is not None
             started = time.perf_counter()
             data = ws.data(name, progress=progress, rebuild=ctx.args.force, memory=memory)
-            results[name] = {
-                "index": str(data.cache_dir),
-                "built": bool(ctx.args.force or not was_current),
-                "seconds": round(time.perf_counter() - started, 3),
-                "n_features": data.n_features,
-                "n_examples": data.n_examples,
-                "n_nonzero": data.n_nonzero,
-                "shards": data.n_shards,
-            }
+            info = IndexBuildJson(
+                index=str(data.cache_dir),
+                built=bool(ctx.args.force or not was_current),
+                seconds=round(time.perf_counter() - started, 3),
+                n_features=data.n_features,
+                n_examples=data.n_examples,
+                n_nonzero=data.n_nonzero,
+                shards=data.n_shards,
+            )
             if ctx.args.all:
                 from labeler_tui.core.tables import build_tables
 
                 started = time.perf_counter()
-                results[name]["tables"] = build_tables(data, progress)
-                results[name]["tables_seconds"] = round(time.perf_counter() - started, 3)
+                info["tables"] = build_tables(data, progress)
+                info["tables_seconds"] = round(time.perf_counter() - started, 3)
+            built[name] = results[name] = info
 
     def human(console: Console) -> None:
-        for name, info in results.items():
+        for name, info in built.items():
             what = "built" if info["built"] else "up to date"
-            console.print(
-                f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
-                f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+            plain(
+                console,
+                [
+                    f"{name}: index {what} ({info['n_nonzero']:,} nonzero rows, "
+                    f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
+                ],
             )
             if "tables" in info:
-                console.print(
-                    f"{name}: tables ready ({', '.join(info['tables'])}; "
-                    f"{info['tables_seconds']:.2f} s)"
+                plain(
+                    console,
+                    [
+                        f"{name}: tables ready ({', '.join(info['tables'])}; "
+                        f"{info['tables_seconds']:.2f} s)"
+                    ],
                 )
 
-    ctx.emit({"models": results}, human)
+    ctx.emit(IndexJson(models=results), human)
     return 0
 
 
@@ -257,53 +278,68 @@ def _index_shard(ctx: CliContext, shard: tuple[int, int], memory: int | None) ->
             memory=memory or ws.config.index.memory,
         )
     lo, hi = done.manifest["features"]
-    info = {
-        "index": str(done.folder),
-        "shard": f"{done.shard + 1}/{done.n_shards}",
-        "built": done.built,
-        "complete": done.complete,
-        "seconds": round(time.perf_counter() - started, 3),
-        "features": [lo, hi],
-        "n_nonzero": done.manifest["n_nonzero"],
-        "n_features": done.manifest["n_features"],
-    }
+    info = ShardBuildJson(
+        index=str(done.folder),
+        shard=f"{done.shard + 1}/{done.n_shards}",
+        built=done.built,
+        complete=done.complete,
+        seconds=round(time.perf_counter() - started, 3),
+        features=[lo, hi],
+        n_nonzero=done.manifest["n_nonzero"],
+        n_features=done.manifest["n_features"],
+    )
 
     def human(console: Console) -> None:
         what = "built" if info["built"] else "already built"
         state = "the index is complete" if info["complete"] else "other shards still missing"
-        console.print(
-            f"{name}: shard {info['shard']} {what} (features {lo:,}-{hi - 1:,}, "
-            f"{info['n_nonzero']:,} nonzero rows, {info['seconds']:.2f} s); {state}: "
-            f"{info['index']}"
+        plain(
+            console,
+            [
+                f"{name}: shard {info['shard']} {what} (features {lo:,}-{hi - 1:,}, "
+                f"{info['n_nonzero']:,} nonzero rows, {info['seconds']:.2f} s); {state}: "
+                f"{info['index']}"
+            ],
         )
 
-    ctx.emit({"models": {name: info}}, human)
+    ctx.emit(IndexJson(models={name: info}), human)
     return 0
 
 
 # --- demo / init ------------------------------------------------------------------------------
 def cmd_demo(ctx: CliContext) -> int:
+    from labeler_tui.core.protected import check_new_workspace
+    from labeler_tui.demo import TRUTH_NAME, write_demo
+
     root = Path(ctx.args.dir).expanduser()
-    if (root / CONFIG_NAME).exists() and not ctx.args.force:
-        raise ValidationError(
-            f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
-        )
-    from labeler_tui.demo import write_demo
+    check_new_workspace(root)
+    if (root / CONFIG_NAME).exists():
+        if not ctx.args.force:
+            raise ValidationError(
+                f"{root / CONFIG_NAME}: already exists; use --force to overwrite the workspace"
+            )
+        if not (root / TRUTH_NAME).exists():
+            raise ValidationError(
+                f"{root}: a workspace that is not a demo (no {TRUTH_NAME}); --force replaces "
+                "only a demo's files (its data/ folder would be deleted), choose another folder"
+            )
 
     started = time.perf_counter()
     with ctx.progress() as progress:
         written = write_demo(root, progress=progress)
     config = written if written.name == CONFIG_NAME else root / CONFIG_NAME
-    result = {
-        "workspace": str(root.resolve()),
-        "config": str(config.resolve()),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    result = DemoJson(
+        workspace=str(root.resolve()),
+        config=str(config.resolve()),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
-            f"try `labeler --workspace {root} info`"
+        lambda console: plain(
+            console,
+            [
+                f"demo workspace written to {result['workspace']} in {result['seconds']:.1f} s; "
+                f"try `labeler --workspace {root} info`"
+            ],
         ),
     )
     return 0
@@ -311,16 +347,21 @@ def cmd_demo(ctx: CliContext) -> int:
 
 def cmd_init(ctx: CliContext) -> int:
     from labeler_tui.core.init_workspace import DEFAULT_MODEL_NAME, init_workspace
+    from labeler_tui.core.protected import check_new_workspace
 
     root = Path(ctx.args.dir).expanduser()
+    check_new_workspace(root)
     model = getattr(ctx.args, "model", None) or DEFAULT_MODEL_NAME
     path = init_workspace(root, model)
-    result = {"workspace": str(root.resolve()), "config": str(path.resolve()), "model": model}
+    result = InitJson(workspace=str(root.resolve()), config=str(path.resolve()), model=model)
     ctx.emit(
         result,
-        lambda console: console.print(
-            f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
-            f"then run `labeler --workspace {root} index`"
+        lambda console: plain(
+            console,
+            [
+                f"wrote {path}; put your data under {root / 'data' / model} (or edit the paths), "
+                f"then run `labeler --workspace {root} index`"
+            ],
         ),
     )
     return 0

@@ -10,6 +10,7 @@ from rich.text import Text
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id
 from labeler_tui.cli.output import plain
+from labeler_tui.core.sanitize import visible
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -73,20 +74,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # --- examples ---------------------------------------------------------------------------------
 def cmd_examples(ctx: CliContext) -> int:
-    from labeler_tui.core.evidence.examples import check_region, feature_examples
+    from labeler_tui.core.evidence.examples import check_region
 
     args = ctx.args
     check_region(args.region)  # a bad region fails before the data opens
-    data = ctx.data()
-    result = feature_examples(
-        data,
-        args.feature_id,
-        args.region,
-        args.k,
-        sample=args.sample,
-        seed=args.seed,
-        where=args.where,
-        aliases=ctx.workspace.config.aliases,
+    ctx.data()
+    result = ctx.service().examples(
+        args.feature_id, args.region, args.k, sample=args.sample, seed=args.seed, where=args.where
     )
 
     def human(console: Console) -> None:
@@ -113,7 +107,8 @@ def cmd_examples(ctx: CliContext) -> int:
             line = Text(
                 f"  {example.activation:10.4g}  {example.fraction:8.2f}  {example.example_id:>10}  "
             )
-            line.append(" / ".join(str(v) for v in example.metadata.values()), style="cyan")
+            metadata = " / ".join(str(v) for v in example.metadata.values())
+            line.append(visible(metadata), style="cyan")
             line.append("  ")
             enriched = set(example.enriched)
             for i, group in enumerate(example.tokens):
@@ -121,15 +116,15 @@ def cmd_examples(ctx: CliContext) -> int:
                     if i or j:
                         line.append(" " if j else ", ")
                     if token in enriched:
-                        line.append(token + "*", style="bold yellow")
+                        line.append(visible(token) + "*", style="bold yellow")
                     else:
-                        line.append(token)
+                        line.append(visible(token))
             if ctx.is_terminal:  # one example per line, cut at the terminal's width
                 line.no_wrap = True
                 line.overflow = "ellipsis"
                 console.print(line, soft_wrap=False, crop=True, highlight=False)
             else:
-                console.print(line.plain, markup=False, highlight=False)
+                plain(console, [line.plain])
 
     ctx.emit(result.to_json(), human)
     return 0
@@ -181,10 +176,8 @@ def cmd_test(ctx: CliContext) -> int:
 
 # --- effects ----------------------------------------------------------------------------------
 def cmd_effects(ctx: CliContext) -> int:
-    from labeler_tui.core.evidence.effects import output_effects
-
-    data = ctx.data()
-    result = output_effects(data, ctx.args.feature_id, ctx.args.k)
+    ctx.data()
+    result = ctx.service().effects(ctx.args.feature_id, ctx.args.k)
 
     def human(console: Console) -> None:
         width = max([len(e.name) for e in result.promoted] + [len("promotes")])

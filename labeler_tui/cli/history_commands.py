@@ -7,13 +7,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id, add_owner
-from labeler_tui.cli.output import fmt, plain
+from labeler_tui.cli.output import fmt, plain, text
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import label_name
+from labeler_tui.core.results.history import undo_result
 
 HISTORY_SCREEN = 20
 """Events `labeler history` shows on screen without --limit (--json gives all)."""
@@ -71,9 +71,7 @@ def _whose(event: dict[str, Any]) -> str:
 
 def cmd_undo(ctx: CliContext) -> int:
     events = ctx.service().undo(any_owner=ctx.args.any)
-    # JSON: the newest compensating event, plus every feature the undo reverted
     undone = sorted(int(e["feature_id"]) for e in events)
-    event = dict(events[-1], undone_feature_ids=undone) if events else None
 
     def human(console: Console) -> None:
         if not events:
@@ -93,7 +91,7 @@ def cmd_undo(ctx: CliContext) -> int:
             ]
         plain(console, lines)
 
-    ctx.emit(event, human)
+    ctx.emit(undo_result(events), human)
     return 0
 
 
@@ -132,7 +130,7 @@ def cmd_history(ctx: CliContext) -> int:
         if ctx.is_terminal:
             table = Table("time (UTC)", "action", "feature", "source", "owner", "change", box=None)
             for row in rows:
-                table.add_row(*(Text(cell) for cell in row))
+                table.add_row(*(text(cell) for cell in row))
             console.print(table)
             return
         plain(console, ["  ".join(part for part in row if part) for row in rows])

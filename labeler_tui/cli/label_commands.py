@@ -17,11 +17,12 @@ from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import add_feature_id, add_force, add_label_edit, add_owner
-from labeler_tui.cli.output import fmt, pairs_table, plain
+from labeler_tui.cli.output import fmt, pairs_table, plain, text
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, edit_options, label_name
 from labeler_tui.core.registry import EXPORT_FORMATS
-from labeler_tui.core.service import NO_LABEL
+from labeler_tui.core.results.labels import ExportJson, clear_result, label_result
+from labeler_tui.core.service import unchanged_since
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -100,14 +101,13 @@ def cmd_label(ctx: CliContext) -> int:
     except ValidationError as exc:
         raise exc.renamed(flags.get(exc.field or "", exc.field or "")) from None
     ctx.data()
-    since = args.if_unchanged_since
     service = ctx.service()
     try:  # a bad --hypothesis expression is found when it is tested, before anything is written
         record = service.set_label(
             args.feature_id,
             edit,
             force=args.force,
-            if_unchanged_since=NO_LABEL if since is not None and since.lower() == "none" else since,
+            if_unchanged_since=unchanged_since(args.if_unchanged_since),
         )
     except ValidationError as exc:
         if exc.field not in flags:
@@ -132,24 +132,26 @@ def cmd_label(ctx: CliContext) -> int:
         ]
         rows = [(k, v) for k, v in rows if v is not None]
         if ctx.is_terminal:
-            console.print(f"[green]Label saved[/] for feature [bold cyan]{args.feature_id}[/]")
+            console.print(
+                f"[green]Label saved[/] for feature [bold cyan]{args.feature_id}[/]", markup=True
+            )
             console.print(pairs_table("", rows, numeric=False))
             for warning in warnings:
-                console.print(Text(f"warning ({warning.code}): {warning.message}", style="yellow"))
+                console.print(text(f"warning ({warning.code}): {warning.message}", "yellow"))
             return
         lines = [f"Label saved for Feature {args.feature_id}:"]
         lines += [f"- {key}: {fmt(value)}" for key, value in rows]
         lines += [f"warning ({w.code}): {w.message}" for w in warnings]
         plain(console, lines)
 
-    ctx.emit({**record.to_json(), "warnings": [w.to_json() for w in warnings]}, human)
+    ctx.emit(label_result(record, warnings), human)
     return 0
 
 
 def cmd_clear(ctx: CliContext) -> int:
     feature_id = ctx.args.feature_id
     removed = ctx.service().clear_label(feature_id, force=ctx.args.force)
-    result = {"feature_id": feature_id, "removed": None if removed is None else removed.to_json()}
+    result = clear_result(feature_id, removed)
 
     def human(console: Console) -> None:
         if removed is None:
@@ -180,14 +182,18 @@ def cmd_status(ctx: CliContext) -> int:
 
     def human(console: Console) -> None:
         if ctx.is_terminal:
-            console.print(f"[bold]Labeling status[/] ([cyan]{status['model']}[/])\n")
+            console.print(
+                Text.assemble(
+                    ("Labeling status", "bold"), " (", text(status["model"], "cyan"), ")\n"
+                )
+            )
             label_rows = [("Total labeled", labels["total"])]
             label_rows += [(_source_label(src), n) for src, n in by_source]
-            console.print(pairs_table("[bold magenta]Labels[/]", label_rows))
+            console.print(pairs_table("Labels", label_rows))
             console.print()
-            console.print(pairs_table("[bold magenta]Categories[/]", by_category))
+            console.print(pairs_table("Categories", by_category))
             console.print()
-            console.print(pairs_table("[bold magenta]Queue[/]", queue_rows))
+            console.print(pairs_table("Queue", queue_rows))
             return
         lines = [f"## Labeling Status ({status['model']})", "", "### Labels"]
         lines.append(f"- Total labeled: {labels['total']}")
@@ -226,18 +232,25 @@ def cmd_sync(ctx: CliContext) -> int:
             plain(console, ["Sync: no changes; the consolidated store is up to date."])
             return
         if ctx.is_terminal:
-            console.print(f"[bold]Synced[/] {len(changes)} change(s) to {len(features)} feature(s)")
+            console.print(
+                f"[bold]Synced[/] {len(changes)} change(s) to {len(features)} feature(s)",
+                markup=True,
+            )
             table = Table("feature", "field", "before", "after", "from", box=None)
             for c in changes:
                 if c.get("field") == "record":
-                    before = Text(label_name(c.get("before")) or "-")
-                    after = Text(label_name(c.get("after")) or "(cleared)")
+                    before = text(label_name(c.get("before")) or "-")
+                    after = text(label_name(c.get("after")) or "(cleared)")
                     if c.get("after") is None:
                         after.stylize("red")
                 else:
-                    before, after = Text(fmt(c.get("before"))), Text(fmt(c.get("after")))
+                    before, after = text(c.get("before")), text(c.get("after"))
                 table.add_row(
-                    str(c.get("feature_id")), str(c.get("field")), before, after, str(c.get("from"))
+                    text(c.get("feature_id")),
+                    text(c.get("field")),
+                    before,
+                    after,
+                    text(c.get("from")),
                 )
             console.print(table)
             return
@@ -251,11 +264,13 @@ def cmd_sync(ctx: CliContext) -> int:
 
 def cmd_export(ctx: CliContext) -> int:
     from labeler_tui.core.export import export_format
+    from labeler_tui.core.protected import check_output
 
     output = Path(ctx.args.output).expanduser()
+    check_output(output, ctx.workspace.config, force=ctx.args.force)  # never onto a store
     export_format(output)  # an unknown extension fails before any store is read
     count = ctx.service().export(output, force=ctx.args.force)
-    result = {"output": str(output.resolve()), "count": count}
+    result = ExportJson(output=str(output.resolve()), count=count)
     ctx.emit(
         result,
         lambda console: plain(console, [f"Exported {count} labels to {result['output']}"]),

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from labeler_tui.cli import (
+    agent_commands,
     analysis_commands,
     data_commands,
     evidence_commands,
@@ -21,6 +22,7 @@ from labeler_tui.cli import (
 )
 from labeler_tui.cli.context import CliContext
 from labeler_tui.core.errors import LabelerError
+from labeler_tui.core.sanitize import visible
 
 COMMAND_MODULES = (
     data_commands,
@@ -29,6 +31,7 @@ COMMAND_MODULES = (
     history_commands,
     analysis_commands,
     evidence_commands,
+    agent_commands,
 )
 
 
@@ -69,14 +72,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PATH_ARGUMENTS = frozenset({"workspace", "output", "dir"})
+"""Arguments that name files: any bytes the file system allows (shown with escapes)."""
+
+
+def _flag(parser: argparse.ArgumentParser, args: argparse.Namespace, dest: str) -> str:
+    """How the user spelled the argument stored in ``dest`` (``--name``, ``IDS``)."""
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and args.command in action.choices:
+            parsers.insert(0, action.choices[args.command])
+    for candidate in parsers:
+        for action in candidate._actions:
+            if action.dest == dest:
+                return action.option_strings[0] if action.option_strings else str(action.metavar)
+    return dest
+
+
+def _check_text_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Text arguments must be UTF-8: an undecodable byte would be stored in the JSON files (or
+    break them). Bad usage (exit 2), naming the argument."""
+    for dest, value in vars(args).items():
+        if dest in PATH_ARGUMENTS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    parser.error(
+                        f"{_flag(parser, args, dest)}: not valid UTF-8 text: {visible(item)}"
+                    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_text_arguments(parser, args)
     ctx = CliContext(args)
     try:
         code = args.handler(ctx)
     except LabelerError as exc:
-        ctx.err.print(f"labeler: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        ctx.err.print(visible(f"labeler: error: {exc}"), soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         ctx.err.print("labeler: interrupted")

@@ -7,11 +7,9 @@ rich text on a terminal and the original tool's plain lines when piped.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from labeler_tui.cli.context import CliContext
 from labeler_tui.cli.options import (
@@ -21,14 +19,15 @@ from labeler_tui.cli.options import (
     add_owner,
     feature_id_list,
 )
-from labeler_tui.cli.output import plain
+from labeler_tui.cli.output import plain, text
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.results.queue import next_result, skip_result
 from labeler_tui.core.service import DEFAULT_BUILD_TOP_K
 from labeler_tui.core.timestamps import shown
-from labeler_tui.core.validation import check_unit_interval
+from labeler_tui.core.validation import check_ttl, check_unit_interval
 
 UPCOMING = 4
 """Entries `labeler next` lists after the next one."""
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--ttl",
         type=float,
         metavar="S",
-        help="lease length in seconds (default: [app] claim_ttl_seconds, 1800)",
+        help="lease length in seconds, 1 to 604800 (default: [app] claim_ttl_seconds, 1800)",
     )
     p.set_defaults(handler=cmd_next)
 
@@ -122,19 +121,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 # --- next -------------------------------------------------------------------------------------
 def cmd_next(ctx: CliContext) -> int:
     args = ctx.args
-    if args.ttl is not None and not args.ttl > 0:
-        raise ValidationError(f"--ttl: must be a positive number of seconds, got {args.ttl:g}")
+    if args.ttl is not None:
+        check_ttl(args.ttl, "--ttl")
     if not args.no_build:
         ctx.data()
     service = ctx.service()
     entry = service.next(build=not args.no_build, claim=args.claim, owner=args.owner, ttl=args.ttl)
-    result: dict[str, Any] = {
-        "feature_id": entry.feature_id if entry else None,
-        "priority": entry.priority if entry else None,
-        "reason": entry.reason if entry else None,
-        "claimed_by": entry.claimed_by if entry else None,
-        "claim_expires": entry.claim_expires if entry else None,
-    }
+    result = next_result(entry)
     if ctx.json:
         ctx.emit(result)
         return 0
@@ -158,18 +151,19 @@ def cmd_next(ctx: CliContext) -> int:
         if entry.claimed_by:
             rows.append(("Claimed by", f"{entry.claimed_by} until {shown(entry.claim_expires)}"))
         if ctx.is_terminal:
-            console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]")
+            console.print(f"[bold]Next feature:[/] [bold cyan]{entry.feature_id}[/]", markup=True)
             table = Table(show_header=False, box=None, pad_edge=False)
             table.add_column(style="bold")
             table.add_column()
             for key, value in rows:
-                table.add_row(key, Text(value))
+                table.add_row(key, text(value))
             console.print(table)
             if upcoming:
-                console.print("[bold]Upcoming[/]")
+                console.print("[bold]Upcoming[/]", markup=True)
                 for i, e in enumerate(upcoming, 2):
                     console.print(
-                        f"  {i}. feature [cyan]{e.feature_id}[/] (priority={e.priority:.3f})"
+                        f"  {i}. feature [cyan]{e.feature_id}[/] (priority={e.priority:.3f})",
+                        markup=True,
                     )
             return
         lines = [f"## Next Feature: {entry.feature_id}"]
@@ -192,13 +186,13 @@ def cmd_skip(ctx: CliContext) -> int:
     if args.feature_id is not None:
         ctx.data()
     feature_id = ctx.service().skip(args.feature_id, args.reason, force=args.force)
-    result = {"feature_id": feature_id, "reason": args.reason}
+    result = skip_result(feature_id, args.reason)
 
     def human(console: Console) -> None:
         if ctx.is_terminal:
-            console.print(f"[yellow]Skipped[/] feature [bold cyan]{feature_id}[/]")
+            console.print(f"[yellow]Skipped[/] feature [bold cyan]{feature_id}[/]", markup=True)
             if args.reason:
-                console.print(f"Reason: {args.reason}", markup=False)
+                plain(console, [f"Reason: {args.reason}"])
             return
         plain(console, [f"Skipped Feature {feature_id}"])
         if args.reason:

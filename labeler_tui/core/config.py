@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.errors import ConfigError
+from labeler_tui.core.validation import MAX_FEATURE_ID, POLL_SECONDS, TTL_SECONDS
 
 CONFIG_NAME = "labeler.toml"
 DEFAULT_CATEGORIES = ("mechanical", "tactical", "strategic", "none")
@@ -53,6 +54,8 @@ class ModelConfig:
     """The output (unembedding) matrix, for output effects; read lazily, not by the index."""
     output_vocab: Path | None = None
     """Names of the outputs (default: the vocab)."""
+    n_features: int | None = None
+    """The model's feature count when it has no decoder (default: max(feature_id) + 1)."""
 
     @property
     def input_files(self) -> tuple[Path, ...]:
@@ -137,6 +140,7 @@ _MODEL_KEYS = {
     "token_family",
     "output",
     "output_vocab",
+    "n_features",
 }
 _PATH_KEYS = {"cache", "labels", "dashboard", "state"}
 _APP_KEYS = {
@@ -202,11 +206,27 @@ class _Reader:
             raise self.error(key, f"expected true or false, got {value!r}")
         return value
 
-    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
+    def number(self, key: str, default: float, bounds: tuple[float, float]) -> float:
+        """A number in ``bounds`` (NaN and infinities are out of every range)."""
         value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= minimum:
-            raise self.error(key, f"expected a number > {minimum:g}, got {value!r}")
+        low, high = bounds
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high  # false for NaN
+        ):
+            raise self.error(key, f"expected a number from {low:g} to {high:g}, got {value!r}")
         return float(value)
+
+    def integer(self, key: str, bounds: tuple[int, int]) -> int | None:
+        """An integer in ``bounds``, or None when the key is absent."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        low, high = bounds
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(key, f"expected an integer from {low:,} to {high:,}, got {value!r}")
+        return value
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -272,6 +292,7 @@ def _model(file: Path, name: str, data: Any) -> ModelConfig:
         token_family=family,
         output=output,
         output_vocab=output_vocab,
+        n_features=r.integer("n_features", (1, MAX_FEATURE_ID + 1)),
     )
 
 
@@ -347,8 +368,8 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
     app = AppSettings(
         theme=app_r.string("theme", "textual-dark") or "textual-dark",
         similar_method=similar_method,
-        claim_ttl_seconds=app_r.number("claim_ttl_seconds", 1800.0),
-        poll_interval_seconds=app_r.number("poll_interval_seconds", 1.0),
+        claim_ttl_seconds=app_r.number("claim_ttl_seconds", 1800.0, TTL_SECONDS),
+        poll_interval_seconds=app_r.number("poll_interval_seconds", 1.0, POLL_SECONDS),
         next_after_save=app_r.boolean("next_after_save", False),
         skip_reasons=app_r.strings("skip_reasons", DEFAULT_SKIP_REASONS, MAX_SKIP_REASONS),
     )
@@ -425,4 +446,21 @@ def load_config(file: Path) -> WorkspaceConfig:
         raise ConfigError(f"{file}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+    _check_depth(file, data)
     return parse_config(file, data)
+
+
+MAX_DEPTH = 8
+"""How deeply tables and arrays may nest in labeler.toml (ours nest three levels)."""
+
+
+def _check_depth(file: Path, value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{file}: nested too deeply (at most {MAX_DEPTH} levels)")
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        _check_depth(file, child, depth + 1)

@@ -70,9 +70,13 @@ def _csv(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     fields = [field for _, field in ORIGINAL_CSV] + [c for c in cols if c not in mapped]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # with "\n" rows, a lone "\r" in a cell is not quoted by QUOTE_MINIMAL, and a reader ends
+    # the row there: such a row is written with every cell quoted
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow([header for header, _ in ORIGINAL_CSV] + fields[len(ORIGINAL_CSV) :])
     for row in rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in fields])
+        cells = [_csv_cell(row.get(name)) for name in fields]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 
@@ -99,22 +103,6 @@ def render(records: Iterable[LabelRecord], fmt: ExportFormat) -> str:
     """The export text of ``records`` (sorted by feature id) in ``fmt``."""
     rows = [record.to_json() for record in sorted(records, key=lambda r: r.feature_id)]
     return fmt.render(rows, columns(rows))
-
-
-def check_output(path: Path, protected: Iterable[Path], force: bool) -> None:
-    """An export never lands in the workspace's stores or caches (``protected`` folders), and
-    never replaces an existing file unless ``force``."""
-    target = path.resolve()
-    for folder in protected:
-        if target == folder.resolve() or target.is_relative_to(folder.resolve()):
-            raise ValidationError(
-                f"{path}: inside the workspace's {folder.name}/ folder, where the stores and "
-                "caches live; export somewhere else"
-            )
-    if path.is_dir():
-        raise ValidationError(f"{path}: is a directory; give a file name for the export")
-    if path.exists() and not force:
-        raise ValidationError(f"{path}: already exists; use --force to overwrite it")
 
 
 def write_export(records: Iterable[LabelRecord], path: Path) -> int:

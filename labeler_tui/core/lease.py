@@ -1,4 +1,4 @@
-"""The one queue claim a session holds: the app's feature on screen (later an agent session's).
+"""The one queue claim a session holds: the app's feature on screen, an MCP client's feature.
 
 A :class:`Lease` is shared by a front end's event loop and its worker threads. The front end says
 which feature it wants held (:meth:`Lease.want`, instant, no I/O); a worker then makes the stores
@@ -78,12 +78,13 @@ class Lease:
                 except LabelerError:
                     self._held = None  # no longer pending (labeled or skipped elsewhere)
 
-    def take_next(self) -> QueueEntry | None:
-        """Release what is held and claim the next entry of the queue (the service builds an
-        empty queue first); the entry is then both wanted and held."""
+    def take_next(self, *, build: bool = True, ttl: float | None = None) -> QueueEntry | None:
+        """Release what is held and claim the next entry of the queue for ``ttl`` seconds
+        (default: the service's claim TTL); an empty queue is built first unless ``build`` is
+        false. The entry is then both wanted and held."""
         with self._lock:
             self._release_held()
-            entry = self.service.next(claim=True)
+            entry = self.service.next(build=build, claim=True, ttl=ttl)
             self._held = self._wanted = entry.feature_id if entry else None
             return entry
 

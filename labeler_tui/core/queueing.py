@@ -14,8 +14,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from labeler_tui.core.results.queue import AddJson
 from labeler_tui.core.stores.transaction import Transaction
 
 
@@ -66,7 +66,7 @@ class AddResult:
         said = [f"{len(ids)} {what}" for ids, what in parts if ids]
         return ", ".join(said) if said else "nothing to add"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AddJson:
         return {
             "added": self.changed,
             "queued": self.queued,

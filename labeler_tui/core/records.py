@@ -132,7 +132,7 @@ RECORD_FIELDS: tuple[str, ...] = ("feature_id", *(f.name for f in _STORED))
 def label_name(record: Mapping[str, Any] | None) -> str | None:
     """The label-name rule for a record or its JSON: ``dashboard_name``, then ``display_name``,
     then ``research_label``, the first that is a non-blank string."""
-    if not record:
+    if not record or not isinstance(record, Mapping):  # a malformed history value: no name
         return None
     for key in ("dashboard_name", "display_name", "research_label"):
         value = record.get(key)

@@ -1,7 +1,8 @@
 """The labeling service: one API over the stores, used by the CLI, the app and the Python API.
 
-Every write follows the store rules of docs/formats.md: take the workspace lock, re-read the file,
-apply, write a temp file, fsync, rename, append the history event, release. A corrupt store raises
+Every write follows the store rules of docs/formats.md: take the workspace lock (rolling back a
+change a killed writer left), re-read the file, apply, commit the changed files and the history
+events as one unit (:mod:`labeler_tui.core.stores.commit`), release. A corrupt store raises
 StoreError (file name and line/column) and is never overwritten. Bad values raise
 ValidationError and nothing is written.
 
@@ -21,19 +22,28 @@ are undone together.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labeler_tui.core.data import ModelData, ProgressCallback
-from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError, ValidationError
+from labeler_tui.core.errors import (
+    ClaimedError,
+    LabelerError,
+    StaleLabelError,
+    StoreError,
+    ValidationError,
+)
 from labeler_tui.core.queueing import AddKind, AddResult, add_to_queue
 from labeler_tui.core.records import LabelEdit, LabelRecord, check_source, saved_record
 from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.stores.checks import check_event
+from labeler_tui.core.stores.commit import JOURNAL_NAME, recover
 from labeler_tui.core.stores.dashboard import dashboard_entry
 from labeler_tui.core.stores.history import QUEUE_ACTIONS, HistoryLog
 from labeler_tui.core.stores.jsonfile import JsonCache
@@ -54,6 +64,8 @@ from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_
 from labeler_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:
+    from labeler_tui.core.evidence.effects import OutputEffects
+    from labeler_tui.core.evidence.examples import ExamplesResult
     from labeler_tui.core.evidence.hypothesis import HypothesisResult
     from labeler_tui.core.evidence.lint import LintWarning
     from labeler_tui.core.evidence.neighbours import Neighbour
@@ -63,6 +75,23 @@ __all__ = ["LabelingService", "QueueEntry", "QueueState", "SkipRecord"]
 DEFAULT_BUILD_TOP_K = 50
 NO_LABEL = ""
 """``if_unchanged_since`` for "I read no label": the save is refused if one appeared since."""
+
+
+def unchanged_since(text: str | None) -> str | None:
+    """The ``if_unchanged_since`` of what a caller typed: ``none`` (any case) means "I read no
+    label" (:data:`NO_LABEL`); None means no condition; anything else is a ``last_updated``."""
+    if text is not None and text.strip().lower() == "none":
+        return NO_LABEL
+    return text
+
+
+@dataclass(frozen=True)
+class _BuildPlan:
+    """A queue builder's proposal: features with their (priority, reason)."""
+
+    method: str
+    chosen: dict[int, tuple[float, str | None]]
+    kind: AddKind
 
 
 def _check_unchanged(feature_id: int, current: LabelRecord | None, expected: str) -> None:
@@ -115,9 +144,14 @@ class LabelingService:
         self.dashboard_path = workspace.dashboard_path(self.model)
         self.lock_path = workspace.lock_path
         self._paths = StorePaths(
-            self.model, self.labels_path, self.queue_path, self.history_path, self.dashboard_path
+            self.model,
+            self.labels_path,
+            self.queue_path,
+            self.history_path,
+            self.dashboard_path,
+            self.lock_path.with_name(JOURNAL_NAME),
         )
-        self._cache = JsonCache()
+        self._cache = JsonCache(sidecars=workspace.cache_dir / "stores")
         self._labels = LabelStore(self._cache, self.labels_path)
         self._history = HistoryLog(self.history_path)
         self._n_features: int | None = None
@@ -131,8 +165,22 @@ class LabelingService:
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Transaction]:
+    def _locked(self) -> Iterator[None]:
+        """The workspace lock, with any change a killed writer left rolled back first."""
         with workspace_lock(self.lock_path, self.lock_timeout):
+            recover(self._paths.journal)
+            yield
+
+    def _settled(self) -> None:
+        """Before a read: a change a killed writer left unfinished is rolled back first (a
+        journal beside the lock says so; a writer at work holds the lock meanwhile)."""
+        if os.path.lexists(self._paths.journal):
+            with self._locked():
+                pass
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
+        with self._locked():
             tx = Transaction(
                 self._paths,
                 self._cache,
@@ -146,6 +194,7 @@ class LabelingService:
             tx.commit()
 
     def _read_queue(self) -> QueueDoc:
+        self._settled()
         return read_queue(self._cache, self.model, self.queue_path)
 
     def _load_model_facts(self) -> None:
@@ -179,6 +228,7 @@ class LabelingService:
     # --- reads ---------------------------------------------------------------------------------
     def labels(self) -> LabelBook:
         """Every label record by feature id, as stored now (records are immutable)."""
+        self._settled()
         return self._labels.read()
 
     def label(self, feature_id: int) -> LabelRecord | None:
@@ -215,6 +265,7 @@ class LabelingService:
         """Events, oldest first (the newest ``limit`` of them)."""
         if limit is not None and limit < 0:
             raise ValidationError(f"limit: must be >= 0, got {limit}")
+        self._settled()
         if feature_id is not None:
             return self._history.for_feature(feature_id, limit)
         if limit is not None:
@@ -366,11 +417,64 @@ class LabelingService:
 
         return score_hypothesis(self._data(), feature_id, expression, self.aliases)
 
-    def lint(self, record: LabelRecord) -> list[LintWarning]:
-        """The label lint's warnings for a record (never blocking; docs/analysis.md)."""
-        from labeler_tui.core.evidence.lint import lint_record
+    def overview(self, feature_id: int) -> dict[str, Any]:
+        """Everything to read before naming a feature, with its label (``labeler overview``;
+        the shape is :class:`~labeler_tui.core.results.analysis.OverviewJson`)."""
+        from labeler_tui.core.analysis.overview import feature_overview
 
-        return lint_record(self._data(), record, self.aliases)
+        data = self._data()
+        data.feature(feature_id)  # a bad id fails before the label store is read
+        return feature_overview(data, feature_id, self.label(feature_id))
+
+    def coverage(self, feature_id: int, subject: str) -> dict[str, Any]:
+        """Core coverage of a token, family or ``column=value`` and its verdict (``labeler
+        coverage``; :class:`~labeler_tui.core.results.analysis.CoverageJson`)."""
+        from labeler_tui.core.analysis.coverage import core_coverage
+
+        data = self._data()
+        data.feature(feature_id)  # a bad id is named before the subject is looked up
+        return core_coverage(data, feature_id, subject)
+
+    def examples(
+        self,
+        feature_id: int,
+        region: str = "top",
+        k: int = 10,
+        *,
+        sample: bool = False,
+        seed: int = 0,
+        where: str | None = None,
+    ) -> ExamplesResult:
+        """A region's top ``k`` examples, or a seeded sample, optionally only those matching a
+        hypothesis expression (``labeler examples``), with the workspace's aliases."""
+        from labeler_tui.core.evidence.examples import feature_examples
+
+        return feature_examples(
+            self._data(),
+            feature_id,
+            region,
+            k,
+            sample=sample,
+            seed=seed,
+            where=where,
+            aliases=self.aliases,
+        )
+
+    def effects(self, feature_id: int, k: int = 10) -> OutputEffects:
+        """The outputs a feature promotes and suppresses most (``labeler effects``)."""
+        from labeler_tui.core.evidence.effects import output_effects
+
+        return output_effects(self._data(), feature_id, k)
+
+    def lint(self, record: LabelRecord) -> list[LintWarning]:
+        """The label lint's warnings for a record (never blocking; docs/analysis.md): a lint
+        that cannot run is a warning too, since the label it reads is saved already."""
+        from labeler_tui.core.evidence.lint import LintWarning, lint_record
+
+        try:
+            return lint_record(self._data(), record, self.aliases)
+        except LabelerError as exc:
+            return [LintWarning("lint_failed", f"the label lint could not run: {exc}")]
 
     def similar(
         self,
@@ -515,17 +619,34 @@ class LabelingService:
                 self.build_queue("activation_count")
                 doc = self._read_queue()
             top = doc.top(owner, self.now())
-            return doc.queue_entry(top) if top is not None else None
+            return self._served(doc.queue_entry(top)) if top is not None else None
         ttl = check_ttl(self.claim_ttl if ttl is None else ttl)
-        with workspace_lock(self.lock_path, self.lock_timeout):
-            if not self._read_queue().entries and build:
-                self.build_queue("activation_count")
-            with self._transaction() as tx:
+        with self._locked():
+            plan = None
+            if build and not self._read_queue().entries:
+                plan = self._build_plan("activation_count")
+            with self._transaction() as tx:  # the build and the claim: one change
+                if plan is not None:
+                    self._queue_plan(tx, plan)
                 top = tx.queue.top(owner, tx.now)
                 if top is None:
                     return None
+                self._served(tx.queue.queue_entry(top))
                 self._lease(tx, int(top["feature_id"]), owner, ttl)
                 return tx.queue.queue_entry(top)
+
+    def _served(self, entry: QueueEntry) -> QueueEntry:
+        """The entry ``next`` serves, when its feature exists in the model (an agent given a
+        feature it cannot label would loop on it)."""
+        self._load_model_facts()
+        assert self._n_features is not None
+        if entry.feature_id >= self._n_features:
+            raise StoreError(
+                f"{self.queue_path}: the entry of feature {entry.feature_id}: out of range for "
+                f"model {self.model!r} (0..{self._n_features - 1}); remove it from the file; "
+                "the file was left unchanged"
+            )
+        return entry
 
     def _lease(self, tx: Transaction, feature_id: int, owner: str, ttl: float) -> None:
         before = tx.queue.feature_state(feature_id)
@@ -569,7 +690,10 @@ class LabelingService:
         nothing to undo. A change written as a batch (one ``add`` of several ids, one ``sync``)
         is undone whole."""
         with self._transaction() as tx:
-            for event in self._history.undo_targets(None if any_owner else self.owner):
+            targets = self._history.undo_targets(None if any_owner else self.owner)
+            for event in targets:  # every event is checked before anything is applied
+                check_event(self.history_path, event)
+            for event in targets:
                 self._revert(tx, event)
         return [dict(event) for event in tx.events]
 
@@ -648,11 +772,10 @@ class LabelingService:
     def export(self, path: Path, *, force: bool = False) -> int:
         """Write every record to the format of ``path``'s extension; returns the count. Never
         into the workspace's stores or caches; an existing file only with ``force``."""
-        from labeler_tui.core.export import check_output, write_export
+        from labeler_tui.core.export import write_export
+        from labeler_tui.core.protected import check_output
 
-        paths = self.workspace.config.paths
-        protected = (paths.labels, paths.dashboard, paths.state, paths.cache)
-        check_output(Path(path), protected, force)
+        check_output(Path(path), self.workspace.config, force=force)
 
         records = list(self.labels().values())
         if any(record.importance_percentile is None for record in records):
@@ -684,6 +807,19 @@ class LabelingService:
         relabeling). The candidates are computed outside the lock; under it the add never
         changes what became pending or skipped meanwhile, so concurrent builders never queue a
         feature twice."""
+        plan = self._build_plan(method, seed, top_k, include_labeled=include_labeled)
+        with self._transaction() as tx:
+            return self._queue_plan(tx, plan)
+
+    def _build_plan(
+        self,
+        method: str,
+        seed: int | None = None,
+        top_k: int | None = None,
+        *,
+        include_labeled: bool = False,
+    ) -> _BuildPlan:
+        """The candidates a builder proposes (computed outside the lock: it can take a while)."""
         from labeler_tui.core.analysis.queue_builders import build_candidates
 
         builder = QUEUE_METHODS.get(method)
@@ -711,15 +847,17 @@ class LabelingService:
         for c in candidates:
             if c.feature_id not in chosen and c.feature_id not in excluded:
                 chosen[c.feature_id] = (min(1.0, max(0.0, float(c.priority))), c.reason)
-        kind = AddKind.RELABEL if relabel else AddKind.BULK
-        with self._transaction() as tx:
-            pending_now = {int(e["feature_id"]) for e in tx.queue.entries}
-            result = add_to_queue(
-                tx,
-                [fid for fid in chosen if fid not in pending_now],
-                chosen.__getitem__,
-                kind,
-                source=f"build-queue:{method}",
-            )
-            result.pending.extend(fid for fid in chosen if fid in pending_now)
+        return _BuildPlan(method, chosen, AddKind.RELABEL if relabel else AddKind.BULK)
+
+    def _queue_plan(self, tx: Transaction, plan: _BuildPlan) -> AddResult:
+        """Queue a builder's candidates; what became pending meanwhile is left alone."""
+        pending_now = {int(e["feature_id"]) for e in tx.queue.entries}
+        result = add_to_queue(
+            tx,
+            [fid for fid in plan.chosen if fid not in pending_now],
+            plan.chosen.__getitem__,
+            plan.kind,
+            source=f"build-queue:{plan.method}",
+        )
+        result.pending.extend(fid for fid in plan.chosen if fid in pending_now)
         return result

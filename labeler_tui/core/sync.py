@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.results.labels import SyncJson
 from labeler_tui.core.timestamps import parse_time
 
 SYNC_SOURCES = frozenset({"dashboard", "research", "merged", "none", ""})
@@ -285,9 +286,9 @@ class SyncResult:
     changes: list[dict[str, Any]]
     notes: list[dict[str, Any]]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SyncJson:
         """``labeler sync --json``: the changes and the notes."""
-        return {"changes": self.changes, "notes": self.notes}
+        return cast(SyncJson, {"changes": self.changes, "notes": self.notes})
 
 
 def merge_sources(

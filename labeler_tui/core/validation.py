@@ -48,7 +48,22 @@ def check_feature_id(feature_id: int, n_features: int, model: str) -> int:
     return feature_id
 
 
-def check_ttl(ttl: float) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0 or math.isinf(ttl):
-        raise ValidationError(f"ttl: expected a positive number of seconds, got {ttl!r}")
-    return float(ttl)
+MAX_FEATURE_ID = (1 << 31) - 1
+"""Feature ids are below 2^31 (docs/formats.md, "Activations")."""
+TTL_SECONDS = (1.0, 604_800.0)
+"""A claim's lease: from one second to seven days."""
+POLL_SECONDS = (0.1, 3600.0)
+"""How often the app looks for other processes' changes."""
+
+
+def check_range(name: str, value: Any, bounds: tuple[float, float]) -> float:
+    """A number in ``bounds``, as a float (NaN and infinities are out of every range)."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValidationError(f"{name}: must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def check_ttl(ttl: Any, name: str = "ttl") -> float:
+    """A lease length in seconds (:data:`TTL_SECONDS`)."""
+    return check_range(name, ttl, TTL_SECONDS)

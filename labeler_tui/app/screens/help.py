@@ -26,6 +26,7 @@ from labeler_tui.core.analysis.quadrant import (
     LOW_INTERPRETABILITY,
 )
 from labeler_tui.core.registry import QUEUE_METHODS, SIMILARITY_METHODS
+from labeler_tui.core.sanitize import visible
 
 
 def app_keymap(app: App[object]) -> dict[str, str]:
@@ -237,7 +238,7 @@ class HelpScreen(Screen[None]):
                 if spec.id == f"{PRESET_SKIP}1":
                     table.add_row(*self._preset_skips(keymap))
                 continue
-            table.add_row(Text(action_keys(self.app, spec, keymap)), spec.title, spec.help)
+            table.add_row(Text(visible(action_keys(self.app, spec, keymap))), spec.title, spec.help)
         return table
 
     def _preset_skips(self, keymap: Mapping[str, str]) -> tuple[Text, str, Text]:
@@ -245,7 +246,9 @@ class HelpScreen(Screen[None]):
         reasons = skip_reasons(self.app)
         keys = [action_keys(self.app, action_spec(f"{PRESET_SKIP}{n}"), keymap) for n in (1, 9)]
         what = Text("Skip the feature on screen with a preset reason ([app] skip_reasons): ")
-        what.append("; ".join(f"{n} {r}" for n, r in enumerate(reasons, 1)), style="italic")
+        what.append(
+            visible("; ".join(f"{n} {r}" for n, r in enumerate(reasons, 1))), style="italic"
+        )
         return Text(" … ".join(keys)), "Skip: preset", what
 
     def action_scroll(self, direction: str) -> None:

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.registry import QUEUE_METHODS
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.timestamps import shown
 
 ResultT = TypeVar("ResultT")
@@ -111,7 +112,7 @@ class _Prompt(ModalScreen[ResultT], Generic[ResultT]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, id="title")
+            yield Label(Text(visible(self.title_text)), id="title")
             yield from self.compose_body()
             yield Static("", id="error")
             yield Static(self.hint_text, id="hint")
@@ -121,7 +122,7 @@ class _Prompt(ModalScreen[ResultT], Generic[ResultT]):
 
     def show_error(self, message: str) -> None:
         """Show a problem in the dialog (the prompt stays open)."""
-        self.query_one("#error", Static).update(message)
+        self.query_one("#error", Static).update(Text(visible(message)))
 
     @property
     def error_text(self) -> str:
@@ -156,7 +157,7 @@ class SkipReasonScreen(_Prompt[str]):
             )
             yield OptionList(
                 *(
-                    Option(Text(f"{i} {reason}"), id=str(i))
+                    Option(Text(f"{i} {visible(reason)}"), id=str(i))
                     for i, reason in enumerate(self.presets, 1)
                 ),
                 id="presets",
@@ -305,9 +306,9 @@ class ModelPickerScreen(_Prompt[str]):
         yield OptionList(
             *(
                 Option(
-                    Text(name) + Text("  (current)", style="dim")
+                    Text(visible(name)) + Text("  (current)", style="dim")
                     if name == self.current
-                    else Text(name),
+                    else Text(visible(name)),
                     id=name,
                 )
                 for name in self.models
@@ -336,7 +337,7 @@ class ConfirmScreen(_Prompt[bool]):
         self.action = action
 
     def compose_body(self) -> ComposeResult:
-        yield Static(Text(self.question), id="question")
+        yield Static(Text(visible(self.question)), id="question")
         yield OptionList(
             Option(self.action, id="yes"), Option("Cancel", id="no"), id="choice", compact=True
         )
@@ -368,7 +369,7 @@ class ConflictScreen(_Prompt[str]):
         yield Static(_label_lines(self.mine.name, self.mine.category, self.mine.notes), id="mine")
         theirs = self.theirs
         who = f" ({theirs.source}, {shown(theirs.last_updated)})" if theirs is not None else ""
-        yield Label(Text(f"Stored now{who}"), classes="field-label")
+        yield Label(Text(visible(f"Stored now{who}")), classes="field-label")
         if theirs is None:
             yield Static(Text("no label (it was cleared)", style="italic"), id="theirs")
         else:
@@ -394,11 +395,11 @@ class ConflictScreen(_Prompt[str]):
 
 def _label_lines(name: str, category: str | None, notes: str | None) -> Text:
     """A label as text (user text, never markup)."""
-    text = Text(name or "(no name)", style="bold")
+    text = Text(visible(name or "(no name)"), style="bold")
     if category:
-        text.append(f"  [{category}]")
+        text.append(f"  [{visible(category)}]")
     if notes:
-        text.append("\n" + notes, style="italic")
+        text.append("\n" + visible(notes), style="italic")
     return text
 
 
@@ -437,5 +438,5 @@ def decision_line(event: dict[str, Any]) -> Text:
     text.append(f"{shown(event.get('ts'))[5:]}  ", style="dim")
     text.append(f"{action:<5} ", style="bold green" if action == "label" else "bold yellow")
     text.append(f"{event.get('feature_id')!s:>6}  ")
-    text.append(str(what or ""))
+    text.append(visible(str(what or "")))
     return text

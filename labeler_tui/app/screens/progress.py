@@ -38,6 +38,7 @@ from labeler_tui.core.analysis.quadrant import (
 )
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.progress import QUADRANT_KEYS, UNKNOWN, ProgressReport, progress_report
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.service import LabelingService
 
 MAX_DATE_TICKS = 6
@@ -75,7 +76,7 @@ def counts_table(title: str, counts: Mapping[str, int], total: int) -> Table:
         table.add_row("[dim]no labels yet[/]", "", "")
     for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         share = f"{100 * count / total:.0f}%" if total else "-"
-        table.add_row(Text(name), f"{count:,}", share)  # user text, never markup
+        table.add_row(Text(visible(name)), f"{count:,}", share)  # user text, never markup
     return table
 
 
@@ -123,7 +124,7 @@ def summary_text(model: str, report: ProgressReport) -> str:
         else "n/a (no decoder)"
     )
     return (
-        f"[b]{escape(model)}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
+        f"[b]{escape(visible(model))}[/]: {report.labeled:,} / {report.n_features:,} features labeled "
         f"({percent(report.labeled_share)}) · importance-weighted coverage [b]{weighted}[/]"
     )
 
@@ -189,7 +190,9 @@ class ProgressScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="progress-body"):
-            yield Static(f"[b]{escape(self.model_name)}[/]: computing progress...", id="summary")
+            yield Static(
+                f"[b]{escape(visible(self.model_name))}[/]: computing progress...", id="summary"
+            )
             yield PlotextPlot(id="labels-over-time")
             with Horizontal(classes="tables"):
                 yield Static("", id="by-category")
@@ -229,9 +232,9 @@ class ProgressScreen(Screen[None]):
             return
         self.error = message
         self.query_one("#summary", Static).update(
-            f"[b red]Cannot compute progress:[/] {escape(message)}"
+            f"[b red]Cannot compute progress:[/] {escape(visible(message))}"
         )
-        self.notify(message, title="Progress", severity="error", markup=False)
+        self.notify(visible(message), title="Progress", severity="error", markup=False)
 
     def show_report(self, report: ProgressReport) -> None:
         if not self.is_attached:

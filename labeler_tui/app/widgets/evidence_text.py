@@ -11,6 +11,7 @@ from rich.text import Text
 from labeler_tui.core.evidence.examples import TOP, Example, ExamplesResult
 from labeler_tui.core.evidence.hypothesis import HypothesisResult
 from labeler_tui.core.evidence.syntax import ExpressionError
+from labeler_tui.core.sanitize import visible
 
 REGION_ORDER = (TOP, "flanderization", "high", "core", "below_core", "low", "floor")
 """The examples view's regions, as the tabs show them: highest activations first."""
@@ -50,7 +51,7 @@ def example_line(example: Example, text: Text) -> None:
     text.append(activation_bar(example.fraction), style="cyan")
     text.append(f" {example.activation:5.3g} {example.fraction:4.2f}  ")
     if example.metadata:
-        text.append(" / ".join(str(v) for v in example.metadata.values()), style="italic")
+        text.append(visible(" / ".join(str(v) for v in example.metadata.values())), style="italic")
         text.append("  ")
     enriched = set(example.enriched)
     for g, group in enumerate(example.tokens):
@@ -60,9 +61,9 @@ def example_line(example: Example, text: Text) -> None:
             if t:
                 text.append(" ")
             if token in enriched:
-                text.append(f"{token}*", style="bold yellow")
+                text.append(f"{visible(token)}*", style="bold yellow")
             else:
-                text.append(token)
+                text.append(visible(token))
     text.append(f"  #{example.example_id}", style="dim")
 
 
@@ -90,7 +91,7 @@ def examples_heading(result: ExamplesResult) -> Text:
         return text
     which = "matching" if result.match else "not matching"
     text.append(f" · {shown} of {result.matching or 0:,} {which} ")
-    text.append(result.where, style="bold")
+    text.append(visible(result.where), style="bold")
     text.append(f" (of {result.count:,})")
     return text
 
@@ -127,8 +128,8 @@ def expression_error_text(error: ExpressionError) -> Text:
     """The problem, and the closest known names when there are some."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("✗ ", style="bold red")
-    text.append(str(error), style="red")
+    text.append(visible(str(error)), style="red")
     if error.suggestions and "did you mean" not in str(error):
         text.append("\ndid you mean: ", style="dim")
-        text.append(", ".join(error.suggestions[:6]), style="bold")
+        text.append(visible(", ".join(error.suggestions[:6])), style="bold")
     return text

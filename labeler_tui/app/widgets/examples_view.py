@@ -33,6 +33,7 @@ from labeler_tui.app.widgets.evidence_text import (
 from labeler_tui.core.evidence.examples import ExamplesResult
 from labeler_tui.core.evidence.hypothesis import HypothesisResult
 from labeler_tui.core.evidence.syntax import ExpressionError
+from labeler_tui.core.sanitize import visible
 
 if TYPE_CHECKING:
     from labeler_tui.app.backend import Backend
@@ -269,5 +270,5 @@ class ExamplesView(Vertical):
         failure = self.jobs.failure(event)
         if failure is not None and failure.job.feature_id == self.feature_id:
             self.query_one("#hypothesis-result", Static).update(
-                Text(failure.message, style="bold red")
+                Text(visible(failure.message), style="bold red")
             )

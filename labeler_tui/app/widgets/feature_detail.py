@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from labeler_tui.app.widgets.histogram import Canvas, RegionHistogram, Rendered
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.timestamps import shown
 
 
@@ -54,7 +55,7 @@ def _items(items: list[dict[str, Any]] | None, key: str, width: int = 0) -> str:
     for item in (items or [])[:MAX_ITEMS]:
         share = item.get("share")
         enr = item.get("enrichment")
-        piece = f"{item.get(key)}"
+        piece = visible(f"{item.get(key)}")
         if share is not None:
             piece += f" {100 * float(share):.0f}%"
         if enr is not None:
@@ -92,7 +93,7 @@ def regions_text(overview: dict[str, Any], width: int = 0) -> Text:
         rows = [("tokens", _items(region.get("top_tokens"), "token", room))]
         rows.append(("family", _items(region.get("top_families"), "family", room)))
         for column, values in (region.get("metadata") or {}).items():
-            rows.append((column, _items(values, "value", room)))
+            rows.append((visible(column), _items(values, "value", room)))
         for label, items in rows:
             if items:
                 text.append(f"  {label:<8} ", style="dim")
@@ -115,7 +116,7 @@ def flags_text(overview: dict[str, Any]) -> Text:
     text = Text()
     by_subject: dict[str, tuple[list[str], dict[str, Any]]] = {}
     for flag in overview.get("flags") or []:
-        kinds, figures = by_subject.setdefault(str(flag.get("subject")), ([], {}))
+        kinds, figures = by_subject.setdefault(visible(str(flag.get("subject"))), ([], {}))
         kinds.append(str(flag.get("kind", "flag")).replace("_", "-"))
         figures.update({k: v for k, v in flag.items() if isinstance(v, int | float)})
     for subject, (kinds, figures) in by_subject.items():
@@ -128,7 +129,9 @@ def flags_text(overview: dict[str, Any]) -> Text:
         text.append("\n")
     general = overview.get("general") or []
     if general:
-        names = [str(g.get("subject", g)) if isinstance(g, dict) else str(g) for g in general]
+        names = [
+            visible(str(g.get("subject", g)) if isinstance(g, dict) else str(g)) for g in general
+        ]
         text.append("general (every region): ", style="bold")
         text.append(", ".join(names[:4]))
         if len(names) > 4:
@@ -168,10 +171,10 @@ def label_text(record: LabelRecord | None) -> Text:
         return Text("Not labeled yet.", style="dim")
     text = Text()
     text.append("Label: ", style="bold")
-    text.append(record.name or "", style="bold cyan")
+    text.append(visible(record.name or ""), style="bold cyan")
     if record.dashboard_category:
-        text.append(f"  [{record.dashboard_category}]")
-    text.append(f"  source {record.source or '-'}")
+        text.append(f"  [{visible(record.dashboard_category)}]")
+    text.append(f"  source {visible(record.source or '-')}")
     text.append(
         f"  interp {_fmt(record.interpretability_confidence)}"
         f"  hyp {_fmt(record.hypothesis_confidence)}"
@@ -179,7 +182,7 @@ def label_text(record: LabelRecord | None) -> Text:
     if record.last_updated:
         text.append(f"  {shown(record.last_updated)}", style="dim")
     if record.dashboard_notes:
-        text.append(f"\n{record.dashboard_notes}", style="italic")
+        text.append(f"\n{visible(record.dashboard_notes)}", style="italic")
     return text
 
 
@@ -212,12 +215,12 @@ class FeatureDetail(VerticalScroll, can_focus=True):
     def show_message(self, message: str) -> None:
         """A neutral line in place of a feature (opening the model, empty queue)."""
         self.show_error(message)
-        self.query_one("#detail-summary", Static).update(Text(message))
+        self.query_one("#detail-summary", Static).update(Text(visible(message)))
 
     def show_error(self, message: str) -> None:
         self.overview = None
         self.record = None
-        self.query_one("#detail-summary", Static).update(Text(message, style="bold red"))
+        self.query_one("#detail-summary", Static).update(Text(visible(message), style="bold red"))
         for wid in ("#detail-label", "#detail-flags", "#detail-effects", "#detail-regions"):
             self.query_one(wid, Static).update("")
         histogram = self.query_one(RegionHistogram)

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.evidence.lint import LintWarning
 from labeler_tui.core.records import LabelEdit, LabelRecord
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.service import NO_LABEL
 
 
@@ -78,7 +79,7 @@ class LabelForm(Vertical):
             yield Label("Name")
             yield Input(placeholder="what the feature means", id="form-name", compact=True)
             yield Select(
-                [(c, c) for c in self.categories],
+                [(Text(visible(c)), c) for c in self.categories],
                 prompt="category",
                 id="form-category",
                 compact=True,
@@ -100,7 +101,7 @@ class LabelForm(Vertical):
                 validators=[Number(minimum=0, maximum=1)],
                 compact=True,
             )
-            yield Static(Text(f"as {self.source}"), id="form-source")
+            yield Static(Text(visible(f"as {self.source}")), id="form-source")
         yield TextArea(
             id="form-notes",
             compact=True,
@@ -123,7 +124,8 @@ class LabelForm(Vertical):
             return  # already showing exactly this
         self._record = record
         self.feature_id = feature_id
-        self.query_one("#form-name", Input).value = record.dashboard_name or "" if record else ""
+        name = record.dashboard_name or "" if record else ""
+        self.query_one("#form-name", Input).value = visible(name)  # shown, never obeyed
         category = record.dashboard_category if record else None
         select = self.query_one("#form-category", Select)
         if category in self.categories:
@@ -136,10 +138,12 @@ class LabelForm(Vertical):
         ):
             self.query_one(wid, Input).value = _shown(value)
         notes = record.dashboard_notes if record else None
-        self.query_one("#form-notes", TextArea).text = notes or ""
+        self.query_one("#form-notes", TextArea).text = visible(notes or "")
         source = record.source if record else None
         where = f"was {source}, " if source else ""
-        self.query_one("#form-source", Static).update(Text(f"{where}saves as {self.source}"))
+        self.query_one("#form-source", Static).update(
+            Text(visible(f"{where}saves as {self.source}"))
+        )
         self.set_hint("")
         self.set_warnings([])
         self._filled = self.raw()
@@ -304,7 +308,7 @@ def coverage_hint(coverage: dict[str, Any]) -> Text:
     verdict = str(coverage.get("verdict", ""))
     colour = {"headline": "green", "mention": "yellow", "tail_marker": "red"}.get(verdict, "")
     text = Text("core coverage: ")
-    text.append(f"{coverage.get('subject')} ", style="bold")
+    text.append(f"{visible(str(coverage.get('subject')))} ", style="bold")
     pct = coverage.get("core_coverage")
     text.append(f"in {float(pct or 0):.0f}% of core examples " if pct is not None else "")
     text.append(f"({coverage.get('core_with', '?')}/{coverage.get('core_count', '?')}) ")

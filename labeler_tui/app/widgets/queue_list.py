@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from labeler_tui.core.sanitize import visible
+
 
 class QueueRow(NamedTuple):
     """One line of the list: a pending entry, or a completed/skipped feature.
@@ -252,7 +254,7 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(self._visible):
             if index == 0 and not self._visible:
                 dim = self.get_component_rich_style("queue-list--dim")
-                text = self.empty_text[:width].ljust(width)
+                text = visible(self.empty_text)[:width].ljust(width)
                 return Strip([Segment(text, base + dim)], width)
             return Strip.blank(width, base)
         row = self._rows[self._visible[index]]
@@ -275,5 +277,5 @@ class QueueList(ScrollView, can_focus=True, inherit_bindings=False):
         text = f"{row.feature_id:>6} {prio} {mark} {row.reason or ''}"
         if row.claimed_by and not row.mine:
             text += f" [{row.claimed_by}]"
-        text = text[:width].ljust(width)
+        text = visible(text)[:width].ljust(width)  # user text: control characters shown
         return [Segment(text, style)]

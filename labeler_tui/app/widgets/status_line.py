@@ -7,6 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from labeler_tui.core.sanitize import visible
+
 
 def status_text(
     model: str,
@@ -18,7 +20,7 @@ def status_text(
 ) -> Text:
     """`` ultra  labeled 12/2,048 · queue 40 pending 12 done 3 skipped · #17 claimed``."""
     text = Text()
-    text.append(f" {model} ", style="bold reverse")
+    text.append(f" {visible(model)} ", style="bold reverse")
     labels = (status or {}).get("labels") or {}
     queue = (status or {}).get("queue") or {}
     total = f"{n_features:,}" if n_features else "?"
@@ -31,9 +33,9 @@ def status_text(
     if feature_id is not None:
         text.append(f" · #{feature_id}", style="bold")
         if claim:
-            text.append(f" {claim}")
+            text.append(f" {visible(claim)}")
     if error:
-        text.append(f" · {error}", style="bold red")
+        text.append(f" · {visible(error)}", style="bold red")
     return text
 
 

@@ -36,7 +36,7 @@ from labeler_tui.core.data.decoder import DecoderSource, open_decoder, row_norms
 from labeler_tui.core.data.example_rows import ExampleRows
 from labeler_tui.core.data.memory import default_budget
 from labeler_tui.core.data.readers import ExampleTable, read_examples
-from labeler_tui.core.data.shard_build import ShardBuilder, ShardPlan
+from labeler_tui.core.data.shard_build import ShardBuilder, ShardPlan, feature_limit
 from labeler_tui.core.data.sources import activation_source
 from labeler_tui.core.data.vocab import read_vocab, token_families
 from labeler_tui.core.errors import DataError, ValidationError
@@ -286,8 +286,12 @@ def _build_shard_files(
         model=config.name,
         shard=shard,
         n_shards=n_shards,
-        decoder_features=int(decoder["n_features"]) if decoder else None,
-        decoder_name=Path(decoder["path"]).name if decoder else "",
+        n_features=int(decoder["n_features"]) if decoder else config.n_features,
+        feature_limit=feature_limit(
+            config.name,
+            config.n_features,
+            (int(decoder["n_features"]), Path(decoder["path"]).name) if decoder else None,
+        ),
         budget=budget,
     )
     example_ids = np.load(base_folder / L.EXAMPLE_IDS)

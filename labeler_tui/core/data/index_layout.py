@@ -79,6 +79,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
 def fingerprint(config: ModelConfig) -> str:
     """A short hash of the inputs' paths, sizes and mtimes and the token-family regex."""
     entries: list[Any] = [INDEX_VERSION, config.token_family]
+    if config.n_features is not None:
+        entries.append(["n_features", config.n_features])
     roles = [("activations", p) for p in config.activations]
     roles += [("examples", config.examples), ("vocab", config.vocab)]
     if config.decoder is not None:

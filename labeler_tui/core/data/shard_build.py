@@ -70,9 +70,11 @@ class ShardPlan:
     model: str
     shard: int
     n_shards: int
-    decoder_features: int | None
-    """The decoder's row count (feature ids must be below it), or None without a decoder."""
-    decoder_name: str
+    n_features: int | None
+    """The model's feature count when something fixes it (the decoder's rows, else
+    ``[models] n_features``); None: max(feature_id) + 1."""
+    feature_limit: tuple[int, str]
+    """Feature ids must be below this; what sets it, for the error."""
     budget: int
 
 
@@ -150,15 +152,44 @@ def _groups(units: tuple[ActivationUnit, ...], n_groups: int) -> list[list[int]]
     return [g for g in groups if g]
 
 
+MAX_FEATURES_WITHOUT_DECODER = 1 << 20
+"""Without a decoder or ``n_features``, n_features is max(feature_id) + 1: a feature id beyond
+this (one stray row with id 2^31 - 1 would make the index allocate 16 GiB) is refused."""
+
+
+def feature_limit(
+    model: str, n_features: int | None, decoder: tuple[int, str] | None
+) -> tuple[int, str]:
+    """The number of features the activations may address and what sets it (for errors), from
+    the configured ``n_features`` and the decoder's (rows, file name); a configured count that
+    disagrees with the decoder is a DataError."""
+    if decoder is not None:
+        rows, name = decoder
+        if n_features is not None and n_features != rows:
+            raise DataError(
+                f"[models.{model}] n_features = {n_features} but the decoder {name} has "
+                f"{rows} features"
+            )
+        return rows, f"the decoder {name} ({rows} features)"
+    if n_features is not None:
+        return n_features, f"[models.{model}] n_features ({n_features})"
+    return MAX_FEATURES_WITHOUT_DECODER, (
+        f"the {MAX_FEATURES_WITHOUT_DECODER:,} features accepted without a decoder (set "
+        f"n_features in [models.{model}], or give its decoder, if the model has more)"
+    )
+
+
 def _check_features(unit: ActivationUnit, batch: ActivationBatch, plan: ShardPlan) -> None:
-    if plan.decoder_features is None or not len(batch.feature_ids):
+    """DataError for a feature id outside the model's features (before anything is allocated
+    for it)."""
+    if not len(batch.feature_ids):
         return
-    too_big = batch.feature_ids >= plan.decoder_features
+    too_big = batch.feature_ids >= plan.feature_limit[0]
     if too_big.any():
         i = int(np.argmax(too_big))
         raise DataError(
             f"{unit.name}: feature_id {batch.feature_ids[i]} at row {batch.first_row + i} is out "
-            f"of range of the decoder {plan.decoder_name} ({plan.decoder_features} features)"
+            f"of range of {plan.feature_limit[1]}"
         )
 
 
@@ -173,7 +204,7 @@ def count_pass(
     units = source.units
     group_units = _groups(units, GROUPS_PER_THREAD * threads)
     group_of = {u: g for g, members in enumerate(group_units) for u in members}
-    width = plan.decoder_features or 0
+    width = plan.n_features or 0
     groups = np.zeros((len(group_units), width), dtype=np.int64)
     spans = np.empty((len(units), 2), dtype=np.int64)
     top = -1
@@ -364,8 +395,8 @@ class ShardBuilder:
             )
             self.stages.lap("count")
             n_features = counts.max_feature_id + 1
-            if self.plan.decoder_features is not None:
-                n_features = self.plan.decoder_features
+            if self.plan.n_features is not None:
+                n_features = self.plan.n_features
             totals = np.zeros(n_features, dtype=np.int64)
             width = min(n_features, counts.groups.shape[1])
             totals[:width] = counts.totals[:width]

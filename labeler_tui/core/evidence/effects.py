@@ -10,7 +10,6 @@ One mat-vec of d x n_out per feature; the matrix is opened once per model, memor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.data.output_matrix import OutputMatrix, open_output
 from labeler_tui.core.errors import ValidationError
+from labeler_tui.core.results.evidence import EffectJson, EffectsJson
 
 DEFAULT_K = 10
 
@@ -27,7 +27,7 @@ class Effect:
     name: str
     value: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EffectJson:
         return {"name": self.name, "value": self.value}
 
 
@@ -39,7 +39,7 @@ class OutputEffects:
     promoted: tuple[Effect, ...]
     suppressed: tuple[Effect, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EffectsJson:
         """``labeler effects --json``: ``feature_id``, ``promoted`` and ``suppressed``."""
         return {
             "feature_id": self.feature_id,

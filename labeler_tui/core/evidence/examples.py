@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from labeler_tui.core.data import FeatureActivations, ModelData
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.evidence.expressions import Expression, compile_expression, model_names
 from labeler_tui.core.evidence.region_counts import region_token_counts
+from labeler_tui.core.results.evidence import ExampleJson, ExamplesJson, Region, TokenGroupJson
 
 TOP = "top"
 REGION_CHOICES: tuple[str, ...] = (TOP, *R.REGION_NAMES)
@@ -48,7 +49,7 @@ class TokenGroup:
     family: str
     tokens: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> TokenGroupJson:
         return {"family": self.family, "tokens": list(self.tokens)}
 
 
@@ -73,12 +74,12 @@ class Example:
         """Every token of the example, in display order."""
         return tuple(t for group in self.tokens for t in group.tokens)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ExampleJson:
         return {
             "example_id": self.example_id,
             "activation": self.activation,
             "fraction": self.fraction,
-            "region": self.region,
+            "region": cast(Region, self.region),
             "tokens": [group.to_json() for group in self.tokens],
             "metadata": dict(self.metadata),
             "enriched": list(self.enriched),
@@ -104,11 +105,11 @@ class ExamplesResult:
     """Of them, those the ``where`` expression keeps (None without one)."""
     examples: tuple[Example, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ExamplesJson:
         return {
             "feature_id": self.feature_id,
             "model": self.model,
-            "region": self.region,
+            "region": cast(Region, self.region),
             "k": self.k,
             "sample": self.sample,
             "seed": self.seed,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.coverage import verdict as coverage_verdict
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.evidence.expressions import Expression, compile_expression
+from labeler_tui.core.results.evidence import HypothesisJson, TallyJson, Verdict
 
 POSITIVE_ABOVE = 0.25
 """A feature "fires" for the score when activation > this x effective max (the core and up)."""
@@ -44,7 +45,7 @@ class Tally:
         """matches / count (None for an empty group)."""
         return self.matches / self.count if self.count else None
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> TallyJson:
         return {"count": self.count, "matches": self.matches}
 
 
@@ -108,12 +109,12 @@ class HypothesisResult:
         tpr, tnr = self.tpr, self.tnr
         return None if tpr is None or tnr is None else (tpr + tnr) / 2.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> HypothesisJson:
         return {
             "feature_id": self.feature_id,
             "expression": self.expression,
             "coverage": self.coverage,
-            "verdict": self.verdict,
+            "verdict": cast(Verdict | None, self.verdict),
             "off_rate": self.off_rate,
             "lift": self.lift,
             "score": self.score,

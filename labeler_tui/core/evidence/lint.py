@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from labeler_tui.core.analysis.coverage import TAIL_BELOW, core_coverage
 from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.results.labels import LintWarningJson
 
 COVERAGE_VALUES_MAX = 500
 """Metadata columns with more distinct values than this are not matched in label names."""
@@ -82,7 +82,7 @@ class LintWarning:
     code: str
     message: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> LintWarningJson:
         return {"code": self.code, "message": self.message}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis.derived import memoized
 from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData
+from labeler_tui.core.results.analysis import NeighbourJson, QueueStatus
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
 
@@ -38,13 +39,13 @@ class Neighbour:
     claimed_by: str | None = None
     claim_expires: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> NeighbourJson:
         return {
             "feature_id": self.feature_id,
             "similarity": self.similarity,
             "label": self.label,
             "core_families": None if self.core_families is None else list(self.core_families),
-            "queue": self.queue,
+            "queue": cast(QueueStatus | None, self.queue),
             "claimed_by": self.claimed_by,
             "claim_expires": self.claim_expires,
         }

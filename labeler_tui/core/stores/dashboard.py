@@ -7,26 +7,20 @@ Unknown fields of an entry are kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError
 from labeler_tui.core.records import LabelRecord
+from labeler_tui.core.stores.checks import check_dashboard
 from labeler_tui.core.stores.jsonfile import JsonCache
+from labeler_tui.core.stores.keyed import read_keyed
 
 
-def check_dashboard(path: Path, raw: Any) -> None:
-    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
-        raise StoreError(
-            f"{path}: expected an object of {{id: {{name, category, notes, timestamp}}}}; "
-            "the file was left unchanged"
-        )
-
-
-def read_dashboard(cache: JsonCache, path: Path) -> dict[str, dict[str, Any]]:
+def read_dashboard(cache: JsonCache, path: Path) -> Mapping[str, dict[str, Any]]:
     """The dashboard labels (empty when the file does not exist); shared, do not mutate."""
-    raw = cache.read(path, check_dashboard)
-    return {} if raw is None else raw
+    view = read_keyed(cache, path, check_dashboard)
+    return {} if view is None else view
 
 
 def dashboard_entry(

@@ -8,9 +8,10 @@ undo reverts) and the before/after of the other stores the change touched (``que
 
 The log grows without bound (full records before and after each change), so nothing keeps it in
 memory: undo and ``history --limit`` read it backwards from the end and stop early, and a
-per-feature query parses only the lines that mention the feature. Appends are fsynced. A final
-line cut short by a crash is ignored when reading and trimmed before the next append; any other
-unreadable line is a StoreError naming its line number.
+per-feature query parses only the lines that mention the feature. Events are appended by the
+commit of their change (:mod:`labeler_tui.core.stores.commit`), fsynced. A final line cut short
+by a crash is ignored when reading and trimmed before the next append; any other unreadable line
+is a StoreError naming its line number.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from labeler_tui.core.errors import StoreError
-from labeler_tui.core.stores.jsonfile import dumps_line, parse
+from labeler_tui.core.stores.jsonfile import parse
 
 ACTIONS = ("label", "clear", "skip", "add", "complete", "claim", "release", "sync", "undo")
 QUEUE_ACTIONS = frozenset({"add", "skip", "complete"})
@@ -37,7 +38,7 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _complete_end(handle: BinaryIO, size: int) -> int:
+def complete_end(handle: BinaryIO, size: int) -> int:
     """Offset just after the last newline (a torn final line lies beyond it)."""
     pos = size
     while pos > 0:
@@ -94,7 +95,7 @@ class HistoryLog:
         if handle is None:
             return
         with handle:
-            pos = _complete_end(handle, handle.seek(0, os.SEEK_END))
+            pos = complete_end(handle, handle.seek(0, os.SEEK_END))
             carry = b""
             while pos > 0:
                 start = max(0, pos - _BLOCK)
@@ -190,30 +191,3 @@ class HistoryLog:
             if len(found) >= limit:
                 break
         return found[::-1]
-
-    def append(self, events: list[dict[str, Any]]) -> None:
-        """Append events durably (caller holds the workspace lock)."""
-        if not events:
-            return
-        data = b"".join(dumps_line(event) for event in events)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write: {exc.strerror}") from None
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                self._trim_torn_tail(fd, size)
-            os.write(fd, data)
-            os.fsync(fd)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write: {exc.strerror}") from None
-        finally:
-            os.close(fd)
-
-    def _trim_torn_tail(self, fd: int, size: int) -> None:
-        """Cut a final line a crash left without its newline (it never completed)."""
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            keep = _complete_end(handle, size)
-        os.ftruncate(fd, keep)

@@ -13,7 +13,6 @@ value per file keyed by its stat fingerprint; callers must treat cached values a
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import tempfile
 import threading
@@ -52,11 +51,22 @@ def dumps_line(value: Any) -> bytes:
 
 
 def parse(raw: bytes, path: Path, line_offset: int = 0) -> Any:
-    """Parse JSON bytes; errors become StoreError naming ``path`` and the line/column."""
+    """Parse JSON bytes; errors become StoreError naming ``path`` and the line/column. A key
+    repeated in one object is an error too (a parser keeps one of the values, so a record or a
+    field would be lost silently on the next write)."""
+    return parse_layout(raw, path, line_offset)[0]
+
+
+def parse_layout(raw: bytes, path: Path, line_offset: int = 0) -> tuple[Any, bool]:
+    """:func:`parse`, and whether ``raw`` is exactly how :func:`dumps` writes the value."""
     try:
-        if orjson is not None:
-            return orjson.loads(raw)
-        return json.loads(raw.decode("utf-8"))
+        if orjson is None:
+            return _parse_checked(raw, path), False
+        value = orjson.loads(raw)
+        ours = _written_by_us(value, raw)
+        if not ours:
+            _parse_checked(raw, path)  # may hide a repeated key: look closer
+        return value, ours
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1 + line_offset
         raise StoreError(
@@ -67,6 +77,71 @@ def parse(raw: bytes, path: Path, line_offset: int = 0) -> Any:
             f"{path}: corrupt JSON at line {exc.lineno + line_offset}, column {exc.colno}: "
             f"{exc.msg}; the file was left unchanged (fix or restore it)"
         ) from None
+    except RecursionError:
+        raise StoreError(
+            f"{path}: JSON nested too deeply; the file was left unchanged (fix or restore it)"
+        ) from None
+
+
+def _written_by_us(value: Any, raw: bytes) -> bool:
+    """True when ``raw`` is exactly how we write ``value`` (a store file or a history line):
+    such a text cannot hide a repeated key. Files written by other tools take the slower
+    check."""
+    if raw.startswith((b"{\n", b"[\n")):
+        return dumps(value) == raw
+    assert orjson is not None
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw.rstrip(b"\r\n")
+
+
+class _Repeated(dict[str, Any]):
+    """An object in which ``key`` appeared more than once."""
+
+    key: str
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    repeated = None
+    for key, value in pairs:
+        if key in out and repeated is None:
+            repeated = key
+        out[key] = value
+    if repeated is None:
+        return out
+    flagged = _Repeated(out)
+    flagged.key = repeated
+    return flagged
+
+
+def _repeated_key(value: Any, where: str = "") -> tuple[str, str] | None:
+    """(where, key) of the first object holding a repeated key."""
+    if isinstance(value, _Repeated):
+        return where, value.key
+    if isinstance(value, dict):
+        children = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        children = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for child_where, child in children:
+        found = _repeated_key(child, child_where)
+        if found is not None:
+            return found
+    return None
+
+
+def _parse_checked(raw: bytes, path: Path) -> Any:
+    """The standard library's parse, with every object checked for a repeated key."""
+    value = json.loads(raw.decode("utf-8"), object_pairs_hook=_object_pairs)
+    found = _repeated_key(value)
+    if found is not None:
+        where, key = found
+        place = f"in {where}" if where else "at the top level"
+        raise StoreError(
+            f"{path}: key {key!r} appears twice {place} (one of its values would be lost); "
+            "the file was left unchanged (keep one and retry)"
+        )
+    return value
 
 
 def fingerprint(path: Path) -> Fingerprint | None:
@@ -100,8 +175,16 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def target_of(path: Path) -> Path:
+    """The file a path stands for: a symlink's final target (files are written through their
+    symlinks, which stay)."""
+    return Path(os.path.realpath(path))
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file + fsync + rename + dir fsync)."""
+    """Replace ``path`` (a symlink: its target) with ``data`` atomically (temp file + fsync +
+    rename + dir fsync). Store files are written by :mod:`labeler_tui.core.stores.commit`."""
+    path = target_of(path)
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,27 +213,44 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     fsync_dir(folder)
 
 
-def remove_stale_temps(path: Path) -> int:
-    """Delete temp files a killed writer left beside ``path``; call only under the workspace
-    lock (every writer creates its temp file under it, so none is in use). Returns the count."""
-    removed = 0
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-            removed += 1
-    return removed
-
-
 def write_json_atomic(path: Path, value: Any) -> None:
     write_bytes_atomic(path, dumps(value))
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Replace a cache file (temp + rename, no fsync: a torn or lost cache file is only a miss);
+    failures are ignored."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 class JsonCache:
     """Last parsed value of each JSON file, reused while the file's fingerprint is unchanged."""
 
-    def __init__(self) -> None:
+    def __init__(self, sidecars: Path | None = None) -> None:
         self._entries: dict[Path, tuple[Fingerprint, Any]] = {}
         self._lock = threading.Lock()
+        self.sidecars = sidecars
+        """Where keyed store files keep their index between processes (``core/stores/keyed``);
+        None: nowhere."""
+
+    def get(self, path: Path, fp: Fingerprint) -> Any | None:
+        """The value kept for ``path`` at fingerprint ``fp`` (None when none is)."""
+        with self._lock:
+            hit = self._entries.get(path)
+        return hit[1] if hit is not None and hit[0] == fp else None
+
+    def put(self, path: Path, fp: Fingerprint, value: Any) -> None:
+        with self._lock:
+            self._entries[path] = (fp, value)
 
     def read(self, path: Path, check: Callable[[Path, Any], None] | None = None) -> Any | None:
         """The parsed file (None when missing). The value is shared: do not mutate it.
@@ -176,11 +276,10 @@ class JsonCache:
                 self._entries[path] = (after, value)
         return value
 
-    def write(self, path: Path, value: Any) -> None:
-        """Write ``value`` atomically (under the workspace lock) and remember it as the file's
-        parsed content. ``value`` is kept by reference: the caller must not mutate it afterwards."""
-        remove_stale_temps(path)
-        write_json_atomic(path, value)
+    def remember(self, path: Path, value: Any) -> None:
+        """Keep ``value`` as the parsed content of ``path``, just written by a commit (under the
+        workspace lock). ``value`` is kept by reference: the caller must not mutate it
+        afterwards."""
         fp = fingerprint(path)
         with self._lock:
             if fp is None:

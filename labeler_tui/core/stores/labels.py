@@ -7,7 +7,9 @@ kept.
 
 Reading a store of 100k labels must not cost 100k record conversions, so :class:`LabelBook`
 converts (and checks) a record on first access and keeps it; the raw JSON is shared with the
-:class:`~labeler_tui.core.stores.jsonfile.JsonCache` and never mutated.
+:class:`~labeler_tui.core.stores.jsonfile.JsonCache` and never mutated. The file is read through
+:mod:`~labeler_tui.core.stores.keyed`: a process that finds its index decodes only the records
+it uses, and counts sources and categories from the index.
 """
 
 from __future__ import annotations
@@ -17,35 +19,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError, ValidationError
 from labeler_tui.core.records import LabelRecord, label_name
+from labeler_tui.core.stores.checks import check_labels, check_record
 from labeler_tui.core.stores.jsonfile import JsonCache
+from labeler_tui.core.stores.keyed import KeyedView, read_keyed
 
 RawLabels = Mapping[str, Mapping[str, Any]]
-
-
-def is_feature_key(key: str) -> bool:
-    """``"123"``: ASCII digits only (``"²".isdigit()`` is true, but it is no feature id)."""
-    return key.isascii() and key.isdigit()
-
-
-def check_labels(path: Path, raw: Any) -> None:
-    """The shape of a freshly parsed label store: ``{"<id>": {...}}``."""
-    if not isinstance(raw, dict):
-        raise StoreError(
-            f"{path}: expected a JSON object keyed by feature id, got {type(raw).__name__}; "
-            "the file was left unchanged"
-        )
-    for key, record in raw.items():
-        if not is_feature_key(key):
-            raise StoreError(
-                f"{path}: key {key!r} is not a feature id; the file was left unchanged"
-            )
-        if not isinstance(record, dict):
-            raise StoreError(
-                f"{path}: record {key!r} is {type(record).__name__}, expected an object; "
-                "the file was left unchanged"
-            )
+TALLIED = ("source", "dashboard_category")
+"""Fields kept per record in the store's index, so ``labeler status`` counts them without
+reading the records (``core/stores/keyed``)."""
 
 
 class LabelBook(Mapping[int, LabelRecord]):
@@ -62,7 +44,7 @@ class LabelBook(Mapping[int, LabelRecord]):
         record = self._records.get(feature_id)
         if record is None:
             key = self._keys[feature_id]
-            record = to_record(self.path, key, self.raw[key])
+            record = check_record(self.path, key, self.raw[key])
             self._records[feature_id] = record
         return record
 
@@ -78,20 +60,15 @@ class LabelBook(Mapping[int, LabelRecord]):
     def tally(self, field: str, missing: str) -> Counter[str]:
         """How many records hold each value of ``field`` (``missing`` for null or empty), read
         without converting the records: ``labeler status`` counts 100k labels this way."""
+        column = self.raw.column(field) if isinstance(self.raw, KeyedView) else None
+        if column is not None:
+            return Counter(str(value or missing) for value in column)
         return Counter(str(raw.get(field) or missing) for raw in self.raw.values())
 
     def name(self, feature_id: int) -> str | None:
         """The feature's label name (None when unlabeled), without converting its record."""
         key = self._keys.get(feature_id)
         return None if key is None else label_name(self.raw[key])
-
-
-def to_record(path: Path, key: str, raw: Mapping[str, Any]) -> LabelRecord:
-    """The record stored under ``key``; a bad field is a StoreError naming file, record, field."""
-    try:
-        return LabelRecord.from_json(raw, int(key))
-    except ValidationError as exc:
-        raise StoreError(f"{path}: record {key}: {exc}; the file was left unchanged") from None
 
 
 class LabelStore:
@@ -105,8 +82,8 @@ class LabelStore:
 
     def read_raw(self) -> RawLabels:
         """The parsed file (empty when it does not exist yet); shared, do not mutate."""
-        raw = self.cache.read(self.path, check_labels)
-        return {} if raw is None else raw
+        view = read_keyed(self.cache, self.path, check_labels, TALLIED)
+        return {} if view is None else view
 
     def read(self) -> LabelBook:
         raw = self.read_raw()

@@ -16,13 +16,14 @@ Timestamps without a zone (SplatNLP writes ``datetime.now()``) are local time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from labeler_tui.core.errors import StoreError
+from labeler_tui.core.stores import checks
 from labeler_tui.core.timestamps import parse_time
 
 ENTRY_KEYS = ("feature_id", "model_type", "priority", "reason", "added_at")
@@ -98,13 +99,9 @@ class QueueState:
 
 
 def _as_id(value: Any, path: Path, where: str) -> int:
-    if isinstance(value, dict):
-        value = value.get("feature_id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        raise StoreError(f"{path}: {where}: expected a feature id, got {value!r}; left unchanged")
-    return value
+    if isinstance(value, dict):  # some older files list {"feature_id": N}
+        return checks.feature_id(value.get("feature_id"), path, f"{where}.feature_id")
+    return checks.feature_id(value, path, where)
 
 
 def _or(value: Any, default: Any) -> Any:
@@ -116,11 +113,15 @@ def _priority(entry: dict[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-def _object(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
-    value = _or(raw.pop(key, None), {})
-    if not isinstance(value, dict):
-        raise StoreError(f'{path}: "{key}" must be an object; the file was left unchanged')
-    return {str(k): dict(v) for k, v in value.items() if isinstance(v, dict)}
+def _object(
+    raw: dict[str, Any], key: str, path: Path, check: Callable[[Path, str, Any], None] | None
+) -> dict[str, dict[str, Any]]:
+    """A top-level ``{"<feature id>": {...}}`` map, each value checked by ``check``."""
+    found = checks.id_map(raw.pop(key, None), path, key)
+    if check is not None:
+        for fid, value in found.items():
+            check(path, f"{key}[{fid!r}]", value)
+    return {fid: dict(value) for fid, value in found.items()}
 
 
 class QueueDoc:
@@ -141,9 +142,10 @@ class QueueDoc:
         for name, value in (("entries", entries), ("completed", completed), ("skipped", skipped)):
             if not isinstance(value, list):
                 raise StoreError(f'{path}: "{name}" must be a list; the file was left unchanged')
-        self.skip_details = _object(raw, "skip_details", path)
-        self.claims = _object(raw, "claims", path)
-        self.entry_extras = _object(raw, "entry_extras", path)
+        checks.text(self.model_type, path, "model_type", required=True)
+        self.skip_details = _object(raw, "skip_details", path, checks.check_skip)
+        self.claims = _object(raw, "claims", path, checks.check_claim)
+        self.entry_extras = _object(raw, "entry_extras", path, None)
         self.extra = raw
         self._completed: dict[int, None] = dict.fromkeys(
             _as_id(v, path, f"completed[{i}]") for i, v in enumerate(completed)
@@ -155,13 +157,12 @@ class QueueDoc:
         )
         self._entries: dict[int, dict[str, Any]] = {}
         for i, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise StoreError(
-                    f"{path}: entries[{i}] is not an object (expected "
-                    f'{{"feature_id": N, "priority": P, ...}}; `labeler add IDS` writes them); '
-                    "left unchanged"
+            fid = checks.check_queue_entry(path, f"entries[{i}]", entry)
+            if entry.get("claimed_by") is not None:
+                checks.check_claim(
+                    path, f"entries[{i}]", {"owner": entry["claimed_by"], "expires": None}
                 )
-            fid = _as_id(entry.get("feature_id"), path, f"entries[{i}].feature_id")
+                checks.stamp(entry.get("claim_expires"), path, f"entries[{i}].claim_expires")
             if fid in self._entries or fid in self._completed or fid in self._skipped:
                 continue
             self._entries[fid] = self._five_keys(fid, entry)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from labeler_tui.core.errors import StoreError
+from labeler_tui.core.stores.checks import check_state
 from labeler_tui.core.stores.jsonfile import JsonCache
 from labeler_tui.core.timestamps import parse_time
 
@@ -29,12 +29,8 @@ def state_paths(root: Path, model: str, feature_id: int) -> tuple[Path, Path]:
 
 def read_state(cache: JsonCache, path: Path) -> dict[str, Any] | None:
     """The research state at ``path`` (None when there is none); shared, do not mutate."""
-    raw = cache.read(path)
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise StoreError(f"{path}: expected a JSON object (a research state); left unchanged")
-    return raw
+    raw = cache.read(path, check_state)
+    return None if raw is None else raw
 
 
 def existing_states(cache: JsonCache, paths: Iterable[Path]) -> dict[Path, dict[str, Any]]:

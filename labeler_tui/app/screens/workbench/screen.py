@@ -66,6 +66,7 @@ from labeler_tui.app.widgets.similar_sidebar import SimilarSidebar
 from labeler_tui.app.widgets.status_line import StatusLine, status_text
 from labeler_tui.core.errors import ClaimedError, LabelerError, StaleLabelError
 from labeler_tui.core.records import LabelEdit, LabelRecord
+from labeler_tui.core.sanitize import visible
 from labeler_tui.core.service import NO_LABEL
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
@@ -321,12 +322,14 @@ class WorkbenchScreen(Screen[None]):
         shown, total = queue_list.row_count, queue_list.total_count
         title.append(f" {shown:,}" if shown == total else f" {shown:,}/{total:,}")
         if queue_list.filter_text:
-            title.append(f" /{queue_list.filter_text}", style="italic")
+            title.append(f" /{visible(queue_list.filter_text)}", style="italic")
         self.query_one("#queue-title", Static).update(title)
 
     def report_error(self, what: str, error: str) -> None:
         self.error = f"{what} failed"
-        self.notify(error, title=f"{what} failed", severity="error", timeout=10, markup=False)
+        self.notify(
+            visible(error), title=f"{what} failed", severity="error", timeout=10, markup=False
+        )
         self.refresh_status()
 
     # --- message handlers ------------------------------------------------------------------------
@@ -344,13 +347,16 @@ class WorkbenchScreen(Screen[None]):
         sidebar.set_methods(message.similar_methods)
         if self._similar_method is not None and sidebar.method != wanted:
             self.notify(
-                f"Model {message.model} cannot use {wanted} similarity: "
-                f"similar features by {sidebar.method}."
+                visible(
+                    f"Model {message.model} cannot use {wanted} similarity: "
+                    f"similar features by {sidebar.method}."
+                ),
+                markup=False,
             )
         self.refresh_status()
         if self.current is None:
             self.query_one(FeatureDetail).show_message(
-                f"Model {message.model}: {message.n_features:,} features. "
+                f"Model {visible(message.model)}: {message.n_features:,} features. "
                 "Press n for the next feature, g to go to one, b to build the queue."
             )
         row = self.queue_list.highlighted
@@ -450,7 +456,9 @@ class WorkbenchScreen(Screen[None]):
                 holder = self.snapshot.claimed_by(current)
             self.claim_note = f"claimed by {holder}" if holder else "claimed by someone else"
             self.notify(
-                f"Feature {current} is {self.claim_note}.", severity="warning", markup=False
+                visible(f"Feature {current} is {self.claim_note}."),
+                severity="warning",
+                markup=False,
             )
         elif not self.claim_note.startswith("claimed by"):
             self.claim_note = ""
@@ -570,7 +578,7 @@ class WorkbenchScreen(Screen[None]):
         self.refresh_status()
 
     def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, markup=False)
+        self.notify(visible(message.text), markup=False)
         self._saving = None
         self._show_claim()  # a save or a skip took the claim away with the entry
         self._load_queue()
@@ -1068,7 +1076,7 @@ class WorkbenchScreen(Screen[None]):
     def action_switch_model(self) -> None:
         models = list(self.backend.workspace.config.models)
         if len(models) < 2:
-            self.notify(f"This workspace has one model ({models[0]}).", timeout=3)
+            self.notify(visible(f"This workspace has one model ({models[0]})."), markup=False)
             return
 
         def done(name: str | None) -> None:
