@@ -226,6 +226,7 @@ def write_cache_file(path: Path, data: bytes) -> None:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+            os.chmod(tmp, 0o644)  # readable by the workspace's other users, as the stores are
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):

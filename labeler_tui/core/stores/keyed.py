@@ -18,10 +18,12 @@ checked whole as before (and the next save writes the deterministic layout).
 
 from __future__ import annotations
 
+import base64
 import bisect
 import hashlib
-import mmap
 import os
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from labeler_tui.core.stores.commit import FileSpan, Piece
 from labeler_tui.core.stores.jsonfile import (
     Fingerprint,
     JsonCache,
@@ -47,7 +50,7 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 
 import json
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 _OPEN = b"{\n"
 _CLOSE = b"\n}\n"
 _SEP = b",\n"
@@ -88,14 +91,15 @@ class KeyedIndex:
         return i, i < len(self.keys) and self.keys[i] == key
 
     def to_json(self, path: Path) -> dict[str, Any]:
+        """The sidecar's content: ``starts`` as base64 of little-endian int64 (the ends follow
+        from them: each entry ends two bytes before the next one starts)."""
         return {
             "version": SIDECAR_VERSION,
             "path": str(path),
             "fingerprint": list(self.fingerprint),
             "size": self.size,
             "keys": self.keys,
-            "starts": self.starts.tolist(),
-            "ends": self.ends.tolist(),
+            "starts": base64.b64encode(self.starts.astype("<i8").tobytes()).decode(),
             "columns": self.columns,
         }
 
@@ -109,17 +113,21 @@ class KeyedIndex:
             or tuple(raw.get("fingerprint") or ()) != fp
         ):
             return None
-        keys, starts, ends = raw["keys"], raw["starts"], raw["ends"]
-        if not len(keys) == len(starts) == len(ends):
+        keys, size = raw["keys"], int(raw["size"])
+        starts = np.frombuffer(base64.b64decode(raw["starts"]), dtype="<i8").astype(np.int64)
+        if not keys or len(keys) != len(starts):
             return None
-        return cls(
-            fp,
-            int(raw["size"]),
-            list(keys),
-            np.asarray(starts, dtype=np.int64),
-            np.asarray(ends, dtype=np.int64),
-            dict(raw.get("columns") or {}),
-        )
+        columns = dict(raw.get("columns") or {})
+        if any(len(values) != len(keys) for values in columns.values()):
+            return None
+        return cls(fp, size, list(keys), starts, _ends(starts, size), columns)
+
+
+def _ends(starts: np.ndarray, size: int) -> np.ndarray:
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - len(_SEP)
+    ends[-1] = size - len(_CLOSE)
+    return ends
 
 
 def index_of(
@@ -137,9 +145,7 @@ def index_of(
     if len(lines) != len(keys):  # not the deterministic layout after all
         return None
     starts = lines.astype(np.int64) + 1
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - len(_SEP)
-    ends[-1] = len(raw) - len(_CLOSE)
+    ends = _ends(starts, len(raw))
     cols = {name: [_column(value[k], name) for k in keys] for name in columns}
     return KeyedIndex(fp, len(raw), keys, starts, ends, cols)
 
@@ -158,31 +164,45 @@ class KeyedView(Mapping[str, Any]):
         path: Path,
         index: KeyedIndex | None,
         parsed: Mapping[str, Any] | None = None,
-        data: bytes | mmap.mmap | None = None,
+        data: bytes | None = None,
     ) -> None:
         assert index is not None or parsed is not None
         self.path = path
         self.index = index
         self._parsed = parsed
         self._data = data
+        self._fd: int | None = None
         self._decoded: dict[str, Any] = {}
-        self._positions: dict[str, int] | None = None
         self.read_as: Fingerprint | None = index.fingerprint if index is not None else None
         """The fingerprint of the file version this view shows (when known)."""
 
     # --- the bytes the index points into ------------------------------------------------------
-    def data(self) -> bytes | mmap.mmap | None:
-        """The file's bytes (memory-mapped on first use); None when the file has changed since
-        the index was made (another program replaced it)."""
-        if self._data is None and self.index is not None:
-            self._data = _map(self.path, self.index.fingerprint)
-        return self._data
+    def source(self) -> bytes | int | None:
+        """The file's bytes when in memory, else an open descriptor of the version the index
+        was made from (opened once); None when the file has changed since (another program
+        replaced it)."""
+        if self._data is not None:
+            return self._data
+        if self._fd is None and self.index is not None:
+            self._fd = _open_version(self.path, self.index.fingerprint)
+            if self._fd is not None:
+                weakref.finalize(self, _close_later, self._fd)
+        return self._fd
+
+    def _read(self, start: int, end: int) -> bytes | memoryview:
+        source = self.source()
+        if source is None:
+            from labeler_tui.core.errors import StoreError
+
+            raise StoreError(f"{self.path}: changed while it was read; try again")
+        if isinstance(source, bytes):
+            return memoryview(source)[start:end]
+        return os.pread(source, end - start, start)
 
     def _position(self, key: str) -> int | None:
         assert self.index is not None
-        if self._positions is None:
-            self._positions = {k: i for i, k in enumerate(self.index.keys)}
-        return self._positions.get(key)
+        i, found = self.index.position(key)
+        return i if found else None
 
     # --- Mapping ------------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -194,13 +214,8 @@ class KeyedView(Mapping[str, Any]):
         i = self._position(key)
         if i is None:
             raise KeyError(key)
-        data = self.data()
-        if data is None:
-            from labeler_tui.core.errors import StoreError
-
-            raise StoreError(f"{self.path}: changed while it was read; try again")
         start, end = self.index.value_span(i)  # type: ignore[union-attr]
-        found = _loads(memoryview(data)[start:end])
+        found = _loads(self._read(start, end))
         self._decoded[key] = found
         return found
 
@@ -232,18 +247,23 @@ class KeyedView(Mapping[str, Any]):
         return self._decoded if self._parsed is None else {}
 
 
-def _map(path: Path, fp: Fingerprint) -> mmap.mmap | None:
+def _close_later(fd: int) -> None:
+    """Close on a thread: the last descriptor of a replaced 80 MB store frees its blocks,
+    which takes a while and is nobody's wait."""
+    threading.Thread(target=os.close, args=(fd,), daemon=True).start()
+
+
+def _open_version(path: Path, fp: Fingerprint) -> int | None:
+    """A read descriptor of ``path`` when it is still the version ``fp`` (None otherwise)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != fp or not st.st_size:
-            return None
-        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    finally:
+    st = os.fstat(fd)
+    if (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != fp:
         os.close(fd)
+        return None
+    return fd
 
 
 class Changes(MutableMapping[str, Any]):
@@ -295,7 +315,7 @@ class Changes(MutableMapping[str, Any]):
 class Splice:
     """A keyed file's next version: the pieces to write and where its entries will be."""
 
-    pieces: list[bytes | memoryview]
+    pieces: list[Piece]
     index_after: KeyedIndex
     """With a placeholder fingerprint until the file is written (:meth:`written`)."""
     decoded: dict[str, Any]
@@ -328,8 +348,8 @@ def splice(changes: Changes, columns: Sequence[str] = ()) -> Splice | None:
     base = changes.base
     if not isinstance(base, KeyedView) or base.index is None:
         return None
-    data = base.data()
-    if data is None:
+    source = base.source()
+    if source is None:
         from labeler_tui.core.errors import StoreError
 
         raise StoreError(
@@ -337,14 +357,15 @@ def splice(changes: Changes, columns: Sequence[str] = ()) -> Splice | None:
             "written (try again)"
         )
     index = base.index
-    view = memoryview(data)
+    view = memoryview(source) if isinstance(source, bytes) else None
+    fd = source if isinstance(source, int) else -1
     keys_out: list[str] = []
     starts_out: list[np.ndarray] = []
     ends_out: list[np.ndarray] = []
     cols_out: dict[str, list[Any]] = {name: [] for name in columns}
     if any(name not in index.columns for name in columns):
         return None
-    pieces: list[bytes | memoryview] = [_OPEN]
+    pieces: list[Piece] = [_OPEN]
     offset = len(_OPEN)
     entries = 0
     decoded = {k: v for k, v in base.decoded().items() if k not in changes.changed}
@@ -361,7 +382,7 @@ def splice(changes: Changes, columns: Sequence[str] = ()) -> Splice | None:
             return
         separator()
         a, b = int(index.starts[lo]), int(index.ends[hi - 1])
-        pieces.append(view[a:b])
+        pieces.append(view[a:b] if view is not None else FileSpan(fd, a, b - a))
         shift = offset - a
         starts_out.append(index.starts[lo:hi] + shift)
         ends_out.append(index.ends[lo:hi] + shift)
