@@ -127,7 +127,7 @@ def test_coactivation_returns_exact_jaccard(data, active, f: int) -> None:
 def test_minhash_estimate_tracks_jaccard(data, active) -> None:
     signatures = minhash_signatures(data)
     f = 5
-    estimates = minhash_estimates(signatures, f)
+    estimates = minhash_estimates(np.ascontiguousarray(signatures.T), f)
     assert estimates[f] == 1.0
     assert estimates[N_FEATURES - 1] == 0.0  # dead feature: empty signature
     mine = set(active[f])
@@ -223,3 +223,31 @@ def test_a_method_says_whether_it_must_build_its_table_first(tmp_path: Path) -> 
     similar_features(data, 1, "coactivation")
     fresh = Workspace.open(root).data()  # another process: the files are there
     assert ready(fresh) == ["decoder", "tokens", "coactivation"]
+
+
+def test_decoder_top_k_stays_exact_when_cosines_tie_in_float32(tmp_path: Path) -> None:
+    """Rows whose cosines with the query differ by less than a float32 mat-vec resolves: the
+    ranking and the values come from the float64 re-rank, not from the unit-decoder scan."""
+    root = tmp_path / "ties"
+    write_tiny_workspace(root, n_features=N_FEATURES, n_examples=200, seed=5)
+    rng = np.random.default_rng(7)
+    d = 384
+    query = rng.normal(size=d)
+    decoder = np.empty((N_FEATURES, d))
+    decoder[0] = query
+    for g in range(1, N_FEATURES):  # each a hair away from the query, by a different hair
+        decoder[g] = query + 1e-4 * g**0.5 * rng.normal(size=d)
+    decoder = decoder.astype(np.float32)
+    np.save(root / "data" / "decoder.npy", decoder)
+    data = Workspace.open(root).data()
+    stored = decoder.astype(np.float64)  # what the index serves, in float64
+    unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+    cosines = {g: float(unit[g] @ unit[0]) for g in range(N_FEATURES)}
+    gaps = np.diff(sorted(cosines[g] for g in range(1, N_FEATURES)))
+    assert gaps.min() < 1e-6  # below what float32 dot products resolve at d = 384
+    result = similar_features(data, 0, "decoder", top_k=6)
+    assert [g for g, _ in result] == _expected(cosines, 0, 6, positive_only=False)
+    for g, s in result:
+        assert s == pytest.approx(cosines[g], abs=1e-12)
+    unit_file = cache_folder(data) / f"{similarity_index.UNIT_DECODER_NAME}.npy"
+    np.testing.assert_allclose(np.load(unit_file), unit.astype(np.float32), rtol=0, atol=1e-6)

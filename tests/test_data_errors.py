@@ -277,8 +277,8 @@ def test_inputs_changing_during_the_build_leave_no_index(
 
     real_build = index_build._build
 
-    def build_then_touch(config, out, fp, progress):  # type: ignore[no-untyped-def]
-        real_build(config, out, fp, progress)
+    def build_then_touch(config, out, fp, *args):  # type: ignore[no-untyped-def]
+        real_build(config, out, fp, *args)
         vocab = tiny_workspace / "data/vocab.json"
         st = vocab.stat()
         os.utime(vocab, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))

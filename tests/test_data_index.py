@@ -323,20 +323,23 @@ def test_example_rows_every_layout(step: int) -> None:
     assert mapper.rows(np.array([], dtype=np.int64)).tolist() == []
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-def test_many_small_units_threaded_or_not_give_the_same_index(
-    make_tiny_workspace: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, parallel: bool
+@pytest.mark.parametrize("ranges", ["one range", "a range per few features"])
+def test_many_small_units_in_one_or_many_ranges_give_the_same_index(
+    make_tiny_workspace: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, ranges: str
 ) -> None:
-    """Files split into many row ranges: threads scatter them from pass-1 counts, or (over the
-    memory budget for those counts) one thread does it with running cursors."""
-    from labeler_tui.core.data import index_build
+    """Files split into many units (so several threads scatter groups of them) and, under a
+    tiny memory budget, features split into many ranges (one more read of the input each):
+    the index is the same as the raw files say."""
+    from labeler_tui.core.data import memory, shard_build, sources
 
-    monkeypatch.setattr(index_build, "BATCH_ROWS", 37)
-    monkeypatch.setattr(index_build, "SORT_CHUNK", 50)
-    if not parallel:
-        monkeypatch.setattr(index_build, "_PER_UNIT_COUNTS_BUDGET", 0)
+    monkeypatch.setattr(sources, "UNIT_ROWS", 37)
+    monkeypatch.setattr(shard_build, "SORT_CHUNK", 50)
+    if ranges != "one range":
+        monkeypatch.setattr(memory, "range_capacity", lambda *args: 300)
     ws = make_tiny_workspace(activation_files=2)
     data = open_model(ws)
+    shard = json.loads((data.cache_dir / "shards/00000-of-00001/shard.json").read_text())
+    assert (len(shard["ranges"]) > 3) == (ranges != "one range")
     assert_index_matches_raw(
         data, raw_activations(ws), pl.read_parquet(ws / "data/examples.parquet")
     )

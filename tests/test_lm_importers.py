@@ -387,3 +387,23 @@ def test_an_import_in_a_folder_without_a_workspace_writes_labeler_toml_there(
     assert Path(config["models"]["layers.0"]["decoder"]) == (tmp_path / "ckpt" / "layers.0")
     info = run_json(capsys, "info")  # found from the current folder, the imported model in it
     assert info["models"]["layers.0"]["n_features"] == len(decs["layers.0"])
+
+
+def test_a_delphi_cache_built_in_shards_serves_what_a_whole_build_does(
+    delphi, tmp_path: Path, capsys
+) -> None:
+    run_, tokenizer = delphi
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    common = ("--workspace", str(ws), "--model", "layers.3")
+    run_json(capsys, "import", "delphi", str(run_.root), "--tokenizer", str(tokenizer), *common)
+    whole = run_json(capsys, "contexts", "-f", "20", "-k", "5", *common)
+    import shutil
+
+    shutil.rmtree(ws / ".labeler-cache")
+    for shard in ("1/2", "2/2"):
+        run_json(capsys, "index", "--shard", shard, *common)
+    assert len(list((ws / ".labeler-cache" / "layers.3").glob("*/shards/*"))) == 2
+    data = Workspace.open(ws).data("layers.3")
+    assert data.n_features == run_.width and data.n_nonzero == len(run_.activations)
+    assert run_json(capsys, "contexts", "-f", "20", "-k", "5", *common) == whole

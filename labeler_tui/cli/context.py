@@ -9,7 +9,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from labeler_tui.cli.output import console
 from labeler_tui.core.data import ModelData
@@ -77,15 +88,19 @@ class CliContext:
 
     @contextmanager
     def progress(self) -> Iterator[Callable[[str, int, int], None]]:
-        """A progress callback drawing a bar on stderr (only when stderr is a terminal)."""
+        """A progress callback drawing a bar on stderr (only when stderr is a terminal): the
+        stage, the bar, percent, done/total, the rate per second, elapsed and remaining time."""
         if not self.err.is_terminal:
             yield lambda stage, done, total: None
             return
         bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
+            TaskProgressColumn(),
             MofNCompleteColumn(),
+            RateColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=self.err,
             transient=True,
         )
@@ -98,3 +113,16 @@ class CliContext:
 
         with bar:
             yield update
+
+
+class RateColumn(ProgressColumn):
+    """Items per second of a task (``12.3M/s``); blank until it has a rate."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("")
+        for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+            if speed >= size:
+                return Text(f"{speed / size:.1f}{unit}/s", style="progress.data.speed")
+        return Text(f"{speed:.0f}/s", style="progress.data.speed")

@@ -23,6 +23,7 @@ from labeler_tui.core.results.data import (
     InfoJson,
     InitJson,
     ModelInfoJson,
+    ShardBuildJson,
 )
 
 HUMAN_ROWS = 20
@@ -59,11 +60,29 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "index",
         parents=[common],
         help="build the activation index (if missing or stale)",
-        description="Build or refresh the derived activation index of the model (or every "
-        "model with --all). It is also built automatically on first use.",
+        description="Build or refresh the derived activation index of the model (with --all: "
+        "of every model, and every table the analysis would build on first use). It is also "
+        "built automatically on first use. --shard I/N builds one shard of it, so several "
+        "machines sharing the inputs and the cache folder build an index together.",
     )
-    p.add_argument("--all", action="store_true", help="every model of the workspace")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every model, and every table (token sets, postings, similarity tables)",
+    )
     p.add_argument("--force", action="store_true", help="rebuild even if the index is current")
+    p.add_argument(
+        "--memory",
+        metavar="SIZE",
+        help="memory budget of the build, e.g. 6G or 512M (1G .. 1T; default [index] memory, "
+        "else a quarter of the machine's memory)",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="build only shard I of N (1 <= I <= N): the features with the I-th N-th of the "
+        "nonzeros; the index is complete when all N are built",
+    )
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser(
@@ -162,28 +181,65 @@ def cmd_activations(ctx: CliContext) -> int:
 
 
 # --- index ------------------------------------------------------------------------------------
+def _parse_shard(text: str) -> tuple[int, int]:
+    """(shard from 0, n_shards) of ``I/N``; ValidationError otherwise."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValidationError(f"--shard {text!r}: expected I/N, e.g. 2/8")
+    shard, n_shards = int(parts[0]), int(parts[1])
+    if not 1 <= shard <= n_shards:
+        raise ValidationError(f"--shard {text!r}: need 1 <= I <= N")
+    return shard - 1, n_shards
+
+
+def _parse_memory(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from labeler_tui.core.data.memory import check_budget, parse_size
+
+    try:
+        return check_budget(parse_size(text), "--memory")
+    except ValueError as exc:
+        message = str(exc) if str(exc).startswith("--") else f"--memory: {exc}"
+        raise ValidationError(message) from None
+
+
 def cmd_index(ctx: CliContext) -> int:
     ws = ctx.workspace
+    memory = _parse_memory(ctx.args.memory)
+    if ctx.args.shard is not None:
+        if ctx.args.all:
+            raise ValidationError("--shard builds one shard of one model; leave out --all")
+        return _index_shard(ctx, _parse_shard(ctx.args.shard), memory)
     names = list(ws.config.models) if ctx.args.all else [ctx.model]
-    results: dict[str, IndexBuildJson] = {}
+    built: dict[str, IndexBuildJson] = {}
+    results: dict[str, IndexBuildJson | ShardBuildJson] = {}
     with ctx.progress() as progress:
         for name in names:
             config = ws.config.models[name]
             existing = ws.cache_dir / name / index_layout.fingerprint(config)
             was_current = index_layout.read_manifest(existing) is not None
             started = time.perf_counter()
-            data = ws.data(name, progress=progress, rebuild=ctx.args.force)
-            results[name] = IndexBuildJson(
+            data = ws.data(name, progress=progress, rebuild=ctx.args.force, memory=memory)
+            info = IndexBuildJson(
                 index=str(data.cache_dir),
                 built=bool(ctx.args.force or not was_current),
                 seconds=round(time.perf_counter() - started, 3),
                 n_features=data.n_features,
                 n_examples=data.n_examples,
                 n_nonzero=data.n_nonzero,
+                shards=data.n_shards,
             )
+            if ctx.args.all:
+                from labeler_tui.core.tables import build_tables
+
+                started = time.perf_counter()
+                info["tables"] = build_tables(data, progress)
+                info["tables_seconds"] = round(time.perf_counter() - started, 3)
+            built[name] = results[name] = info
 
     def human(console: Console) -> None:
-        for name, info in results.items():
+        for name, info in built.items():
             what = "built" if info["built"] else "up to date"
             plain(
                 console,
@@ -192,8 +248,60 @@ def cmd_index(ctx: CliContext) -> int:
                     f"{info['n_features']:,} features, {info['seconds']:.2f} s): {info['index']}"
                 ],
             )
+            if "tables" in info:
+                plain(
+                    console,
+                    [
+                        f"{name}: tables ready ({', '.join(info['tables'])}; "
+                        f"{info['tables_seconds']:.2f} s)"
+                    ],
+                )
 
     ctx.emit(IndexJson(models=results), human)
+    return 0
+
+
+def _index_shard(ctx: CliContext, shard: tuple[int, int], memory: int | None) -> int:
+    from labeler_tui.core.data.index_build import build_shard
+
+    ws = ctx.workspace
+    name = ctx.model
+    started = time.perf_counter()
+    with ctx.progress() as progress:
+        done = build_shard(
+            ws.config.models[name],
+            ws.cache_dir / name,
+            shard[0],
+            shard[1],
+            rebuild=ctx.args.force,
+            progress=progress,
+            memory=memory or ws.config.index.memory,
+        )
+    lo, hi = done.manifest["features"]
+    info = ShardBuildJson(
+        index=str(done.folder),
+        shard=f"{done.shard + 1}/{done.n_shards}",
+        built=done.built,
+        complete=done.complete,
+        seconds=round(time.perf_counter() - started, 3),
+        features=[lo, hi],
+        n_nonzero=done.manifest["n_nonzero"],
+        n_features=done.manifest["n_features"],
+    )
+
+    def human(console: Console) -> None:
+        what = "built" if info["built"] else "already built"
+        state = "the index is complete" if info["complete"] else "other shards still missing"
+        plain(
+            console,
+            [
+                f"{name}: shard {info['shard']} {what} (features {lo:,}-{hi - 1:,}, "
+                f"{info['n_nonzero']:,} nonzero rows, {info['seconds']:.2f} s); {state}: "
+                f"{info['index']}"
+            ],
+        )
+
+    ctx.emit(IndexJson(models={name: info}), human)
     return 0
 
 

@@ -20,6 +20,7 @@ from labeler_tui.cli.options import (
     feature_id_list,
 )
 from labeler_tui.cli.output import plain, text
+from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.queueing import AddResult
 from labeler_tui.core.registry import QUEUE_METHODS
@@ -220,13 +221,26 @@ def _say_added(console: Console, result: AddResult, what: str) -> None:
 
 
 # --- build-queue ------------------------------------------------------------------------------
+def _prepare_similarity(ctx: CliContext, data: ModelData) -> None:
+    """Build the default similarity method's one-time table with a progress bar (a seeded
+    builder ranks every feature by it; at full scale the table takes seconds to minutes)."""
+    from labeler_tui.core.analysis.similarity import similarity_method
+
+    method = similarity_method(data)
+    if method.prepare is not None and not method.is_ready(data):
+        with ctx.progress() as progress:
+            method.prepare(data, progress)
+
+
 def cmd_build_queue(ctx: CliContext) -> int:
     args = ctx.args
     if QUEUE_METHODS.get(args.method).takes_seed and args.seed is None:
         raise ValidationError(f"--seed: required for --method {args.method}")
     if args.top_k is not None and args.top_k < 1:
         raise ValidationError(f"--top-k: must be at least 1, got {args.top_k}")
-    ctx.data()
+    data = ctx.data()
+    if QUEUE_METHODS.get(args.method).takes_seed:
+        _prepare_similarity(ctx, data)
     result = ctx.service().build_queue(
         args.method, seed=args.seed, top_k=args.top_k, include_labeled=args.include_labeled
     )

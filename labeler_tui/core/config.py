@@ -150,6 +150,12 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class IndexSettings:
+    memory: int | None = None
+    """The index build's memory budget in bytes (None: a quarter of the machine's memory)."""
+
+
+@dataclass(frozen=True)
 class PathSettings:
     """Store and cache folders, relative to the workspace root unless absolute."""
 
@@ -170,6 +176,7 @@ class WorkspaceConfig:
     keymap: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     """``[aliases]``: abbreviation -> name or expression, for hypothesis expressions."""
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     @property
     def root(self) -> Path:
@@ -184,7 +191,8 @@ class WorkspaceConfig:
         return self.models[name]
 
 
-_TOP_KEYS = {"labeler", "models", "paths", "app", "keymap", "aliases"}
+_TOP_KEYS = {"labeler", "models", "paths", "app", "keymap", "aliases", "index"}
+_INDEX_KEYS = {"memory"}
 _LABELER_KEYS = {"default_model", "source", "owner", "categories"}
 _MODEL_KEYS = {
     "kind",
@@ -491,7 +499,25 @@ def parse_config(file: Path, data: dict[str, Any]) -> WorkspaceConfig:
         app=app,
         keymap=keymap,
         aliases=_aliases(_Reader(file, "aliases", data.get("aliases", {}))),
+        index=_index(_Reader(file, "index", data.get("index", {}))),
     )
+
+
+def _index(reader: _Reader) -> IndexSettings:
+    """``[index] memory``: the build's budget, a size such as ``"6G"`` or ``"512M"`` (1 GiB .. 1
+    TiB)."""
+    from labeler_tui.core.data.memory import check_budget, parse_size
+
+    reader.check_keys(_INDEX_KEYS)
+    if "memory" not in reader.data:
+        return IndexSettings()
+    value = reader.data["memory"]
+    try:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValueError(f'expected a size such as "6G", got {value!r}')
+        return IndexSettings(memory=check_budget(parse_size(value), "memory"))
+    except ValueError as exc:
+        raise reader.error("memory", str(exc).removeprefix("memory: ")) from None
 
 
 def _aliases(reader: _Reader) -> dict[str, str]:

@@ -96,13 +96,19 @@ class Workspace:
         model: str | None = None,
         progress: ProgressCallback | None = None,
         rebuild: bool = False,
+        memory: int | None = None,
     ) -> ModelData:
-        """The model's data, building or refreshing its index on first use."""
+        """The model's data, building or refreshing its index on first use (within ``memory``
+        bytes, default ``[index] memory``)."""
         name = self.model_name(model)
         with self._data_lock:
             if rebuild or name not in self._data:
                 self._data[name] = ModelData.open(
-                    self.config.models[name], self.cache_dir, progress=progress, rebuild=rebuild
+                    self.config.models[name],
+                    self.cache_dir,
+                    progress=progress,
+                    rebuild=rebuild,
+                    memory=memory or self.config.index.memory,
                 )
             return self._data[name]
 

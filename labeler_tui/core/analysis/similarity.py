@@ -1,7 +1,9 @@
 """Similar features (docs/analysis.md, "Similar features"): the methods registered here.
 
-- ``decoder``: exact cosine of decoder rows, streamed in row chunks (a 1M x 2304 float32 decoder
-  is never loaded whole); the norms come from the index.
+- ``decoder``: exact cosine of decoder rows. One float32 mat-vec over the unit decoder (rows
+  divided by their norms, cached next to the index and memory-mapped) ranks every feature; the
+  candidates within float32 rounding of the top_k-th are re-ranked by their cosine computed in
+  float64 from the decoder itself, so the top_k and their values are exact.
 - ``tokens``: cosine of token profiles (per family and level token, or per slot token of a
   sequence model, the positive pointwise mutual information of the activation-weighted share
   over the base rate), sparse rows precomputed once per workspace
@@ -21,17 +23,21 @@ import numpy as np
 
 from labeler_tui.core.analysis.similarity_index import (
     EMPTY,
+    minhash_by_bin,
     minhash_ready,
-    minhash_signatures,
     token_profiles,
     token_profiles_ready,
+    unit_decoder,
+    unit_decoder_ready,
 )
 from labeler_tui.core.data import ModelData, ProgressCallback
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.registry import SIMILARITY_METHODS, SimilarityMethod, capabilities
 
-DECODER_CHUNK_BYTES = 64 * 1024 * 1024
 RERANK_MIN = 64
+UNIT_ROUNDING = 1e-4
+"""Bound on the float32 error of a unit-row dot product (d * 2^-24 ~ 1.4e-4 at d = 2304 in the
+worst case, ~1e-6 in practice): candidates this close to the cut are re-ranked exactly."""
 RERANK_FACTOR = 4
 
 
@@ -77,26 +83,30 @@ def _feature_index(data: ModelData, feature_id: int) -> int:
     return int(feature_id)
 
 
-def decoder_similarities(data: ModelData, feature_id: int) -> np.ndarray:
-    """float64[n_features]: cosine of each decoder row with row ``feature_id`` (0 for zero rows)."""
-    decoder = data.decoder
-    norms = data.decoder_norms
-    if decoder is None or norms is None:
+def decoder_similarities(
+    data: ModelData, feature_id: int, progress: ProgressCallback | None = None
+) -> np.ndarray:
+    """float32[n_features]: cosine of each decoder row with row ``feature_id`` (0 for zero
+    rows), from the unit decoder (float32 rounding; :func:`exact_cosines` for exact values)."""
+    if data.decoder is None or data.decoder_norms is None:
         SIMILARITY_METHODS.require("decoder", capabilities(data), data.name)  # raises
         raise AssertionError("unreachable: a model without a decoder has no decoder method")
-    query = np.asarray(decoder[feature_id], dtype=np.float32)
-    query_norm = float(np.linalg.norm(query.astype(np.float64)))
-    out = np.zeros(data.n_features, dtype=np.float64)
-    if query_norm == 0.0:
-        return out
-    chunk = max(1, DECODER_CHUNK_BYTES // max(1, decoder.shape[1] * 4))
-    for start in range(0, data.n_features, chunk):
-        stop = min(start + chunk, data.n_features)
-        dots = np.asarray(decoder[start:stop], dtype=np.float32) @ query
-        out[start:stop] = dots
-    denominators = np.asarray(norms, dtype=np.float64) * query_norm
-    np.divide(out, denominators, out=out, where=denominators > 0)
-    out[denominators <= 0] = 0.0
+    unit = unit_decoder(data, progress)
+    out = np.empty(data.n_features, dtype=np.float32)
+    np.matmul(unit, np.array(unit[feature_id]), out=out)
+    return out
+
+
+def exact_cosines(data: ModelData, feature_id: int, others: np.ndarray) -> np.ndarray:
+    """float64 cosines of decoder row ``feature_id`` with rows ``others`` (0 for zero rows)."""
+    decoder = data.decoder
+    assert decoder is not None
+    query = np.asarray(decoder[feature_id], dtype=np.float64)
+    rows = np.asarray(decoder[np.asarray(others, dtype=np.int64)], dtype=np.float64)
+    dots = rows @ query
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows)) * float(np.sqrt(query @ query))
+    out = np.zeros(len(others), dtype=np.float64)
+    np.divide(dots, norms, out=out, where=norms > 0)
     return np.clip(out, -1.0, 1.0)
 
 
@@ -114,15 +124,25 @@ def _top(
     return [(int(candidates[i]), float(sims[candidates[i]])) for i in order]
 
 
-def minhash_estimates(signatures: np.ndarray, feature_id: int) -> np.ndarray:
-    """float64[n_features]: one-permutation MinHash estimate of Jaccard with ``feature_id``."""
-    query = np.asarray(signatures[feature_id])
-    filled = query != EMPTY
-    table = np.asarray(signatures)
-    matches = (table[:, filled] == query[filled]).sum(axis=1)
-    both_empty = (table[:, ~filled] == EMPTY).sum(axis=1)
-    denominators = signatures.shape[1] - both_empty
-    out = np.zeros(len(table), dtype=np.float64)
+def minhash_estimates(by_bin: np.ndarray, feature_id: int) -> np.ndarray:
+    """float64[n_features]: one-permutation MinHash estimate of Jaccard with ``feature_id``,
+    from the signatures bin by bin (``similarity_index.minhash_by_bin``): one pass over each
+    bin's contiguous row (cache-sized), counting matches where the query's bin is filled and
+    bins empty in both where it is not."""
+    n_bins, n_features = by_bin.shape
+    query = np.array(by_bin[:, feature_id])
+    matches = np.zeros(n_features, dtype=np.uint8)  # at most MINHASH_BINS (128) each
+    both_empty = np.zeros(n_features, dtype=np.uint8)
+    hit = np.empty(n_features, dtype=bool)
+    for b in range(n_bins):
+        if query[b] != EMPTY:
+            np.equal(by_bin[b], query[b], out=hit)
+            np.add(matches, hit, out=matches, casting="unsafe")
+        else:
+            np.equal(by_bin[b], EMPTY, out=hit)
+            np.add(both_empty, hit, out=both_empty, casting="unsafe")
+    denominators = n_bins - both_empty.astype(np.int64)
+    out = np.zeros(n_features, dtype=np.float64)
     np.divide(matches, denominators, out=out, where=denominators > 0)
     return out
 
@@ -146,7 +166,7 @@ def _coactivation(
 ) -> list[tuple[int, float]]:
     if data.nonzero_counts[feature_id] == 0:
         return []
-    estimates = minhash_estimates(minhash_signatures(data, progress), feature_id)
+    estimates = minhash_estimates(minhash_by_bin(data, progress), feature_id)
     shortlist = [
         g for g, _ in _top(estimates, feature_id, max(RERANK_MIN, RERANK_FACTOR * top_k), True)
     ]
@@ -161,7 +181,16 @@ def _coactivation(
 def _decoder(
     data: ModelData, feature_id: int, top_k: int, progress: ProgressCallback | None
 ) -> list[tuple[int, float]]:
-    return _top(decoder_similarities(data, feature_id), feature_id, top_k, positive_only=False)
+    sims = decoder_similarities(data, feature_id, progress)
+    sims[feature_id] = -np.inf
+    k = min(top_k, data.n_features - 1)
+    if k <= 0:
+        return []
+    cut = float(np.partition(sims, len(sims) - k)[len(sims) - k])
+    candidates = np.flatnonzero(sims >= cut - UNIT_ROUNDING)
+    exact = np.full(data.n_features, -np.inf)
+    exact[candidates] = exact_cosines(data, feature_id, candidates)
+    return _top(exact, feature_id, top_k, positive_only=False)
 
 
 def _tokens(
@@ -177,6 +206,8 @@ SIMILARITY_METHODS.add(
         "cosine of the decoder rows (what the features write)",
         _decoder,
         needs=("decoder",),
+        prepare=unit_decoder,
+        ready=unit_decoder_ready,
     )
 )
 SIMILARITY_METHODS.add(
@@ -193,7 +224,7 @@ SIMILARITY_METHODS.add(
         "coactivation",
         "Jaccard index of the sets of examples they are active on",
         _coactivation,
-        prepare=minhash_signatures,
+        prepare=minhash_by_bin,
         ready=minhash_ready,
     )
 )

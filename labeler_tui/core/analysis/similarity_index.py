@@ -1,4 +1,4 @@
-"""Per-workspace tables behind the ``tokens`` and ``coactivation`` similarity methods.
+"""Per-workspace tables behind the similarity methods.
 
 Both are built in one pass over every feature's nonzero activations (features in batches, one
 gather of family sets and one ``bincount`` / ``np.minimum.at`` per batch), saved next to the
@@ -15,6 +15,9 @@ index (see ``derived``) and reused by every later query and process.
   Weighting by enrichment over the base rate keeps common families (in most examples, so in
   most features' examples) from making every profile alike. Memory is the rows' entries, never
   features x vocabulary; a query adds up the entries of its own columns.
+- the unit decoder: the decoder's rows divided by their norms, float32, written once next to the
+  index (row chunks, so a 131,072 x 2,304 decoder is never held twice) and memory-mapped: a
+  ``decoder`` query is one mat-vec over it, held in the page cache and shared by every process.
 - MinHash signatures (one-permutation hashing, Li, Owen & Zhang 2012): a fixed seeded permutation
   ``pi`` of the example rows splits into ``MINHASH_BINS`` equal ranges; signature[f, b] is the
   smallest ``pi(row)`` of f's rows inside range b, or ``EMPTY``. The share of bins where two
@@ -24,11 +27,20 @@ index (see ``derived``) and reused by every later query and process.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from labeler_tui.core.analysis.derived import cached_arrays, is_available, memoized
+from labeler_tui.core.analysis.derived import (
+    cache_folder,
+    cached_arrays,
+    is_available,
+    load_array,
+    memoized,
+)
 from labeler_tui.core.analysis.example_sets import example_sets
 from labeler_tui.core.data import ModelData, ProgressCallback
 
@@ -54,6 +66,11 @@ PROFILES_NAMES = (
 """v4: sparse rows of the v3 values (PPMI over families and level tokens; slot tokens for a
 sequence model), at most PROFILE_TOP_COLUMNS columns each."""
 PROFILES_NAME = PROFILES_NAMES[0]
+UNIT_DECODER_NAME = "decoder_unit"
+UNIT_DECODER_CHUNK_BYTES = 32 << 20
+SMALL_DECODER_BYTES = 64 << 20
+"""A decoder up to this size has its unit copy made on first use without a table-build step
+(well under a second); a larger one is a table the app builds with progress first."""
 
 
 def _batches(
@@ -297,3 +314,72 @@ def token_profiles_ready(data: ModelData) -> bool:
 def minhash_ready(data: ModelData) -> bool:
     """Whether :func:`minhash_signatures` answers without building."""
     return is_available(data, "minhash", ("minhash",))
+
+
+def unit_decoder(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
+    """float32[n_features, d]: each decoder row divided by its L2 norm (zero rows stay zero),
+    memory-mapped from the analysis cache (built on first use, chunk by chunk)."""
+
+    def load() -> np.ndarray:
+        path = cache_folder(data) / f"{UNIT_DECODER_NAME}.npy"
+        table = load_array(path)
+        decoder = data.decoder
+        assert decoder is not None
+        if table is None or table.shape != decoder.shape:
+            _write_unit_decoder(data, path, progress)
+            table = load_array(path)
+        if table is None:
+            raise OSError(f"{path}: cannot read the unit decoder just written")
+        return table
+
+    return memoized(data, UNIT_DECODER_NAME, load)
+
+
+def _write_unit_decoder(data: ModelData, path: Path, progress: ProgressCallback | None) -> None:
+    decoder, norms = data.decoder, data.decoder_norms
+    assert decoder is not None and norms is not None
+    n, d = decoder.shape
+    chunk = max(1, UNIT_DECODER_CHUNK_BYTES // max(1, 4 * d))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    stage = f"{data.name}: unit decoder"
+    try:
+        with open(tmp, "wb") as fh:
+            header = {"descr": "<f4", "fortran_order": False, "shape": (n, d)}
+            np.lib.format.write_array_header_1_0(fh, header)
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk)
+                block = np.asarray(decoder[start:stop], dtype=np.float64)
+                scale = np.asarray(norms[start:stop], dtype=np.float64)
+                np.divide(block, scale[:, None], out=block, where=scale[:, None] > 0)
+                block[scale <= 0] = 0.0
+                fh.write(block.astype(np.float32).data)
+                if progress is not None:
+                    progress(stage, stop, n)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def unit_decoder_ready(data: ModelData) -> bool:
+    """Whether a ``decoder`` query answers without a noticeable build first."""
+    decoder = data.decoder
+    if decoder is None or decoder.nbytes <= SMALL_DECODER_BYTES:
+        return True
+    return is_available(data, UNIT_DECODER_NAME, (UNIT_DECODER_NAME,))
+
+
+def minhash_by_bin(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
+    """int32[MINHASH_BINS, n_features]: the signatures bin by bin (each bin's values of every
+    feature contiguous, so a query streams 128 rows instead of gathering columns), saved next to
+    the signatures and memory-mapped by every later process."""
+
+    def load() -> np.ndarray:
+        def build() -> tuple[np.ndarray]:
+            return (np.ascontiguousarray(np.asarray(minhash_signatures(data, progress)).T),)
+
+        return cached_arrays(data, ("minhash_by_bin",), build)[0]
+
+    return memoized(data, "minhash_by_bin", load)

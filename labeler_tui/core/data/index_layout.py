@@ -1,8 +1,16 @@
-"""The on-disk layout of a model's derived index: file names, the manifest and the fingerprint.
+"""The on-disk layout of a model's derived index: file names, the manifests and the fingerprint.
 
-``<cache>/<model>/<fingerprint>/`` holds one complete index; it is built in a temporary sibling
-folder and renamed into place only when complete, so a folder with a manifest is always whole.
-The fingerprint covers every input file's path, size and mtime plus the token-family regex, so
+``<cache>/<model>/<fingerprint>/`` holds one index::
+
+    manifest.json                 written last: the index is complete (lists the shards)
+    base/                         the examples, vocab and decoder tables, and base.json
+    shards/SSSSS-of-NNNNN/        features [lo, hi): offsets, rows, acts, max, mean, shard.json
+    analysis-v1/                  tables the analysis builds on first use
+
+Every piece (``base``, each shard) is built in a temporary folder and renamed into place only
+when complete, and ``manifest.json`` is written only when the base and every shard are there, so
+a folder with a manifest is always whole and a folder without one is never read. The
+fingerprint covers every input file's path, size and mtime plus the token-family regex, so
 changing any input selects (and builds) a new folder.
 """
 
@@ -17,15 +25,21 @@ from typing import Any
 from labeler_tui.core.config import ModelConfig
 from labeler_tui.core.errors import DataError
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: base and feature-range shards (1: one flat folder)
 MANIFEST = "manifest.json"
+BASE = "base"
+BASE_MANIFEST = "base.json"
+SHARDS = "shards"
+SHARD_MANIFEST = "shard.json"
 FINGERPRINT_LENGTH = 20
 
-OFFSETS = "offsets.npy"  # int64[n_features + 1]: feature f's rows are [offsets[f], offsets[f+1])
-ROWS = "rows.npy"  # int32[n_nonzero]: example rows, per feature by activation descending
-ACTS = "acts.npy"  # float32[n_nonzero]
-MAX_ACTS = "max_activations.npy"  # float32[n_features]
-MEAN_ACTS = "mean_activations.npy"  # float32[n_features]
+# in a shard of features [lo, hi)
+OFFSETS = "offsets.npy"  # int64[hi - lo + 1]: feature lo + i's rows are [offsets[i], offsets[i+1])
+ROWS = "rows.npy"  # int32[shard nonzeros]: example rows, per feature by activation descending
+ACTS = "acts.npy"  # float32[shard nonzeros]
+MAX_ACTS = "max_activations.npy"  # float32[hi - lo]
+MEAN_ACTS = "mean_activations.npy"  # float32[hi - lo]
+# in the base
 EXAMPLE_IDS = "example_ids.npy"  # int64[n_examples], ascending
 TOKEN_OFFSETS = "token_offsets.npy"  # int64[n_examples + 1]
 TOKEN_IDS = "token_ids.npy"  # int32[total tokens]
@@ -37,6 +51,29 @@ VOCAB = "vocab.json"  # {"token_names": [...], "family_names": [...]}
 
 def metadata_codes_file(index: int) -> str:
     return f"metadata_{index}.npy"
+
+
+def shard_name(shard: int, n_shards: int) -> str:
+    """``00002-of-00008``: the folder of shard 2 (counted from 0) of 8."""
+    return f"{shard:05d}-of-{n_shards:05d}"
+
+
+def parse_shard_name(name: str) -> tuple[int, int] | None:
+    """(shard, n_shards) of a shard folder name, or None for anything else."""
+    parts = name.split("-of-")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 5 for p in parts):
+        return None
+    shard, n_shards = int(parts[0]), int(parts[1])
+    return (shard, n_shards) if 0 <= shard < n_shards else None
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file, or None when missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def fingerprint(config: ModelConfig) -> str:
@@ -65,11 +102,8 @@ def is_fingerprint(name: str) -> bool:
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of a complete index folder, or None if absent/unreadable/old version."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("version") != INDEX_VERSION:
+    manifest = read_json(folder / MANIFEST)
+    if manifest is None or manifest.get("version") != INDEX_VERSION:
         return None
     return manifest
 
@@ -80,3 +114,13 @@ def write_json(path: Path, data: Any) -> None:
         json.dump(data, fh, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def replace_json(path: Path, data: Any) -> None:
+    """Write JSON through a temp file and an atomic rename (readers see the old or the new)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        write_json(tmp, data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

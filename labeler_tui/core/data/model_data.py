@@ -13,6 +13,7 @@ the regex does not match is a family of its own (family name = token name).
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +120,7 @@ class ModelData:
       n_features: int        decoder rows if a decoder is configured, else max(feature_id) + 1
       n_examples: int
       n_nonzero: int         total rows with activation > 0
+      n_shards: int          feature-range shards the index is stored in (read transparently)
       has_decoder: bool
       token_names: list[str]           index = token id
       token_ids: dict[str, int]        name -> id
@@ -137,6 +139,7 @@ class ModelData:
     n_features: int
     n_examples: int
     n_nonzero: int
+    n_shards: int
     has_decoder: bool
     token_names: list[str]
     token_ids: dict[str, int]
@@ -154,11 +157,13 @@ class ModelData:
         cache_root: Path,
         progress: ProgressCallback | None = None,
         rebuild: bool = False,
+        memory: int | None = None,
     ) -> ModelData:
         """Open the index under ``cache_root/<model>``; (re)build it first if missing or stale.
 
-        Raises DataError (one line naming the file and the problem) for bad input; a failed build
-        leaves no half-built index behind.
+        ``memory`` is the build's budget in bytes (default: a quarter of the machine's memory,
+        see ``memory.py``). Raises DataError (one line naming the file and the problem) for bad
+        input; a failed build leaves no half-built index behind.
         """
         folder = Path(cache_root) / config.name / L.fingerprint(config)
         manifest = None if rebuild else L.read_manifest(folder)
@@ -167,7 +172,7 @@ class ModelData:
             # short CLI commands fast.
             from labeler_tui.core.data.index_build import ensure_index
 
-            folder = ensure_index(config, Path(cache_root) / config.name, rebuild, progress)
+            folder = ensure_index(config, Path(cache_root) / config.name, rebuild, progress, memory)
             manifest = L.read_manifest(folder)
         if manifest is None:
             raise DataError(
@@ -190,29 +195,26 @@ class ModelData:
         self.n_nonzero = int(manifest["n_nonzero"])
         decoder_info = manifest.get("decoder")
         self.has_decoder = decoder_info is not None
+        base = folder / L.BASE
         try:
-            vocab = json.loads((folder / L.VOCAB).read_text(encoding="utf-8"))
-            self._offsets = np.load(folder / L.OFFSETS)
-            self._rows = np.load(folder / L.ROWS, mmap_mode="r")
-            self._acts = np.load(folder / L.ACTS, mmap_mode="r")
-            self._max = np.load(folder / L.MAX_ACTS)
-            self._mean = np.load(folder / L.MEAN_ACTS)
-            self._example_ids = np.load(folder / L.EXAMPLE_IDS)
+            vocab = json.loads((base / L.VOCAB).read_text(encoding="utf-8"))
+            self._load_shards(folder, manifest["shards"])
+            self._example_ids = np.load(base / L.EXAMPLE_IDS)
             self._id_affine = _affine(self._example_ids)
-            self._token_offsets = np.load(folder / L.TOKEN_OFFSETS, mmap_mode="r")
-            self._token_ids = np.load(folder / L.TOKEN_IDS, mmap_mode="r")
-            self.token_family = np.load(folder / L.TOKEN_FAMILY)
+            self._token_offsets = np.load(base / L.TOKEN_OFFSETS, mmap_mode="r")
+            self._token_ids = np.load(base / L.TOKEN_IDS, mmap_mode="r")
+            self.token_family = np.load(base / L.TOKEN_FAMILY)
             # every file is mapped now, so a rebuild that deletes this folder cannot break us
             self._metadata: dict[str, tuple[np.ndarray, list[Any]]] = {
                 entry["column"]: (
-                    np.load(folder / L.metadata_codes_file(i), mmap_mode="r"),
+                    np.load(base / L.metadata_codes_file(i), mmap_mode="r"),
                     entry["values"],
                 )
                 for i, entry in enumerate(manifest["metadata"])
             }
-            self._decoder_norms = np.load(folder / L.DECODER_NORMS) if self.has_decoder else None
-            self._decoder = self._map_decoder(folder, decoder_info)
-        except (OSError, ValueError, KeyError) as exc:
+            self._decoder_norms = np.load(base / L.DECODER_NORMS) if self.has_decoder else None
+            self._decoder = self._map_decoder(base, decoder_info)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DataError(
                 f"{folder}: index is damaged ({exc}); run `labeler index --force`"
             ) from None
@@ -221,6 +223,38 @@ class ModelData:
         self.token_ids = {name: i for i, name in enumerate(self.token_names)}
         self.metadata_columns = list(self._metadata)
         self._counts = np.diff(self._offsets)
+
+    def _load_shards(self, folder: Path, shards: list[dict[str, Any]]) -> None:
+        """Map every shard's rows and activations; join their per-feature tables."""
+        offsets = [np.zeros(1, dtype=np.int64)]
+        maxima, means = [], []
+        self._shard_first: list[int] = []  # first feature of each shard
+        self._shard_start: list[int] = []  # global offset of each shard's first row
+        self._shard_rows: list[np.ndarray] = []
+        self._shard_acts: list[np.ndarray] = []
+        edge = 0
+        for entry in shards:
+            lo, hi = (int(v) for v in entry["features"])
+            if lo != edge:
+                raise ValueError(f"shard {entry['folder']} starts at feature {lo}, not {edge}")
+            shard = folder / L.SHARDS / entry["folder"]
+            local = np.load(shard / L.OFFSETS)
+            if len(local) != hi - lo + 1 or int(local[-1]) != int(entry["n_nonzero"]):
+                raise ValueError(f"shard {entry['folder']} does not match the manifest")
+            self._shard_first.append(lo)
+            self._shard_start.append(int(offsets[-1][-1]))
+            offsets.append(local[1:] + offsets[-1][-1])
+            self._shard_rows.append(_load_rows(shard / L.ROWS, int(local[-1])))
+            self._shard_acts.append(_load_rows(shard / L.ACTS, int(local[-1])))
+            maxima.append(np.load(shard / L.MAX_ACTS))
+            means.append(np.load(shard / L.MEAN_ACTS))
+            edge = hi
+        if edge != self.n_features:
+            raise ValueError(f"the shards cover {edge} of {self.n_features} features")
+        self._offsets = np.concatenate(offsets)
+        self._max = np.concatenate(maxima) if maxima else np.zeros(0, np.float32)
+        self._mean = np.concatenate(means) if means else np.zeros(0, np.float32)
+        self.n_shards = len(shards)
 
     def is_current(self) -> bool:
         """False once an input file changed since this index was built (re-open to refresh).
@@ -246,11 +280,13 @@ class ModelData:
         are ordered by example id ascending.
         """
         f = self._check_feature(feature_id)
-        lo, hi = int(self._offsets[f]), int(self._offsets[f + 1])
+        s = 0 if self.n_shards == 1 else bisect.bisect_right(self._shard_first, f) - 1
+        start = self._shard_start[s]
+        lo, hi = int(self._offsets[f]) - start, int(self._offsets[f + 1]) - start
         return FeatureActivations(
             feature_id=f,
-            stored_rows=self._rows[lo:hi],
-            activations=np.asarray(self._acts[lo:hi]),
+            stored_rows=self._shard_rows[s][lo:hi],
+            activations=np.asarray(self._shard_acts[s][lo:hi]),
             example_table=self._example_ids,
             id_affine=self._id_affine,
         )
@@ -376,6 +412,12 @@ class ModelData:
     def decoder_norms(self) -> np.ndarray | None:
         """float32[n_features]: L2 norm of each decoder row, or None without a decoder."""
         return self._decoder_norms
+
+
+def _load_rows(path: Path, n: int) -> np.ndarray:
+    """A shard's rows or activations, memory-mapped (an empty one read plainly: nothing to
+    map)."""
+    return np.load(path, mmap_mode="r") if n else np.load(path)
 
 
 def _affine(example_ids: np.ndarray) -> tuple[int, int] | None:

@@ -92,28 +92,50 @@ def _to_batch(path: Path, frame: pl.DataFrame, first_row: int) -> ActivationBatc
     for name, count in zip(frame.columns, nulls, strict=True):
         if count:
             raise DataError(f"{path}: column {name!r} has {count} null values")
-    feats = frame["feature_id"].to_numpy()
     exs = (
-        frame["example_id"].to_numpy().astype(np.int64, copy=False)
+        frame["example_id"].to_numpy()
         if "example_id" in frame.columns
         else np.empty(0, dtype=np.int64)
     )
-    acts64 = frame["activation"].to_numpy()
-    acts = acts64.astype(np.float32, copy=False)
+    return activation_batch(
+        path, frame["feature_id"].to_numpy(), exs, frame["activation"].to_numpy(), first_row
+    )
+
+
+def activation_batch(
+    source: Path | str,
+    feature_ids: np.ndarray,
+    example_ids: np.ndarray,
+    activations: np.ndarray,
+    first_row: int = 0,
+) -> ActivationBatch:
+    """A validated batch from column chunks (for any input format): finite activations
+    (float32), feature ids >= 0 and < 2**31, example ids as int64 (``example_ids`` may be empty
+    when the reader was asked not to decode them). DataError naming ``source`` otherwise."""
+    feats = np.asarray(feature_ids)
+    if feats.dtype.kind not in "iu":
+        raise DataError(f"{source}: feature ids must be integers, got {feats.dtype}")
+    exs = np.asarray(example_ids).astype(np.int64, copy=False)
+    acts_in = np.asarray(activations)
+    acts = acts_in.astype(np.float32, copy=False)
+    if len(exs) and len(exs) != len(feats) or len(acts) != len(feats):
+        raise DataError(f"{source}: columns of different lengths at row {first_row}")
+    if not len(feats):
+        return ActivationBatch(feats.astype(np.int32), exs, acts, first_row)
     # fast path: a float64 sum of float32 values is finite iff every value is
     if not np.isfinite(acts.sum(dtype=np.float64)):
         i = int(np.argmax(~np.isfinite(acts)))
         raise DataError(
-            f"{path}: activation is {acts64[i]} (not finite as float32) at row {first_row + i} "
-            f"(feature_id {feats[i]})"
+            f"{source}: activation is {acts_in[i]} (not finite as float32) at row "
+            f"{first_row + i} (feature_id {feats[i]})"
         )
     if feats.min() < 0:
         i = int(np.argmax(feats < 0))
-        raise DataError(f"{path}: negative feature_id {feats[i]} at row {first_row + i}")
+        raise DataError(f"{source}: negative feature_id {feats[i]} at row {first_row + i}")
     if feats.dtype.itemsize > 4 or feats.dtype == np.uint32:
         if feats.max() >= 2**31:
             i = int(np.argmax(feats >= 2**31))
-            raise DataError(f"{path}: feature_id {feats[i]} at row {first_row + i} is too large")
+            raise DataError(f"{source}: feature_id {feats[i]} at row {first_row + i} is too large")
         feats = feats.astype(np.int32)
     return ActivationBatch(feats, exs, acts, first_row)
 

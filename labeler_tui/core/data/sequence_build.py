@@ -23,6 +23,7 @@ from labeler_tui.core.data.readers import ExampleTable
 from labeler_tui.core.data.sequence_inputs import (
     DelphiActivations,
     SequenceParquetActivations,
+    TokenStream,
     check_token_ids,
     read_sequence_metadata,
     read_token_stream,
@@ -102,3 +103,19 @@ def write_sequence_inputs(
         },
     }
     return examples, source, extra
+
+
+def sequence_activations_input(config: ModelConfig, base: Path) -> ActivationInput:
+    """The activation input of a sequence model whose index base (token stream, sequence ids
+    and offsets) is in ``base`` (a shard build reads it from there)."""
+    sequence = config.sequence
+    assert sequence is not None
+    stream = TokenStream(
+        seq_ids=np.load(base / S.SEQ_IDS),
+        offsets=np.load(base / S.SEQ_OFFSETS),
+        tokens=np.zeros(0, dtype=np.int32),  # the scatter needs positions, not tokens
+        source=sequence.tokens,
+    )
+    if sequence.delphi is not None:
+        return DelphiActivations(DelphiCache(sequence.delphi), stream, sequence.n_features)
+    return SequenceParquetActivations(config.activations, stream, sequence.n_features)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labeler_tui.core.config import ModelConfig
+from labeler_tui.core.data import index_layout as L
 from labeler_tui.core.data import sequence_layout as S
 from labeler_tui.core.data.model_data import ModelData
 from labeler_tui.core.data.sequences import SequenceTable
@@ -31,6 +32,7 @@ class SequenceModelData(ModelData):
     def __init__(self, config: ModelConfig, folder: Path, manifest: dict[str, Any]) -> None:
         super().__init__(config, folder, manifest)
         info = manifest.get("sequence") or {}
+        folder = folder / L.BASE  # the sequence tables are part of the index base
         try:
             pieces = json.loads((folder / S.PIECES).read_text(encoding="utf-8"))
             self.sequences = SequenceTable(

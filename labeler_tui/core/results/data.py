@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -33,7 +33,9 @@ class ActivationsJson(TypedDict, closed=True):
 
 
 class IndexBuildJson(TypedDict, closed=True):
-    """A model's index folder, whether this run built it (false: it was current) and its size."""
+    """A model's index folder, whether this run built it (false: it was current), its size and
+    the number of feature-range shards it is stored in; with ``--all`` the analysis tables
+    built ahead of time and their seconds."""
 
     index: str
     built: bool
@@ -41,10 +43,27 @@ class IndexBuildJson(TypedDict, closed=True):
     n_features: int
     n_examples: int
     n_nonzero: int
+    shards: int
+    tables: NotRequired[list[str]]
+    tables_seconds: NotRequired[float]
+
+
+class ShardBuildJson(TypedDict, closed=True):
+    """``--shard I/N``: the shard (``"I/N"``), whether this run built it (false: it was there),
+    whether every shard is now there, its features ``[first, end)`` and nonzeros."""
+
+    index: str
+    shard: str
+    built: bool
+    complete: bool
+    seconds: float
+    features: list[int]
+    n_nonzero: int
+    n_features: int
 
 
 class IndexJson(TypedDict, closed=True):
-    models: dict[str, IndexBuildJson]
+    models: dict[str, IndexBuildJson | ShardBuildJson]
 
 
 class DemoJson(TypedDict, closed=True):

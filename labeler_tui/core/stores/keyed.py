@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 
 import json
 
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3
 _OPEN = b"{\n"
 _CLOSE = b"\n}\n"
 _SEP = b",\n"
@@ -98,9 +98,9 @@ class KeyedIndex:
             "path": str(path),
             "fingerprint": list(self.fingerprint),
             "size": self.size,
-            "keys": self.keys,
-            "starts": base64.b64encode(self.starts.astype("<i8").tobytes()).decode(),
-            "columns": self.columns,
+            "keys": _joined(self.keys),
+            "starts": _b64(self.starts.astype("<i8")),
+            "columns": {name: _coded(values) for name, values in self.columns.items()},
         }
 
     @classmethod
@@ -113,14 +113,41 @@ class KeyedIndex:
             or tuple(raw.get("fingerprint") or ()) != fp
         ):
             return None
-        keys, size = raw["keys"], int(raw["size"])
+        keys, size = _split(raw["keys"]), int(raw["size"])
         starts = np.frombuffer(base64.b64decode(raw["starts"]), dtype="<i8").astype(np.int64)
         if not keys or len(keys) != len(starts):
             return None
-        columns = dict(raw.get("columns") or {})
+        columns = {name: _decoded(coded) for name, coded in (raw.get("columns") or {}).items()}
         if any(len(values) != len(keys) for values in columns.values()):
             return None
         return cls(fp, size, list(keys), starts, _ends(starts, size), columns)
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(array.tobytes()).decode()
+
+
+def _joined(keys: list[str]) -> str | list[str]:
+    """The keys as one newline-joined string (parsed ~4x faster than a list of 131k strings);
+    as a list when one holds a newline."""
+    return keys if any("\n" in k for k in keys) else "\n".join(keys)
+
+
+def _split(keys: str | list[str]) -> list[str]:
+    return keys.split("\n") if isinstance(keys, str) else list(keys)
+
+
+def _coded(values: list[Any]) -> dict[str, Any]:
+    """A column as its distinct values and one uint32 code per entry."""
+    codes: dict[Any, int] = {}
+    index = [codes.setdefault(v, len(codes)) for v in values]
+    return {"values": list(codes), "codes": _b64(np.asarray(index, dtype="<u4"))}
+
+
+def _decoded(coded: dict[str, Any]) -> list[Any]:
+    values = coded["values"]
+    codes = np.frombuffer(base64.b64decode(coded["codes"]), dtype="<u4")
+    return np.asarray(values, dtype=object)[codes].tolist() if len(codes) else []
 
 
 def _ends(starts: np.ndarray, size: int) -> np.ndarray:

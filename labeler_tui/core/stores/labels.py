@@ -37,8 +37,15 @@ class LabelBook(Mapping[int, LabelRecord]):
         self.path = path
         self.raw = raw
         """The parsed file (shared: never mutate it)."""
-        self._keys = {int(key): key for key in raw}
+        self._key_map: dict[int, str] | None = None
         self._records: dict[int, LabelRecord] = {}
+
+    @property
+    def _keys(self) -> dict[int, str]:
+        """Feature id -> key, made on first need (``status`` counts without it)."""
+        if self._key_map is None:
+            self._key_map = {int(key): key for key in self.raw}
+        return self._key_map
 
     def __getitem__(self, feature_id: int) -> LabelRecord:
         record = self._records.get(feature_id)
@@ -52,7 +59,7 @@ class LabelBook(Mapping[int, LabelRecord]):
         return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self.raw)
 
     def __contains__(self, feature_id: object) -> bool:
         return feature_id in self._keys
@@ -61,9 +68,12 @@ class LabelBook(Mapping[int, LabelRecord]):
         """How many records hold each value of ``field`` (``missing`` for null or empty), read
         without converting the records: ``labeler status`` counts 100k labels this way."""
         column = self.raw.column(field) if isinstance(self.raw, KeyedView) else None
-        if column is not None:
-            return Counter(str(value or missing) for value in column)
-        return Counter(str(raw.get(field) or missing) for raw in self.raw.values())
+        if column is None:
+            column = [raw.get(field) for raw in self.raw.values()]
+        out: Counter[str] = Counter()
+        for value, count in Counter(column).items():  # counted in C, then named
+            out[str(value or missing)] += count
+        return out
 
     def name(self, feature_id: int) -> str | None:
         """The feature's label name (None when unlabeled), without converting its record."""
