@@ -107,6 +107,8 @@ def test_mysterious_selects_important_labeled_low_confidence(data, percentiles) 
 def test_priorities_are_within_unit_interval_for_every_method(data) -> None:
     labels = {f: rec(f, {"interpretability_confidence": 0.2}) for f in range(20)}
     for method in QUEUE_METHODS.names():
+        if method == "weak_suggestions":  # needs imported suggestions: tests/test_suggestions.py
+            continue
         result = build_candidates(
             data, method, labels=labels if method == "mysterious" else {}, excluded=set(), seed=0
         )

@@ -181,7 +181,7 @@ def test_corrupt_or_unwritable_cache_is_rebuilt_not_fatal(
     path.write_bytes(b"not a numpy file")
     fresh = Workspace.open(workspace).data()
     assert similar_features(fresh, 4, "tokens") == expected
-    assert np.load(path).shape[0] == N_FEATURES  # rewritten whole
+    assert np.load(path).shape[0] == N_FEATURES + 1  # rewritten whole (CSR row pointers)
 
     def refuse(*_args):
         raise PermissionError("read-only cache")

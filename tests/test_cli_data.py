@@ -166,7 +166,7 @@ def test_info_with_no_setup_opens_the_demo(capsys: pytest.CaptureFixture[str]) -
     """No --workspace, no $LABELER_WORKSPACE, no labeler.toml around: the built-in demo."""
     result = run_json(capsys, "info")
     models = result["models"]
-    assert set(models) == {"ultra", "full"}
+    assert set(models) == {"ultra", "full", "text"}
     assert models["ultra"]["n_features"] == 24_576 and models["full"]["n_features"] == 2_048
     assert all(m["has_decoder"] and m["n_nonzero"] > 0 for m in models.values())
     ids = run_json(capsys, "activations", "--feature-id", "18712", "--top", "3")

@@ -182,7 +182,8 @@ def _share_with(
 def test_config_loads_with_both_models_and_their_inputs(demo: Demo) -> None:
     config = load_config(demo.root / "labeler.toml")
     assert config.labeler.default_model == "ultra"
-    assert set(config.models) == {"ultra", "full"}
+    assert set(config.models) == {"ultra", "full", "text"}
+    assert config.model("text").is_sequence and not config.model("ultra").is_sequence
     for name in MODELS:
         model = config.model(name)
         assert 2 <= len(model.activations) <= 4
@@ -505,6 +506,7 @@ def test_no_workspace_configured_creates_the_demo_once(monkeypatch: pytest.Monke
     assert json.loads((config.parent / "truth.json").read_text())["models"].keys() == {
         "ultra",
         "full",
+        "text",
     }
     assert find_config(fallback=demo_config) == config
     assert writes == [demo_workspace_dir()]

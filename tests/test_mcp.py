@@ -39,6 +39,8 @@ TOOL_NAMES = [
     "test",
     "coverage",
     "effects",
+    "contexts",
+    "suggestions",
     "similar",
     "label",
     "skip",
@@ -47,8 +49,9 @@ TOOL_NAMES = [
     "history",
     "undo",
 ]
-WRAPPED = {"similar", "history", "undo"}
-"""Tools whose result is a list or may be null: structured content is ``{"result": ...}``."""
+WRAPPED = {"similar", "history", "undo", "contexts"}
+"""Tools whose result is a list, may be null or is one of two shapes: structured content is
+``{"result": ...}``."""
 
 
 @pytest.fixture
@@ -477,3 +480,38 @@ def test_a_stop_signal_ends_the_session_and_gives_the_claim_back(ws: Path) -> No
         if process.poll() is None:
             process.kill()
     assert claims(ws) == {}
+
+
+# --- a sequence model: contexts and suggestions ------------------------------------------------
+async def test_contexts_and_suggestions_of_a_sequence_model(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lm_formats import token_matrix, write_delphi, write_tokenizer
+
+    tokenizer = write_tokenizer(tmp_path / "hf" / "tokenizer.json")
+    cache = write_delphi(
+        tmp_path / "delphi", token_matrix(tokenizer, 8, 16), explanations={1: "commas"}
+    )
+    cli_json(
+        ws,
+        capsys,
+        "import",
+        "delphi",
+        str(cache.root),
+        "--tokenizer",
+        str(tmp_path / "hf" / "tokenizer.json"),
+    )
+    async with connect(
+        build_server(Workspace.open(ws), "layers.3", overview_text=overview_text)
+    ) as client:
+        got = await call(client, "contexts", feature_id=1, k=3, before=2)
+        assert got == cli_json(
+            ws, capsys, "contexts", "-f", "1", "-k", "3", "--window", "2,4", "--model", "layers.3"
+        )
+        seq = got["contexts"][0]["seq"]
+        whole = await call(client, "contexts", feature_id=1, seq=seq)
+        assert whole["activations"][got["contexts"][0]["pos"]] == got["contexts"][0]["activation"]
+        suggestions = await call(client, "suggestions", feature_id=1)
+        assert [s["text"] for s in suggestions["suggestions"]] == ["commas"]
+    async with connect(server_for(ws)) as client:  # the tiny bag model: a tool error, not a crash
+        assert "bag-of-tokens" in await error(client, "contexts", feature_id=1)

@@ -146,7 +146,7 @@ def test_the_label_commands_flags_are_the_edit_fields() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     label = sub.choices["label"]
     others = {"help", "feature_id", "workspace", "model", "json", "owner", "force"}
-    dests = {a.dest for a in label._actions} - others - {"if_unchanged_since"}
+    dests = {a.dest for a in label._actions} - others - {"if_unchanged_since", "from_suggestion"}
     assert dests == {option.name for option in edit_options()}
     flags = {flag for a in label._actions for flag in a.option_strings}
     assert all(set(option.flags) <= flags for option in edit_options())

@@ -34,7 +34,13 @@ def choices(command: str) -> tuple[str, ...]:
 def test_cli_choices_come_from_the_registries() -> None:
     assert choices("similar") == SIMILARITY_METHODS.names() == ("decoder", "tokens", "coactivation")
     assert choices("build-queue") == QUEUE_METHODS.names()
-    assert QUEUE_METHODS.names() == ("activation_count", "cluster", "importance", "mysterious")
+    assert QUEUE_METHODS.names() == (
+        "activation_count",
+        "cluster",
+        "importance",
+        "mysterious",
+        "weak_suggestions",
+    )
     assert [f.name for f in EXPORT_FORMATS.entries()] == ["csv", "jsonl", "json"]
 
 

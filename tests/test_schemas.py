@@ -191,4 +191,21 @@ def test_every_commands_output_validates_against_its_schema(
     runner("history", "-f", fid, "--limit", "2")
     runner("export", "--output", str(tmp_path / "labels.jsonl"))
     runner("skill")
+    # a sequence model: a Delphi cache imported into the same workspace
+    from lm_formats import token_matrix, write_delphi, write_tokenizer
+
+    tokenizer = write_tokenizer(tmp_path / "hf" / "tokenizer.json")
+    cache = write_delphi(
+        tmp_path / "delphi", token_matrix(tokenizer, 8, 16), explanations={1: "commas"}
+    )
+    imported = runner(
+        "import", "delphi", str(cache.root), "--tokenizer", str(tmp_path / "hf" / "tokenizer.json")
+    )
+    lm = ("--model", imported["models"][0]["name"])
+    seq = runner("contexts", "-f", "1", "-k", "3", *lm)["contexts"][0]["seq"]
+    runner("contexts", "-f", "1", "--region", "core", "--window", "2,1", *lm)
+    runner("contexts", "-f", "1", "--seq", str(seq), *lm)
+    runner("overview", "-f", "1", *lm)
+    assert runner("suggestions", "-f", "1", *lm)["suggestions"][0]["text"] == "commas"
+    runner("suggestions", "-f", "2", *lm)  # none: an empty list
     assert runner.seen == set(COMMAND_RESULTS), "a command's output was not validated"

@@ -116,6 +116,8 @@ def print_overview(console: Console, o: dict[str, Any]) -> None:
             f"quadrant {o['quadrant'] or '-'}"
         ],
     )
+    if o.get("importance_note"):
+        console.print(Text(f"importance: {o['importance_note']}", style="dim"))
     if not o["regions"]:
         console.print(Text("No nonzero activations: this feature is dead.", style="dim"))
         return
@@ -170,7 +172,8 @@ def _regions_table(o: dict[str, Any]) -> Table:
             subject = f"{prefix}{item[key]}"
             style = "bold red" if subject in flagged else ""
             cell_text.append(f"{visible(str(item[key]))} {100 * item['share']:.0f}%", style=style)
-            cell_text.append(f" x{item['enrichment']:.1f}", style="dim")
+            if item["enrichment"] is not None:
+                cell_text.append(f" x{item['enrichment']:.1f}", style="dim")
         return cell_text
 
     for region in o["regions"]:
@@ -199,10 +202,26 @@ def _describe_flag(flag: dict[str, Any]) -> str:
             f"flanderized {flag['subject']}: {100 * flag['top_share']:.0f}% of the top 100, "
             f"{core}% of core"
         )
-    return (
-        f"super-stimulus {flag['subject']}: {100 * flag['zone_share']:.0f}% of the 90%+ zone, "
-        f"{core}% of core"
-    )
+    if flag["kind"] == "super_stimulus":
+        return (
+            f"super-stimulus {flag['subject']}: {100 * flag['zone_share']:.0f}% of the 90%+ "
+            f"zone, {core}% of core"
+        )
+    if flag["kind"] == "first_token":
+        return (
+            f"first token: {100 * flag['top_share']:.0f}% of the top 100 and "
+            f"{100 * flag['nonzero_share']:.0f}% of all nonzero examples are at position 0"
+        )
+    if flag["kind"] == "single_token":
+        return f"single token {flag['subject']}: {core}% of core"
+    if flag["kind"] == "dense":
+        return f"dense: active on {100 * flag['density']:.1f}% of the positions"
+    if flag["kind"] == "single_document":
+        return (
+            f"single document: the top {flag['top_n']} examples come from sequence(s) "
+            + ", ".join(map(str, flag["sequences"]))
+        )
+    return f"{flag['kind']} {flag['subject']}"
 
 
 def _print_histogram(console: Console, histogram: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Evidence commands: ``examples``, ``test`` and ``effects`` (core: ``core/evidence``)."""
+"""Evidence commands: ``examples``, ``test``, ``effects`` and ``contexts`` (core: ``core/evidence``)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     add_feature_id(p)
     p.add_argument("-k", "--top-k", dest="k", type=int, default=10, metavar="K", help="default 10")
     p.set_defaults(handler=cmd_effects)
+
+    register_contexts(sub, common)
 
 
 # --- examples ---------------------------------------------------------------------------------
@@ -196,6 +198,155 @@ def cmd_effects(ctx: CliContext) -> int:
                 right = f"{e.value:>+8.3f}  {e.name}"
             lines.append(f"  {left}    {right}".rstrip())
         plain(console, lines)
+
+    ctx.emit(result.to_json(), human)
+    return 0
+
+
+# --- contexts ---------------------------------------------------------------------------------
+def window_pair(text: str) -> tuple[int, int]:
+    """``24,4`` -> (24, 4) (argparse type: a malformed pair is a usage error, exit 2)."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        before, after = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected BEFORE,AFTER (two integers, e.g. 24,4), got {text!r}"
+        ) from None
+    return before, after
+
+
+def register_contexts(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "contexts",
+        parents=[common],
+        help="a sequence model's feature in context: the tokens around each activation",
+        description="The top-k contexts of a region by activation (a seeded sample for the core "
+        "and below), each the window of tokens around the activating one with this feature's "
+        "activation at every token; or, with --seq, a whole sequence.",
+    )
+    add_feature_id(p)
+    p.add_argument(
+        "--region",
+        "-r",
+        default="top",
+        metavar="R",
+        help="top (default), floor, low, below_core, core, high or flanderization",
+    )
+    p.add_argument("-k", "--top-k", dest="k", type=int, default=10, metavar="K", help="default 10")
+    p.add_argument(
+        "--window",
+        type=window_pair,
+        metavar="B,A",
+        help="tokens before and after the activating one (default: the model's window)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the sample's seed (default 0)")
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        help='only the contexts matching a hypothesis expression ("NOT EXPR": those that do not)',
+    )
+    p.add_argument(
+        "--seq", type=int, metavar="S", help="show the whole sequence S with every activation"
+    )
+    p.set_defaults(handler=cmd_contexts)
+
+
+def _context_line(
+    tokens: tuple[str, ...],
+    activations: tuple[float, ...],
+    center: int | None,
+    separator: str,
+    terminal: bool,
+) -> Text:
+    from labeler_tui.core.data.tokenizer import visible_piece
+
+    line = Text()
+    for i, (piece, value) in enumerate(zip(tokens, activations, strict=True)):
+        if i and separator:
+            line.append(separator)
+        shown = visible_piece(piece)
+        if i == center:
+            line.append(shown if terminal else f"«{shown}»", style="reverse bold")
+        elif value > 0:
+            line.append(shown, style="underline")
+        else:
+            line.append(shown)
+    return line
+
+
+def cmd_contexts(ctx: CliContext) -> int:
+    from labeler_tui.core.evidence.contexts import (
+        check_window,
+        feature_contexts,
+        sequence_activations,
+    )
+    from labeler_tui.core.evidence.examples import check_region
+
+    args = ctx.args
+    check_region(args.region)
+    if args.window is not None:
+        check_window(args.window)
+    data = ctx.data()
+    if args.seq is not None:
+        whole = sequence_activations(data, args.feature_id, args.seq)
+
+        def human_sequence(console: Console) -> None:
+            plain(
+                console,
+                [
+                    f"Feature {whole.feature_id}: sequence {whole.seq} ({len(whole.tokens)} tokens; underlined: active)"
+                ],
+            )
+            line = _context_line(
+                whole.tokens, whole.activations, None, whole.separator, ctx.is_terminal
+            )
+            if ctx.is_terminal:
+                console.print(line, highlight=False)
+            else:
+                console.print(line.plain, markup=False, highlight=False)
+            active = [f"{i}:{v:.4g}" for i, v in enumerate(whole.activations) if v > 0]
+            plain(console, ["  active at " + (", ".join(active) or "no position")])
+
+        ctx.emit(whole.to_json(), human_sequence)
+        return 0
+    result = feature_contexts(
+        data,
+        args.feature_id,
+        args.region,
+        args.k,
+        seed=args.seed,
+        window=args.window,
+        where=args.where,
+        aliases=ctx.workspace.config.aliases,
+    )
+
+    def human(console: Console) -> None:
+        how = f"sample of {result.k} (seed {result.seed})" if result.sample else f"top {result.k}"
+        scope = "every nonzero example" if result.region == "top" else f"region {result.region}"
+        head = f"Feature {result.feature_id}: {how} of {scope} ({result.count} examples"
+        if result.where is not None:
+            head += f"; {result.matching} match {result.where}"
+        eff = "-" if result.effective_max is None else f"{result.effective_max:.4g}"
+        before, after = result.window
+        plain(console, [head + f"), effective max {eff}, window {before},{after}"])
+        if not result.contexts:
+            plain(console, ["  (no contexts)"])
+            return
+        plain(console, ["  activation  fraction  seq:pos      context (activating token marked)"])
+        for c in result.contexts:
+            line = Text(f"  {c.activation:10.4g}  {c.fraction:8.2f}  {f'{c.seq}:{c.pos}':<11}  ")
+            line.append_text(
+                _context_line(c.tokens, c.activations, c.center, result.separator, ctx.is_terminal)
+            )
+            if ctx.is_terminal:
+                line.no_wrap = True
+                line.overflow = "ellipsis"
+                console.print(line, soft_wrap=False, crop=True, highlight=False)
+            else:
+                console.print(line.plain, markup=False, highlight=False)
 
     ctx.emit(result.to_json(), human)
     return 0

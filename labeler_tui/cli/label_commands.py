@@ -21,7 +21,12 @@ from labeler_tui.cli.output import fmt, pairs_table, plain, text
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelEdit, edit_options, label_name
 from labeler_tui.core.registry import EXPORT_FORMATS
-from labeler_tui.core.results.labels import ExportJson, clear_result, label_result
+from labeler_tui.core.results.labels import (
+    ExportJson,
+    clear_result,
+    label_result,
+    suggestions_result,
+)
 from labeler_tui.core.service import unchanged_since
 
 
@@ -34,9 +39,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "existing research state); marks the feature completed in the queue.",
     )
     add_feature_id(p)
-    add_label_edit(p)
+    add_label_edit(p, name_required=False)
+    p.add_argument(
+        "--from-suggestion",
+        type=int,
+        metavar="I",
+        help="start from the feature's I-th suggestion (1 = the first `labeler suggestions` "
+        "lists): its text is the name unless --name is given; the label records it as "
+        "derived_from",
+    )
     add_owner(p)
     add_force(p)
+    p.set_defaults(label_parser=p)
     p.add_argument(
         "--if-unchanged-since",
         metavar="TS",
@@ -44,6 +58,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "exit 1 when it moved",
     )
     p.set_defaults(handler=cmd_label)
+
+    p = sub.add_parser(
+        "suggestions",
+        parents=[common],
+        help="a feature's suggested labels, imported from other tools",
+        description="Suggested labels imported by `labeler import` (Delphi explanations and "
+        "their scores, Neuronpedia explanations), best scored first. They are not labels: "
+        "`labeler label -f N --from-suggestion I` saves one as a label.",
+    )
+    add_feature_id(p)
+    p.set_defaults(handler=cmd_suggestions)
 
     p = sub.add_parser(
         "clear",
@@ -93,7 +118,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 # --- label / clear ----------------------------------------------------------------------------
 def cmd_label(ctx: CliContext) -> int:
     args = ctx.args
+    if args.name is None and args.from_suggestion is None:
+        args.label_parser.error("one of the arguments --name/-n or --from-suggestion is required")
     options = edit_options()
+    suggestion = None
+    if args.from_suggestion is not None:
+        ctx.data()
+        suggestion = ctx.service().suggestion(args.feature_id, args.from_suggestion)
+        if args.name is None:
+            args.name = suggestion.text
     edit = LabelEdit(**{option.name: getattr(args, option.name) for option in options})
     flags = {option.name: option.flags[0] for option in options}
     try:  # bad values fail before the data opens, naming the flag
@@ -108,6 +141,7 @@ def cmd_label(ctx: CliContext) -> int:
             edit,
             force=args.force,
             if_unchanged_since=unchanged_since(args.if_unchanged_since),
+            derived_from=suggestion,
         )
     except ValidationError as exc:
         if exc.field not in flags:
@@ -128,6 +162,12 @@ def cmd_label(ctx: CliContext) -> int:
             ("Interpretability", record.interpretability_confidence),
             ("Hypothesis", record.hypothesis_expression),
             ("Hypothesis score", record.hypothesis_score),
+            (
+                "Derived from",
+                None
+                if not record.derived_from
+                else f"{record.derived_from.get('source')}: {record.derived_from.get('text')}",
+            ),
             ("Synced to", ", ".join(synced)),
         ]
         rows = [(k, v) for k, v in rows if v is not None]
@@ -158,6 +198,32 @@ def cmd_clear(ctx: CliContext) -> int:
             plain(console, [f"Feature {feature_id} had no label; nothing changed."])
         else:
             plain(console, [f"Cleared the label of feature {feature_id} ({removed.name!r})"])
+
+    ctx.emit(result, human)
+    return 0
+
+
+# --- suggestions ------------------------------------------------------------------------------
+def cmd_suggestions(ctx: CliContext) -> int:
+    feature_id = ctx.args.feature_id
+    ctx.data()
+    found = ctx.service().suggestions(feature_id)
+    result = suggestions_result(feature_id, ctx.model, found)
+
+    def human(console: Console) -> None:
+        if not found:
+            plain(
+                console, [f"Feature {feature_id}: no suggestions (import some: `labeler import`)"]
+            )
+            return
+        lines = [f"Feature {feature_id}: {len(found)} suggestion(s), best scored first"]
+        for i, s in enumerate(found, start=1):
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(s.scores.items()))
+            by = " / ".join(x for x in (s.source, s.explainer, s.method) if x)
+            lines.append(f"  [{i}] {s.text}")
+            lines.append(f"      {by}" + (f"; {scores}" if scores else ""))
+        lines.append(f"Save one: labeler label -f {feature_id} --from-suggestion I [--name S]")
+        plain(console, lines)
 
     ctx.emit(result, human)
     return 0

@@ -17,6 +17,7 @@ from labeler_tui.cli import (
     data_commands,
     evidence_commands,
     history_commands,
+    import_commands,
     label_commands,
     queue_commands,
 )
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     history_commands,
     analysis_commands,
     evidence_commands,
+    import_commands,
     agent_commands,
 )
 

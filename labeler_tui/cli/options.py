@@ -55,16 +55,17 @@ def add_method(
     parser.add_argument("--method", choices=tuple(names), default=default, help=help)
 
 
-def add_label_edit(parser: argparse.ArgumentParser) -> None:
+def add_label_edit(parser: argparse.ArgumentParser, name_required: bool = True) -> None:
     """One option per field of :class:`~labeler_tui.core.records.LabelEdit` (its flag, short
-    form and help come from the record module)."""
+    form and help come from the record module); ``name_required`` False when the command
+    checks the name itself (``label --from-suggestion`` gives one)."""
     for option in edit_options():
         unit = option.kind == "unit"
         parser.add_argument(
             *option.flags,
             dest=option.name,
             type=unit_number if unit else str,
-            required=option.required,
+            required=option.required and name_required,
             metavar={"unit": "F", "category": "C", "expression": "EXPR"}.get(option.kind, "S"),
             help=option.help,
         )

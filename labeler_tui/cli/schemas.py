@@ -19,18 +19,26 @@ from labeler_tui.core.results.analysis import CoverageJson, NeighbourJson, Overv
 from labeler_tui.core.results.data import (
     ActivationsJson,
     DemoJson,
+    ImportJson,
     IndexJson,
     InfoJson,
     InitJson,
     SkillJson,
 )
-from labeler_tui.core.results.evidence import EffectsJson, ExamplesJson, HypothesisJson
+from labeler_tui.core.results.evidence import (
+    ContextsJson,
+    EffectsJson,
+    ExamplesJson,
+    HypothesisJson,
+    SequenceActivationsJson,
+)
 from labeler_tui.core.results.history import EventJson, UndoJson
 from labeler_tui.core.results.labels import (
     ClearedJson,
     ExportJson,
     LabelSavedJson,
     StatusJson,
+    SuggestionsJson,
     SyncJson,
 )
 from labeler_tui.core.results.queue import AddJson, NextJson, SkippedJson
@@ -42,12 +50,14 @@ COMMAND_RESULTS: dict[str, Any] = {
     "add": AddJson,
     "build-queue": AddJson,
     "clear": ClearedJson,
+    "contexts": ContextsJson | SequenceActivationsJson,
     "coverage": CoverageJson,
     "demo": DemoJson,
     "effects": EffectsJson,
     "examples": ExamplesJson,
     "export": ExportJson,
     "history": list[EventJson],
+    "import": ImportJson,
     "index": IndexJson,
     "info": InfoJson,
     "init": InitJson,
@@ -58,6 +68,7 @@ COMMAND_RESULTS: dict[str, Any] = {
     "skill": SkillJson,
     "skip": SkippedJson,
     "status": StatusJson,
+    "suggestions": SuggestionsJson,
     "sync": SyncJson,
     "test": HypothesisJson,
     "undo": UndoJson | None,

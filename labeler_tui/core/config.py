@@ -29,6 +29,13 @@ DEFAULT_SKIP_REASONS = (
     "needs an experiment first",
 )
 DEFAULT_TOKEN_FAMILY = r"^(.*?)_\d+$"
+BAG = "bag"
+SEQUENCE = "sequence"
+KINDS = (BAG, SEQUENCE)
+DEFAULT_WINDOW = (24, 4)
+MAX_WINDOW = 512
+DECODER_FILES = ("sae_weights.safetensors", "sae.safetensors")
+"""The weights file of a SAELens folder, then of a sparsify folder (``decoder`` may name one)."""
 
 
 def _login_name() -> str:
@@ -39,31 +46,86 @@ def _login_name() -> str:
 
 
 @dataclass(frozen=True)
+class SequenceConfig:
+    """The inputs of a sequence model (``kind = "sequence"``) beyond the bag model's."""
+
+    tokens: Path | None = None
+    """The token matrix (.npy [n_seq, ctx_len] or parquet ``seq_id, tokens``); None: the Delphi
+    cache's own, or no corpus."""
+    tokenizer: Path | None = None
+    """A Hugging Face tokenizer.json or a vocab file (JSON object or list, or text)."""
+    metadata: Path | None = None
+    """Optional per-sequence metadata parquet: ``seq_id`` + any columns."""
+    window: tuple[int, int] = DEFAULT_WINDOW
+    """Tokens before and after the activating one in its context."""
+    delphi: Path | None = None
+    """The Delphi latent cache folder the activations are read from, in place."""
+    n_features: int | None = None
+    """The feature count when there is no decoder (default: the cache's width, else
+    max(feature_id) + 1)."""
+
+    @property
+    def has_corpus(self) -> bool:
+        return self.tokens is not None or self.delphi is not None
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Where one model's input data lives (paths already resolved against the workspace)."""
 
     name: str
     activations: tuple[Path, ...]
-    """The activation parquet files (a file, every parquet in a directory, or a glob's matches)."""
+    """The activation files (a file, every parquet in a directory, or a glob's matches; the
+    split files of a Delphi cache)."""
     activations_spec: str
-    examples: Path
-    vocab: Path
+    examples: Path | None
+    """The examples parquet (bag models)."""
+    vocab: Path | None
+    """The vocab JSON (bag models)."""
     decoder: Path | None = None
     token_family: str = DEFAULT_TOKEN_FAMILY
     output: Path | None = None
     """The output (unembedding) matrix, for output effects; read lazily, not by the index."""
     output_vocab: Path | None = None
     """Names of the outputs (default: the vocab)."""
+    kind: str = BAG
+    """``bag`` (examples of token sets, the default) or ``sequence`` (token positions)."""
+    sequence: SequenceConfig | None = None
+    """The sequence inputs, for ``kind = "sequence"``."""
+    effects: Path | None = None
+    """Output effects imported from a Neuronpedia export (its folder), read lazily."""
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.kind == SEQUENCE
+
+    def input_roles(self) -> list[tuple[str, Path]]:
+        """(role, path) of every input file; the derived index is rebuilt when one changes."""
+        roles = [("activations", p) for p in self.activations]
+        if self.examples is not None:
+            roles.append(("examples", self.examples))
+        if self.vocab is not None:
+            roles.append(("vocab", self.vocab))
+        if self.sequence is not None:
+            for role in ("tokens", "tokenizer", "metadata"):
+                path = getattr(self.sequence, role)
+                if path is not None:
+                    roles.append((role, path))
+            delphi = self.sequence.delphi
+            if delphi is not None and (delphi / "config.json").is_file():
+                roles.append(("cache config", delphi / "config.json"))
+        if self.decoder is not None:
+            roles.append(("decoder", self.decoder))
+        return roles
+
     n_features: int | None = None
-    """The model's feature count when it has no decoder (default: max(feature_id) + 1)."""
+    """The model's feature count when it has no decoder (default: max(feature_id) + 1; a
+    Delphi cache's width)."""
 
     @property
     def input_files(self) -> tuple[Path, ...]:
         """Every input file; the derived index is rebuilt when any of them changes."""
-        files = [*self.activations, self.examples, self.vocab]
-        if self.decoder is not None:
-            files.append(self.decoder)
-        return tuple(files)
+        return tuple(path for _role, path in self.input_roles())
 
 
 @dataclass(frozen=True)
@@ -133,6 +195,7 @@ _TOP_KEYS = {"labeler", "models", "paths", "app", "keymap", "aliases", "index"}
 _INDEX_KEYS = {"memory"}
 _LABELER_KEYS = {"default_model", "source", "owner", "categories"}
 _MODEL_KEYS = {
+    "kind",
     "activations",
     "examples",
     "vocab",
@@ -140,6 +203,20 @@ _MODEL_KEYS = {
     "token_family",
     "output",
     "output_vocab",
+    "effects",
+    "n_features",
+}
+_SEQUENCE_KEYS = {
+    "kind",
+    "activations",
+    "tokens",
+    "tokenizer",
+    "metadata",
+    "window",
+    "decoder",
+    "output",
+    "output_vocab",
+    "effects",
     "n_features",
 }
 _PATH_KEYS = {"cache", "labels", "dashboard", "state"}
@@ -258,20 +335,53 @@ def _existing_file(reader: _Reader, root: Path, key: str, spec: str) -> Path:
     return path
 
 
+def _decoder(r: _Reader, root: Path) -> Path | None:
+    """``decoder``: a .npy or .safetensors file, or a SAELens or sparsify folder (its
+    ``sae_weights.safetensors`` or ``sae.safetensors``)."""
+    spec = r.string("decoder")
+    if spec is None:
+        return None
+    path = _resolve(root, spec)
+    if path.is_dir():
+        for name in DECODER_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise r.error(
+            "decoder",
+            f"folder {spec} holds no {' or '.join(DECODER_FILES)} (a SAELens or sparsify folder)",
+        )
+    decoder = _existing_file(r, root, "decoder", spec)
+    if decoder.suffix not in (".npy", ".safetensors"):
+        raise r.error("decoder", f"expected a .npy or .safetensors file or a folder, got {spec}")
+    return decoder
+
+
+def _effects(r: _Reader, root: Path) -> Path | None:
+    spec = r.string("effects")
+    if spec is None:
+        return None
+    path = _resolve(root, spec)
+    if not path.exists():
+        raise r.error("effects", f"not found: {spec}")
+    return path
+
+
 def _model(file: Path, name: str, data: Any) -> ModelConfig:
     r = _Reader(file, f"models.{name}", data)
+    kind = r.string("kind", BAG) or BAG
+    if kind not in KINDS:
+        raise r.error("kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == SEQUENCE:
+        from labeler_tui.core.sequence_config import sequence_model
+
+        return sequence_model(r, file, name)
     r.check_keys(_MODEL_KEYS)
     root = file.parent
     act_spec = r.string("activations", required=True)
     assert act_spec is not None
     examples = _existing_file(r, root, "examples", r.string("examples", required=True) or "")
     vocab = _existing_file(r, root, "vocab", r.string("vocab", required=True) or "")
-    decoder_spec = r.string("decoder")
-    decoder = None
-    if decoder_spec is not None:
-        decoder = _existing_file(r, root, "decoder", decoder_spec)
-        if decoder.suffix not in (".npy", ".safetensors"):
-            raise r.error("decoder", f"expected a .npy or .safetensors file, got {decoder_spec}")
+    decoder = _decoder(r, root)
     output, output_vocab = _output(r, root, decoder)
     family = r.string("token_family", DEFAULT_TOKEN_FAMILY) or DEFAULT_TOKEN_FAMILY
     try:
@@ -292,6 +402,7 @@ def _model(file: Path, name: str, data: Any) -> ModelConfig:
         token_family=family,
         output=output,
         output_vocab=output_vocab,
+        effects=_effects(r, root),
         n_features=r.integer("n_features", (1, MAX_FEATURE_ID + 1)),
     )
 

@@ -158,6 +158,8 @@ class QueueMethod:
     """Needs a seed feature (``--seed``)."""
     relabels: bool = False
     """Proposes labeled features for relabeling (others propose only unlabeled ones)."""
+    uses_suggestions: bool = False
+    """Reads the model's imported suggestions (``BuildRequest.suggestions``)."""
 
 
 QUEUE_METHODS: Registry[QueueMethod] = Registry(

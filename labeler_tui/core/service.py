@@ -57,6 +57,7 @@ from labeler_tui.core.stores.research import (
     state_paths,
     with_feature_label,
 )
+from labeler_tui.core.stores.suggestions import Suggestion, SuggestionBook, read_suggestions
 from labeler_tui.core.stores.transaction import StorePaths, Transaction, read_queue
 from labeler_tui.core.sync import SyncResult, merge_sources
 from labeler_tui.core.timestamps import iso
@@ -64,6 +65,7 @@ from labeler_tui.core.validation import check_feature_id, check_ttl, check_unit_
 from labeler_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:
+    from labeler_tui.core.evidence.contexts import ContextsResult, SequenceActivations
     from labeler_tui.core.evidence.effects import OutputEffects
     from labeler_tui.core.evidence.examples import ExamplesResult
     from labeler_tui.core.evidence.hypothesis import HypothesisResult
@@ -142,6 +144,7 @@ class LabelingService:
         self.queue_path = workspace.queue_path(self.model)
         self.history_path = workspace.history_path(self.model)
         self.dashboard_path = workspace.dashboard_path(self.model)
+        self.suggestions_path = workspace.suggestions_path(self.model)
         self.lock_path = workspace.lock_path
         self._paths = StorePaths(
             self.model,
@@ -272,6 +275,29 @@ class LabelingService:
             return self._history.tail(limit)
         return self._history.read()
 
+    def suggestion_book(self) -> SuggestionBook:
+        """Every imported suggestion of the model (never labels; see ``stores/suggestions``)."""
+        return read_suggestions(self.suggestions_path)
+
+    def suggestions(self, feature_id: int) -> tuple[Suggestion, ...]:
+        """A feature's suggestions, best scored first (``--from-suggestion I`` counts from 1
+        in this order)."""
+        self._check_feature(feature_id)
+        return self.suggestion_book().of(feature_id)
+
+    def suggestion(self, feature_id: int, index: int) -> Suggestion:
+        """The ``index``-th (1-based) suggestion of a feature; ValidationError naming the
+        choices when there is none."""
+        found = self.suggestions(feature_id)
+        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= len(found):
+            choices = f"1..{len(found)}" if found else "none: import some first"
+            raise ValidationError(
+                f"--from-suggestion {index!r}: feature {feature_id} has {len(found)} "
+                f"suggestion(s) ({choices}; see `labeler suggestions -f {feature_id}`)",
+                "from_suggestion",
+            )
+        return found[index - 1]
+
     def recent_decisions(self, limit: int = 10) -> list[dict[str, Any]]:
         """This owner's newest saves and skips not undone, newest first, one per feature."""
         return self._history.recent_decisions(self.owner, limit)
@@ -313,9 +339,14 @@ class LabelingService:
         *,
         force: bool = False,
         if_unchanged_since: str | None = None,
+        derived_from: Suggestion | None = None,
     ) -> LabelRecord:
         """Save a label (consolidated + dashboard + the existing research states), mark the
         feature completed in the queue, release its claim; returns the saved record.
+
+        ``derived_from``: the suggestion the label came from; the record keeps its source and
+        text as ``derived_from`` (its own ``source`` stays the author's). A later save that
+        renames the label without one drops ``derived_from``.
 
         A feature claimed by another live owner is refused unless ``force``. With
         ``if_unchanged_since`` (the ``last_updated`` of the label the caller read, or
@@ -349,6 +380,12 @@ class LabelingService:
                 record = replace(
                     record, hypothesis_expression=hypothesis[0], hypothesis_score=hypothesis[1]
                 )
+            if derived_from is not None:
+                record = replace(
+                    record, derived_from={"source": derived_from.source, "text": derived_from.text}
+                )
+            elif before is not None and record.dashboard_name != before.dashboard_name:
+                record = replace(record, derived_from=None)
             tx.put_label(feature_id, record)
             dash_before = tx.dashboard.get(str(feature_id))
             dash_after = dashboard_entry(dash_before, record, tx.ts)
@@ -459,6 +496,39 @@ class LabelingService:
             where=where,
             aliases=self.aliases,
         )
+
+    def contexts(
+        self,
+        feature_id: int,
+        region: str = "top",
+        k: int = 10,
+        *,
+        sample: bool | None = None,
+        seed: int = 0,
+        window: tuple[int, int] | None = None,
+        where: str | None = None,
+    ) -> ContextsResult:
+        """A sequence model's contexts of a region (``labeler contexts``; see
+        ``evidence.contexts.feature_contexts``), with the workspace's aliases."""
+        from labeler_tui.core.evidence.contexts import feature_contexts
+
+        return feature_contexts(
+            self._data(),
+            feature_id,
+            region,
+            k,
+            sample=sample,
+            seed=seed,
+            window=window,
+            where=where,
+            aliases=self.aliases,
+        )
+
+    def sequence(self, feature_id: int, seq: int) -> SequenceActivations:
+        """A whole sequence with the feature's activation at each token (``contexts --seq``)."""
+        from labeler_tui.core.evidence.contexts import sequence_activations
+
+        return sequence_activations(self._data(), feature_id, seq)
 
     def effects(self, feature_id: int, k: int = 10) -> OutputEffects:
         """The outputs a feature promotes and suppresses most (``labeler effects``)."""
@@ -842,6 +912,7 @@ class LabelingService:
             seed=seed,
             top_k=DEFAULT_BUILD_TOP_K if top_k is None else top_k,
             include_labeled=include_labeled,
+            suggestions=self.suggestion_book() if builder.uses_suggestions else None,
         )
         chosen: dict[int, tuple[float, str | None]] = {}
         for c in candidates:

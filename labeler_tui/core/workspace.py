@@ -130,6 +130,10 @@ class Workspace:
     def history_path(self, model: str | None = None) -> Path:
         return self.config.paths.labels / f"history_{self.model_name(model)}.jsonl"
 
+    def suggestions_path(self, model: str | None = None) -> Path:
+        """Suggested labels imported from other tools (``labels/suggestions_{model}.jsonl``)."""
+        return self.config.paths.labels / f"suggestions_{self.model_name(model)}.jsonl"
+
     def dashboard_path(self, model: str | None = None) -> Path:
         return self.config.paths.dashboard / f"feature_labels_{self.model_name(model)}.json"
 

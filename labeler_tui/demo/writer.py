@@ -26,12 +26,15 @@ from labeler_tui.demo.catalog import vocab_names
 from labeler_tui.demo.decoder import decoder_matrix
 from labeler_tui.demo.effects import output_matrix
 from labeler_tui.demo.model import FULL, ULTRA, ModelRows, ModelSpec, build_model
+from labeler_tui.demo.text_model import config_table as text_config_table
+from labeler_tui.demo.text_model import write_text_model
 
 N_EXAMPLES = 32_000
 MIN_SCALE = 0.05
 """Smallest ``scale`` at which every truth.json guarantee still holds (pools get too small)."""
 TRUTH_NAME = "truth.json"
 MODELS: tuple[ModelSpec, ...] = (ULTRA, FULL)
+TEXT_MODEL = "text"
 
 _HEADER = """\
 # labeler-tui demo workspace, written by `labeler demo` (seed {seed}).
@@ -39,6 +42,8 @@ _HEADER = """\
 # weapon and mode of each build. Two models, `ultra` (24,576 features) and `full` (2,048).
 # truth.json lists the structure planted in the data: general features, super-stimuli,
 # tail markers, clusters of near-duplicate features, dead and weak features.
+# A third model, `text`, is a language-model-like sequence model (kind = "sequence"):
+# generated documents, a word-level tokenizer.json, features planted on token contexts.
 # Paths are relative to this file. See config.example.toml in the repository for every key.
 
 """
@@ -56,6 +61,7 @@ def _config(seed: int) -> str:
         }
         for spec in MODELS
     }
+    models[TEXT_MODEL] = text_config_table(f"data/{TEXT_MODEL}")
     config = {
         "labeler": {
             "default_model": ULTRA.name,
@@ -87,7 +93,7 @@ def _write_activations(folder: Path, model: ModelRows, builds: Builds, n_files: 
 
 
 def _write_all(tmp: Path, seed: int, scale: float, progress: ProgressCallback) -> None:
-    steps = 2 + 3 * len(MODELS)
+    steps = 3 + 3 * len(MODELS)
     step = 0
 
     def done(stage: str) -> None:
@@ -129,6 +135,10 @@ def _write_all(tmp: Path, seed: int, scale: float, progress: ProgressCallback) -
         )
         done(f"{spec.name} decoder")
         truth["models"][spec.name] = {**model.truth, "effects": effects}
+
+    text_rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    truth["models"][TEXT_MODEL] = write_text_model(data / TEXT_MODEL, text_rng, scale)
+    done(f"{TEXT_MODEL} documents")
 
     (tmp / TRUTH_NAME).write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     (tmp / CONFIG_NAME).write_text(_config(seed))

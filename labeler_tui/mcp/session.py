@@ -16,15 +16,27 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from typing import Any
+from typing import Any, cast
 
+from labeler_tui.core.config import DEFAULT_WINDOW
 from labeler_tui.core.errors import LabelerError, ValidationError
 from labeler_tui.core.lease import Lease
 from labeler_tui.core.records import LabelEdit
 from labeler_tui.core.results.analysis import NeighbourJson
-from labeler_tui.core.results.evidence import EffectsJson, ExamplesJson, HypothesisJson
+from labeler_tui.core.results.evidence import (
+    ContextsJson,
+    EffectsJson,
+    ExamplesJson,
+    HypothesisJson,
+    SequenceActivationsJson,
+)
 from labeler_tui.core.results.history import EventJson, UndoJson, events_result, undo_result
-from labeler_tui.core.results.labels import LabelSavedJson, label_result
+from labeler_tui.core.results.labels import (
+    LabelSavedJson,
+    SuggestionsJson,
+    label_result,
+    suggestions_result,
+)
 from labeler_tui.core.results.queue import AddJson, NextJson, SkippedJson, next_result, skip_result
 from labeler_tui.core.service import LabelingService, unchanged_since
 from labeler_tui.core.workspace import Workspace
@@ -182,6 +194,35 @@ class AgentSession:
 
     def test(self, feature_id: int, expression: str) -> HypothesisJson:
         return self.service.score_hypothesis(feature_id, expression).to_json()
+
+    def contexts(
+        self,
+        feature_id: int,
+        region: str,
+        k: int,
+        before: int | None,
+        after: int | None,
+        seed: int,
+        where: str | None,
+    ) -> ContextsJson:
+        """``before`` or ``after`` None: the model's own."""
+        window = None
+        if before is not None or after is not None:
+            sequence = self.service.workspace.config.model(self.service.model).sequence
+            default = sequence.window if sequence is not None else DEFAULT_WINDOW
+            window = (
+                default[0] if before is None else before,
+                default[1] if after is None else after,
+            )
+        result = self.service.contexts(feature_id, region, k, seed=seed, window=window, where=where)
+        return cast(ContextsJson, result.to_json())
+
+    def sequence(self, feature_id: int, seq: int) -> SequenceActivationsJson:
+        return cast(SequenceActivationsJson, self.service.sequence(feature_id, seq).to_json())
+
+    def suggestions(self, feature_id: int) -> SuggestionsJson:
+        found = self.service.suggestions(feature_id)
+        return suggestions_result(feature_id, self.service.model, found)
 
     def effects(self, feature_id: int, k: int) -> EffectsJson:
         return self.service.effects(feature_id, k).to_json()

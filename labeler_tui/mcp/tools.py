@@ -1,8 +1,8 @@
 """The MCP tools: typed parameters over :class:`~labeler_tui.mcp.session.AgentSession`.
 
 Each tool's result is the JSON of the matching ``labeler COMMAND --json``: the same text as the
-tool's content, and as its structured content (wrapped as ``{"result": ...}`` when it is a list
-or may be null: MCP's structured content is an object). The output schema is the command's
+tool's content, and as its structured content (wrapped as ``{"result": ...}`` when it is a list,
+may be null or has two shapes: MCP's structured content is an object). The output schema is the command's
 result type (``labeler_tui/core/results``), so it is the published ``docs/schemas`` one too. A
 :class:`~labeler_tui.core.errors.LabelerError` becomes a tool error with the CLI's one-line
 message; the session goes on.
@@ -25,9 +25,15 @@ from labeler_tui.core.records import edit_options
 from labeler_tui.core.registry import SIMILARITY_METHODS
 from labeler_tui.core.results.analysis import CoverageJson, NeighbourJson, OverviewJson
 from labeler_tui.core.results.encoding import to_json_text
-from labeler_tui.core.results.evidence import EffectsJson, ExamplesJson, HypothesisJson
+from labeler_tui.core.results.evidence import (
+    ContextsJson,
+    EffectsJson,
+    ExamplesJson,
+    HypothesisJson,
+    SequenceActivationsJson,
+)
 from labeler_tui.core.results.history import EventJson, UndoJson
-from labeler_tui.core.results.labels import LabelSavedJson, StatusJson
+from labeler_tui.core.results.labels import LabelSavedJson, StatusJson, SuggestionsJson
 from labeler_tui.core.results.queue import AddJson, NextJson, SkippedJson
 from labeler_tui.mcp.session import EDIT_PARAMETERS, AgentSession
 
@@ -281,6 +287,46 @@ def similar(
     return run_tool(ctx, lambda s: s.similar(feature_id, method, top_k), wrapped=True)
 
 
+def contexts(
+    ctx: Context,
+    feature_id: FeatureId,
+    region: Region = "top",
+    k: Annotated[int, Field(ge=1, description="how many contexts")] = DEFAULT_K,
+    before: Annotated[
+        int | None, Field(ge=0, le=512, description="tokens before (default: the model's)")
+    ] = None,
+    after: Annotated[
+        int | None, Field(ge=0, le=512, description="tokens after (default: the model's)")
+    ] = None,
+    seed: Annotated[int, Field(ge=0, description="the sample's seed (core and below)")] = 0,
+    where: Annotated[
+        str | None,
+        Field(
+            description='only contexts matching a hypothesis expression ("context:w AND token:,")'
+        ),
+    ] = None,
+    seq: Annotated[
+        int | None,
+        Field(ge=0, description="instead, this whole sequence (a context's seq), every token"),
+    ] = None,
+) -> Annotated[CallToolResult, ContextsJson | SequenceActivationsJson]:
+    """A sequence model's feature in context: per example, the window's tokens, this feature's
+    activation at each, and ``center`` (the activating token's index); the top k of a region, a
+    seeded sample for the core and below. Read the core's contexts before naming the feature.
+    With ``seq``: that whole sequence with the feature's activation at every token."""
+    if seq is not None:
+        return run_tool(ctx, lambda s: s.sequence(feature_id, seq), wrapped=True)
+    return run_tool(
+        ctx, lambda s: s.contexts(feature_id, region, k, before, after, seed, where), wrapped=True
+    )
+
+
+def suggestions(ctx: Context, feature_id: FeatureId) -> Annotated[CallToolResult, SuggestionsJson]:
+    """Suggested labels other tools wrote (Delphi, Neuronpedia), best scored first, with their
+    scores: hints to test, not labels (saving a label is still your call)."""
+    return run_tool(ctx, lambda s: s.suggestions(feature_id))
+
+
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False)
 
@@ -291,6 +337,8 @@ TOOLS: tuple[tuple[str, Callable[..., CallToolResult], ToolAnnotations], ...] = 
     ("test", test, READ_ONLY),
     ("coverage", coverage, READ_ONLY),
     ("effects", effects, READ_ONLY),
+    ("contexts", contexts, READ_ONLY),
+    ("suggestions", suggestions, READ_ONLY),
     ("similar", similar, READ_ONLY),
     ("label", label, WRITES),
     ("skip", skip, WRITES),

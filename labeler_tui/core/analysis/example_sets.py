@@ -112,7 +112,12 @@ def _build(data: ModelData) -> tuple[np.ndarray]:
 
 def example_sets(data: ModelData) -> ExampleSets:
     """The workspace's set table, built and cached on first use, then held in RAM (it is small,
-    and RAM beats a page fault per gathered row)."""
+    and RAM beats a page fault per gathered row). A sequence model's sets are computed from its
+    token stream for the rows asked for (``sequence_sets.SequenceSets``, same interface)."""
+    if data.is_sequence:
+        from labeler_tui.core.analysis.sequence_sets import SequenceSets
+
+        return memoized(data, "example_sets", lambda: SequenceSets(data))
 
     def load() -> ExampleSets:
         (matrix,) = cached_arrays(data, ("example_sets",), lambda: _build(data))

@@ -16,7 +16,7 @@ from labeler_tui.core.analysis import flags as F
 from labeler_tui.core.analysis import regions as R
 from labeler_tui.core.analysis import stability as S
 from labeler_tui.core.analysis.feature_view import FeatureView
-from labeler_tui.core.analysis.importance import importance_percentile
+from labeler_tui.core.analysis.importance import flat_note, importance_percentile
 from labeler_tui.core.analysis.overview_cache import cached_part
 from labeler_tui.core.analysis.packed_sets import GroupCounts
 from labeler_tui.core.analysis.quadrant import quadrant
@@ -87,6 +87,7 @@ KEYS = (
     "max",
     "mean",
     "importance_percentile",
+    "importance_note",
     "stability_score",
     "quadrant",
     "histogram",
@@ -117,6 +118,7 @@ def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
         "max": float(view.activations[0]) if view.n else None,
         "mean": float(np.mean(view.activations, dtype=np.float64)) if view.n else None,
         "importance_percentile": importance_percentile(data.decoder_norms, view.feature_id),
+        "importance_note": flat_note(data.decoder_norms),
         "stability_score": None,
         "histogram": {"edges": [], "counts": []},
         "regions": [],
@@ -137,15 +139,27 @@ def _label_free(data: ModelData, feature_id: int) -> dict[str, Any]:
         top_codes = view.metadata_codes(column, F.FLANDERIZED_TOP_N)
         metadata[column] = (values, top_codes, counts.metadata[column])
 
+    base = None
+    if data.is_sequence:  # enrichment over the corpus; flags with support (sequence_flags.py)
+        from labeler_tui.core.analysis import sequence_flags as SF
+
+        base = SF.base_rates(data)
     result["regions"] = [
-        _region(i, region_counts, token_counts, family_counts, metadata, data, view.n)
+        _region(i, region_counts, token_counts, family_counts, metadata, data, view.n, base)
         for i in range(len(R.REGIONS))
     ]
-    flags = F.tail_markers(token_counts, region_counts, data.token_names)
-    general = F.general_values("family", data.family_names, family_counts, region_counts)
+    if base is not None:
+        flags = SF.tail_markers(view, token_counts, region_counts, base)
+        flags += SF.metadata_flags(view, metadata, region_counts)
+        flags += SF.position_flags(view, token_counts, region_counts)
+        general = SF.general_words(data, family_counts, region_counts, base)
+    else:
+        flags = F.tail_markers(token_counts, region_counts, data.token_names)
+        general = F.general_values("family", data.family_names, family_counts, region_counts)
     for column, (values, top_codes, value_counts) in metadata.items():
-        flags += F.flanderized(column, values, top_codes, value_counts, region_counts)
-        flags += F.super_stimuli(column, values, value_counts, region_counts)
+        if base is None:
+            flags += F.flanderized(column, values, top_codes, value_counts, region_counts)
+            flags += F.super_stimuli(column, values, value_counts, region_counts)
         known = value_counts.copy()
         known[:, [i for i, v in enumerate(values) if v is None]] = 0
         names = [f"{column}={v}" for v in values]
@@ -193,39 +207,61 @@ def _region(
     metadata: dict[str, tuple[list[Any], np.ndarray, np.ndarray]],
     data: ModelData,
     n: int,
+    base: Any = None,
 ) -> dict[str, Any]:
     region = R.REGIONS[i]
     count = int(region_counts[i])
+    tokens, families = (None, None) if base is None else (base.tokens, base.families)
     return {
         "name": region.name,
         "lo": region.lo,
         "hi": None if math.isinf(region.hi) else region.hi,
         "count": count,
         "share": count / n,
-        "top_tokens": _top(token_counts, i, count, n, data.token_names, "token"),
-        "top_families": _top(family_counts, i, count, n, data.family_names, "family"),
+        "top_tokens": _top(token_counts, i, count, n, data.token_names, "token", tokens),
+        "top_families": _top(family_counts, i, count, n, data.family_names, "family", families),
         "metadata": {
-            column: _top(counts, i, count, n, values, "value")
+            column: _top(
+                counts,
+                i,
+                count,
+                n,
+                values,
+                "value",
+                None if base is None else base.metadata[column],
+            )
             for column, (values, _codes, counts) in metadata.items()
         },
     }
 
 
 def _top(
-    counts: np.ndarray, region: int, region_count: int, n: int, names: list[Any], key: str
+    counts: np.ndarray,
+    region: int,
+    region_count: int,
+    n: int,
+    names: list[Any],
+    key: str,
+    base: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """The region's TOP_K most common values: share of the region, enrichment over nonzero."""
+    """The region's TOP_K most common values: share of the region, enrichment over nonzero
+    (over the corpus, ``base`` rates, for a sequence model)."""
     row = counts[region]
     present = np.flatnonzero(row)
     if len(present) > TOP_K:  # keep ties at the cut so the id tie-break below is exact
         threshold = np.partition(row[present], len(present) - TOP_K)[len(present) - TOP_K]
         present = present[row[present] >= threshold]
     present = present[np.lexsort((present, -row[present]))][:TOP_K]
-    totals = counts.sum(axis=0)
+    expected = counts.sum(axis=0) / n if base is None else base
     out = []
     for v in present:
         share = row[v] / region_count
+        enrichment = share / expected[v] if expected[v] > 0 else None
         out.append(
-            {key: names[v], "share": float(share), "enrichment": float(share / (totals[v] / n))}
+            {
+                key: names[v],
+                "share": float(share),
+                "enrichment": None if enrichment is None else float(enrichment),
+            }
         )
     return out

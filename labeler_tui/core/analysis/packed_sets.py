@@ -358,7 +358,12 @@ def _build(data: ModelData, layout: Layout, set_matrix: np.ndarray, token_width:
 
 def packed_sets(data: ModelData) -> PackedSets:
     """The workspace's packed table: built from the set table on first use, cached on disk next
-    to it, then held in RAM (random gathers beat page faults)."""
+    to it, then held in RAM (random gathers beat page faults). A sequence model counts its rows'
+    sets from the token stream instead (``sequence_sets.SequenceCounter``, same interface)."""
+    if data.is_sequence:
+        from labeler_tui.core.analysis.sequence_sets import SequenceCounter
+
+        return memoized(data, "packed_sets", lambda: SequenceCounter(data))
 
     def load() -> PackedSets:
         (set_matrix,) = cached_arrays(data, ("example_sets",), lambda: build_example_sets(data))

@@ -12,6 +12,8 @@ definition about labeled features (it ignores ``excluded``):
 - ``mysterious``: labeled, importance >= 80 and interpretability_confidence < 0.5; priority =
   importance / 100. Importance comes from the decoder, else from the label's stored
   ``importance_percentile``.
+- ``weak_suggestions``: features with a scored suggestion (``labeler import``), the weakest
+  first: priority = 1 - the best suggestion's score (the mean of its scores, clipped to 0..1).
 Order: priority descending, then feature id; ``top_k`` keeps the first k (None = all).
 """
 
@@ -22,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeler_tui.core.analysis.importance import importance_percentiles
+from labeler_tui.core.analysis.importance import flat_note, importance_percentiles
 from labeler_tui.core.analysis.similarity import default_method, similar_features
 from labeler_tui.core.data import ModelData
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.registry import QUEUE_METHODS, QueueMethod, capabilities
+from labeler_tui.core.stores.suggestions import SuggestionBook
 
 MYSTERIOUS_MIN_IMPORTANCE = 80.0
 MYSTERIOUS_MAX_INTERPRETABILITY = 0.5
@@ -50,6 +53,8 @@ class BuildRequest:
     skip: np.ndarray
     seed: int | None
     top_k: int | None
+    suggestions: SuggestionBook | None = None
+    """The model's imported suggestions, for a builder that ``uses_suggestions``."""
 
 
 def build_candidates(
@@ -61,6 +66,7 @@ def build_candidates(
     seed: int | None = None,
     top_k: int | None = None,
     include_labeled: bool = False,
+    suggestions: SuggestionBook | None = None,
 ) -> list[Candidate]:
     """Candidates of one builder, best first (see the module docstring for each method);
     labeled features are left out unless ``include_labeled``."""
@@ -74,7 +80,7 @@ def build_candidates(
     ids = np.fromiter((int(f) for f in left_out), dtype=np.int64)
     skip[ids[(ids >= 0) & (ids < data.n_features)]] = True
     skip |= np.asarray(data.nonzero_counts) == 0
-    candidates = builder.candidates(BuildRequest(data, labels, skip, seed, top_k))
+    candidates = builder.candidates(BuildRequest(data, labels, skip, seed, top_k, suggestions))
     return candidates if top_k is None else candidates[:top_k]
 
 
@@ -107,7 +113,11 @@ def _activation_count(request: BuildRequest) -> list[Candidate]:
 
 def _importance(request: BuildRequest) -> list[Candidate]:
     percentiles = importance_percentiles(request.data.decoder_norms)
-    assert percentiles is not None  # the registry checked the decoder
+    if percentiles is None:  # the registry checked the decoder: its norms are flat
+        raise ValidationError(
+            f"--method importance: {flat_note(request.data.decoder_norms)}; "
+            "use another method (activation_count, cluster, weak_suggestions)"
+        )
     return [
         Candidate(
             int(f), float(percentiles[f] / 100.0), f"importance: {percentiles[f]:.1f} percentile"
@@ -162,6 +172,27 @@ def _mysterious(request: BuildRequest) -> list[Candidate]:
     return _best_first(out)
 
 
+def _weak_suggestions(request: BuildRequest) -> list[Candidate]:
+    book = request.suggestions
+    best = book.best_scores() if book is not None else {}
+    if not best:
+        raise ValidationError(
+            f"--method weak_suggestions: model {request.data.name!r} has no scored suggestions; "
+            "import some first (`labeler import delphi ...`)"
+        )
+    out = []
+    for f, suggestion in best.items():
+        if not 0 <= f < request.data.n_features or request.skip[f]:
+            continue
+        score = min(1.0, max(0.0, float(suggestion.score or 0.0)))
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(suggestion.scores.items()))
+        out.append(
+            Candidate(f, 1.0 - score, f"weak_suggestions: best score {score:.2f} ({scores})")
+        )
+    out = _best_first(out)
+    return out if request.top_k is None else out[: request.top_k]
+
+
 QUEUE_METHODS.add(
     QueueMethod("activation_count", "most nonzero activations first", _activation_count)
 )
@@ -174,5 +205,13 @@ QUEUE_METHODS.add(
 QUEUE_METHODS.add(
     QueueMethod(
         "mysterious", "important, labeled, low interpretability", _mysterious, relabels=True
+    )
+)
+QUEUE_METHODS.add(
+    QueueMethod(
+        "weak_suggestions",
+        "features whose imported suggestions score lowest first",
+        _weak_suggestions,
+        uses_suggestions=True,
     )
 )

@@ -4,9 +4,10 @@
   divided by their norms, cached next to the index and memory-mapped) ranks every feature; the
   candidates within float32 rounding of the top_k-th are re-ranked by their cosine computed in
   float64 from the decoder itself, so the top_k and their values are exact.
-- ``tokens``: cosine of token profiles (per family and level token, the positive pointwise
-  mutual information of the activation-weighted share over the base rate), precomputed once per
-  workspace (``similarity_index.token_profiles``); one mat-vec per query.
+- ``tokens``: cosine of token profiles (per family and level token, or per slot token of a
+  sequence model, the positive pointwise mutual information of the activation-weighted share
+  over the base rate), sparse rows precomputed once per workspace
+  (``similarity_index.token_profiles``); a query reads the entries of its own columns.
 - ``coactivation``: Jaccard index of active-example sets. Candidates come from MinHash
   signatures (``similarity_index.minhash_signatures``, an estimate); the best
   ``max(RERANK_MIN, RERANK_FACTOR x top_k)`` of them are re-ranked by their exact Jaccard, which
@@ -195,8 +196,7 @@ def _decoder(
 def _tokens(
     data: ModelData, feature_id: int, top_k: int, progress: ProgressCallback | None
 ) -> list[tuple[int, float]]:
-    profiles = token_profiles(data, progress)
-    sims = np.asarray(profiles @ profiles[feature_id], dtype=np.float64)
+    sims = token_profiles(data, progress).similarities(feature_id)
     return _top(sims, feature_id, top_k, positive_only=True)
 
 

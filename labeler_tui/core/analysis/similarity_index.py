@@ -4,14 +4,17 @@ Both are built in one pass over every feature's nonzero activations (features in
 gather of family sets and one ``bincount`` / ``np.minimum.at`` per batch), saved next to the
 index (see ``derived``) and reused by every later query and process.
 
-- token profiles: float32[n_features, n_columns], one column per token family and one per
-  token of a family with several tokens (``swim_speed_up_57``; a one-token family would repeat
-  its family's column). Row f holds, per column x, the positive pointwise mutual information
+- token profiles: sparse rows, one column per token family and one per token of a family with
+  several tokens (``swim_speed_up_57``; a one-token family would repeat its family's column),
+  or for a sequence model one per slot token (``token:w``, ``prev:w``, ``next:w``,
+  ``context:w``). Row f holds, per column x, the positive pointwise mutual information
   ``max(0, ln(share_f(x) / base(x)))``: ``share_f(x)`` is the activation-weighted share of f's
-  nonzero examples containing x, ``base(x)`` the share of all examples containing x. Rows are
-  L2-normalised (dead features: zero rows). Weighting by enrichment over the base rate keeps
-  common families (in most examples, so in most features' examples) from making every profile
-  alike. A ``tokens`` query is then one mat-vec.
+  nonzero examples containing x (for a sequence model, of 512 of them evenly spaced in
+  activation order), ``base(x)`` the share of all examples containing x. A row keeps its
+  ``PROFILE_TOP_COLUMNS`` largest values and is L2-normalised (dead features: empty rows).
+  Weighting by enrichment over the base rate keeps common families (in most examples, so in
+  most features' examples) from making every profile alike. Memory is the rows' entries, never
+  features x vocabulary; a query adds up the entries of its own columns.
 - the unit decoder: the decoder's rows divided by their norms, float32, written once next to the
   index (row chunks, so a 131,072 x 2,304 decoder is never held twice) and memory-mapped: a
   ``decoder`` query is one mat-vec over it, held in the page cache and shared by every process.
@@ -43,10 +46,26 @@ from labeler_tui.core.data import ModelData, ProgressCallback
 
 BATCH_NONZEROS = 2_000_000
 PROFILE_CHUNK = 32_768  # nonzeros per weighted count: 100+ MB temporaries per batch cost 3x
+PROFILE_BATCH_ENTRIES = 8_000_000
+"""(example, column) entries of one batch (about 130 MB of keys and weights)."""
+PROFILE_BATCH_CELLS = 8_000_000
+"""Features x columns of one batch's block of sums (64 MB of float64), read back at its
+nonzero cells: with PROFILE_BATCH_ENTRIES, the build's memory bound."""
+PROFILE_TOP_COLUMNS = 256
+"""A profile keeps its largest columns (a feature's few hundred over-represented tokens)."""
+SEQUENCE_PROFILE_SAMPLE = 512
+"""A sequence model's profile is estimated from this many of a feature's nonzero examples."""
 MINHASH_BINS = 128
 MINHASH_SEED = 20_240_601
 EMPTY = np.iinfo(np.int32).max
-PROFILES_NAME = "token_profiles_v3"  # v3: PPMI over families and level tokens (v2: raw sums)
+PROFILES_NAMES = (
+    "token_profiles_v4_indptr",
+    "token_profiles_v4_columns",
+    "token_profiles_v4_values",
+)
+"""v4: sparse rows of the v3 values (PPMI over families and level tokens; slot tokens for a
+sequence model), at most PROFILE_TOP_COLUMNS columns each."""
+PROFILES_NAME = PROFILES_NAMES[0]
 UNIT_DECODER_NAME = "decoder_unit"
 UNIT_DECODER_CHUNK_BYTES = 32 << 20
 SMALL_DECODER_BYTES = 64 << 20
@@ -55,16 +74,30 @@ SMALL_DECODER_BYTES = 64 << 20
 
 
 def _batches(
-    data: ModelData, progress: ProgressCallback | None, stage: str
+    data: ModelData,
+    progress: ProgressCallback | None,
+    stage: str,
+    sample: int | None = None,
+    max_features: int | None = None,
+    max_nonzeros: int = BATCH_NONZEROS,
 ) -> Iterator[tuple[int, list[np.ndarray], list[np.ndarray]]]:
-    """(first feature id, rows per feature, activations per feature) in batches."""
+    """(first feature id, rows per feature, activations per feature) in batches of about
+    ``BATCH_NONZEROS`` nonzeros and at most ``max_features`` features; with ``sample``, at most
+    that many of each feature's nonzeros, evenly spaced in activation order."""
     start, rows, acts, size = 0, [], [], 0
     for f in range(data.n_features):
         activations = data.feature(f)
-        rows.append(activations.rows)
-        acts.append(activations.activations)
-        size += len(activations)
-        if size >= BATCH_NONZEROS or f == data.n_features - 1:
+        n = len(activations)
+        if sample is not None and n > sample:
+            chosen = np.unique(np.linspace(0, n - 1, sample).round().astype(np.int64))
+            rows.append(activations.rows_at(chosen))
+            acts.append(np.asarray(activations.activations[chosen]))
+        else:
+            rows.append(activations.rows)
+            acts.append(activations.activations)
+        size += len(rows[-1])
+        full = max_features is not None and len(rows) >= max_features
+        if size >= max_nonzeros or full or f == data.n_features - 1:
             yield start, rows, acts
             if progress is not None:
                 progress(stage, f + 1, data.n_features)
@@ -75,8 +108,13 @@ def profile_columns(data: ModelData) -> np.ndarray:
     """int64[n_tokens + n_families + 2]: the profile column of each id of the set table's id
     space (tokens, their pad, families, their pad; see ``example_sets``), or ``n_columns`` (the
     last value + 1, dropped) for ids without a column. Columns: the families in id order, then
-    the tokens of families with more than one token, in token id order."""
+    the tokens of families with more than one token, in token id order. A sequence model's
+    columns are its slot tokens (``token:w``, ``prev:w``, ``next:w``, ``context:w``)."""
     table = example_sets(data)
+    if data.is_sequence:
+        column = np.full(table.n_ids, table.n_tokens, dtype=np.int64)
+        column[: table.n_tokens] = np.arange(table.n_tokens)
+        return column
     family_sizes = np.bincount(data.token_family, minlength=table.n_families)
     tokens = np.flatnonzero(family_sizes[data.token_family] > 1)
     n_columns = table.n_families + len(tokens)
@@ -88,32 +126,96 @@ def profile_columns(data: ModelData) -> np.ndarray:
     return column
 
 
-def _build_profiles(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
+def _build_profiles(
+    data: ModelData, progress: ProgressCallback | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse unit rows (CSR: indptr, columns, values) of the PPMI profiles. Each batch of
+    features sums its activations per column in a block of at most PROFILE_BATCH_CELLS cells
+    (one ``bincount``) and keeps only the block's nonzero cells, so memory is bounded whatever
+    the vocabulary (never features x columns) and the PPMI is computed on the pairs held."""
     table = example_sets(data)
     column_of = profile_columns(data)
     n_columns = int(column_of.max())  # the drop column's index: real columns are below it
     width = n_columns + 1
     base = _base_rates(data, column_of, width)[:n_columns]
-    profiles = np.zeros((data.n_features, n_columns), dtype=np.float32)
-    for start, rows, acts in _batches(data, progress, "token profiles"):
+    used = table.token_width if data.is_sequence else None  # a sequence's families: no column
+    set_width = table.token_width * (1 if data.is_sequence else 2)  # tokens (+ families)
+    batch = max(1, PROFILE_BATCH_ENTRIES // max(1, set_width))
+    sample = SEQUENCE_PROFILE_SAMPLE if data.is_sequence else None
+    indptr = np.zeros(data.n_features + 1, dtype=np.int64)
+    columns: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    max_features = max(1, PROFILE_BATCH_CELLS // width)
+    batches = _batches(data, progress, "token profiles", sample, max_features, batch)
+    for start, rows, acts in batches:
         counts = np.array([len(r) for r in rows], dtype=np.int64)
         all_rows, all_acts = np.concatenate(rows), np.concatenate(acts)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64) * width, counts)
-        sums = np.zeros(len(rows) * width, dtype=np.float64)
-        for i in range(0, len(all_rows), PROFILE_CHUNK):  # temporaries stay in cache
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        owner_parts, col_parts, weight_parts = [], [], []
+        for i in range(0, len(all_rows), PROFILE_CHUNK):
             part = slice(i, i + PROFILE_CHUNK)
-            keys = owner[part, None] + column_of[table.gather(all_rows[part])]
-            weights = np.broadcast_to(all_acts[part].astype(np.float64)[:, None], keys.shape)
-            sums += np.bincount(keys.reshape(-1), weights=weights.reshape(-1), minlength=len(sums))
+            ids = table.gather(all_rows[part])
+            cols = column_of[ids if used is None else ids[:, :used]]
+            held = cols < n_columns
+            owner_parts.append(np.broadcast_to(owner[part, None], cols.shape)[held])
+            col_parts.append(cols[held])
+            weight_parts.append(
+                np.broadcast_to(all_acts[part].astype(np.float64)[:, None], cols.shape)[held]
+            )
+        # the batch's columns numbered compactly, then one block of sums (features x those
+        # columns, at most PROFILE_BATCH_CELLS), read back at its nonzero cells
+        all_cols = np.concatenate(col_parts)
+        present = np.zeros(width, dtype=bool)
+        present[all_cols] = True
+        held_columns = np.flatnonzero(present)
+        compact = np.cumsum(present) - 1
+        n_held = max(1, len(held_columns))
+        block = np.bincount(
+            np.concatenate(owner_parts) * n_held + compact[all_cols],
+            weights=np.concatenate(weight_parts),
+            minlength=len(rows) * n_held,
+        )
+        cells = np.flatnonzero(block)
+        sums = block[cells]
+        del block
+        local, col = np.divmod(cells, n_held)
+        col = held_columns[col]
         totals = np.array([float(np.sum(a, dtype=np.float64)) for a in acts])
-        block = sums.reshape(len(rows), width)[:, :n_columns]
-        profiles[start : start + len(rows)] = _ppmi_rows(block, totals, base)
-    return (profiles,)
+        ratio = np.divide(
+            sums / totals[local], base[col], out=np.zeros_like(sums), where=base[col] > 0
+        )
+        keep = ratio > 1.0
+        local, col, ppmi = local[keep], col[keep], np.log(ratio[keep])
+        # each feature's largest PROFILE_TOP_COLUMNS values, ties by lower column: the pairs
+        # are in (feature, column) order, so two stable sorts give (feature, -value, column)
+        by_value = np.argsort(-ppmi, kind="stable")
+        order = by_value[np.argsort(local[by_value], kind="stable")]
+        firsts = np.searchsorted(local, np.arange(len(rows)))  # local is still ascending
+        rank = np.arange(len(order)) - firsts[local[order]]
+        chosen = np.sort(order[rank < PROFILE_TOP_COLUMNS])  # back in (feature, column) order
+        local, col, ppmi = local[chosen], col[chosen], ppmi[chosen]
+        norms = np.sqrt(np.bincount(local, weights=ppmi * ppmi, minlength=len(rows)))
+        columns.append(col.astype(np.int32))
+        values.append((ppmi / norms[local]).astype(np.float32))
+        indptr[start + 1 : start + len(rows) + 1] = np.bincount(local, minlength=len(rows))
+    np.cumsum(indptr, out=indptr)
+    return (
+        indptr,
+        np.concatenate(columns) if columns else np.zeros(0, np.int32),
+        np.concatenate(values) if values else np.zeros(0, np.float32),
+    )
 
 
 def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarray:
     """float64[width]: share of all examples holding each column's token or family (an
     example's set holds each id once)."""
+    if data.is_sequence:
+        from labeler_tui.core.analysis.sequence_sets import base_counts
+
+        tokens, _families = base_counts(data)
+        held = np.zeros(width, dtype=np.float64)
+        held[: len(tokens)] = tokens
+        return held / max(data.n_examples, 1)
     table = example_sets(data)
     held = np.zeros(width, dtype=np.int64)
     for start in range(0, data.n_examples, PROFILE_CHUNK * 4):
@@ -122,15 +224,48 @@ def _base_rates(data: ModelData, column_of: np.ndarray, width: int) -> np.ndarra
     return held / max(data.n_examples, 1)
 
 
-def _ppmi_rows(sums: np.ndarray, totals: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Unit rows of ``max(0, ln((sums / totals) / base))`` (0 where a feature never holds the
-    column). Shares are ratios of activation sums, so activations of any scale (1e-30
-    included) give the same profile."""
-    share = np.divide(sums, totals[:, None], out=np.zeros_like(sums), where=totals[:, None] > 0)
-    ratio = np.divide(share, base, out=np.zeros_like(share), where=base > 0)
-    ppmi = np.log(ratio, out=np.zeros_like(ratio), where=ratio > 1.0)
-    norms = np.linalg.norm(ppmi, axis=1, keepdims=True)
-    return np.divide(ppmi, norms, out=np.zeros_like(ppmi), where=norms > 0)
+class TokenProfiles:
+    """The sparse profiles (CSR rows) and, for queries, the same entries by column."""
+
+    def __init__(self, indptr: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.columns = np.asarray(columns)
+        self.values = np.asarray(values, dtype=np.float32)
+        self.n_features = len(self.indptr) - 1
+        owners = np.repeat(np.arange(self.n_features, dtype=np.int64), np.diff(self.indptr))
+        order = np.argsort(self.columns, kind="stable")
+        n_columns = int(self.columns.max()) + 1 if len(self.columns) else 0
+        self._column_ptr = np.zeros(n_columns + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.columns, minlength=n_columns), out=self._column_ptr[1:])
+        self._column_features = owners[order]
+        self._column_values = self.values[order].astype(np.float64)
+
+    def row(self, feature_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, values) of one feature's unit profile."""
+        lo, hi = int(self.indptr[feature_id]), int(self.indptr[feature_id + 1])
+        return np.asarray(self.columns[lo:hi]), np.asarray(self.values[lo:hi], dtype=np.float64)
+
+    def similarities(self, feature_id: int) -> np.ndarray:
+        """float64[n_features]: the cosine of every profile with this feature's (the rows are
+        unit vectors), from the entries of its columns only."""
+        columns, values = self.row(feature_id)
+        out = np.zeros(self.n_features, dtype=np.float64)
+        if not len(columns):
+            return out
+        lo, hi = self._column_ptr[columns], self._column_ptr[columns + 1]
+        lengths = hi - lo
+        index = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        weights = self._column_values[index] * np.repeat(values, lengths)
+        out += np.bincount(self._column_features[index], weights=weights, minlength=self.n_features)
+        return out
+
+    def dense(self) -> np.ndarray:
+        """float64[n_features, n_columns] (tests and small models only)."""
+        n_columns = len(self._column_ptr) - 1
+        out = np.zeros((self.n_features, n_columns), dtype=np.float64)
+        owners = np.repeat(np.arange(self.n_features), np.diff(self.indptr))
+        out[owners, self.columns] = self.values
+        return out
 
 
 def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[np.ndarray]:
@@ -148,12 +283,15 @@ def _build_minhash(data: ModelData, progress: ProgressCallback | None) -> tuple[
     return (signatures,)
 
 
-def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> np.ndarray:
-    """float32[n_features, n_columns] (see :func:`profile_columns`), unit rows (zero rows for
-    dead features)."""
+def token_profiles(data: ModelData, progress: ProgressCallback | None = None) -> TokenProfiles:
+    """The sparse unit profiles (see :func:`profile_columns`; dead features: empty rows)."""
 
-    def load() -> np.ndarray:
-        return cached_arrays(data, (PROFILES_NAME,), lambda: _build_profiles(data, progress))[0]
+    def load() -> TokenProfiles:
+        arrays = cached_arrays(data, PROFILES_NAMES, lambda: _build_profiles(data, progress))
+        indptr = np.asarray(arrays[0])
+        if len(indptr) != data.n_features + 1 or int(indptr[-1]) != len(arrays[1]):
+            arrays = _build_profiles(data, progress)  # a damaged cache: rebuilt
+        return TokenProfiles(*arrays)
 
     return memoized(data, "token_profiles", load)
 
@@ -170,7 +308,7 @@ def minhash_signatures(data: ModelData, progress: ProgressCallback | None = None
 def token_profiles_ready(data: ModelData) -> bool:
     """Whether :func:`token_profiles` answers without building (it takes minutes at full
     scale)."""
-    return is_available(data, "token_profiles", (PROFILES_NAME,))
+    return is_available(data, "token_profiles", PROFILES_NAMES)
 
 
 def minhash_ready(data: ModelData) -> bool:

@@ -49,7 +49,12 @@ def seeded_hash(example_ids: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def first_half_rows(data: ModelData, seed: int = 0) -> np.ndarray:
-    """bool[n_examples]: :func:`in_first_half` of every example row (made once per process)."""
+    """bool[n_examples]: :func:`in_first_half` of every example row (made once per process).
+    A sequence model splits by sequence: every position is on its sequence's side."""
+    if data.is_sequence:
+        from labeler_tui.core.analysis.sequence_sets import first_half_rows as by_sequence
+
+        return by_sequence(data, seed)
     return memoized(
         data, f"stability-halves:{seed}", lambda: in_first_half(np.asarray(data.example_ids), seed)
     )

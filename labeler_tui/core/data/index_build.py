@@ -244,16 +244,25 @@ def _build_base(config: ModelConfig, out: Path, progress: Progress) -> dict[str,
     """Examples, vocab and decoder tables into ``out`` (created), then ``base.json``."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    reading = f"{config.name}: reading vocab and examples"
-    progress(reading, 0, 1)
-    token_names = read_vocab(config.vocab)
-    family_names, token_family = token_families(token_names, config.token_family)
     decoder = open_decoder(config.decoder) if config.decoder is not None else None
-    examples = read_examples(config.examples, len(token_names), config.vocab)
+    extra: dict[str, Any] = {}
+    min_features = 0
+    if config.is_sequence:  # the positions of a token stream are the examples
+        from labeler_tui.core.data.sequence_build import write_sequence_inputs
+
+        examples, sequence_source, extra = write_sequence_inputs(config, out, progress)
+        min_features = sequence_source.min_features
+    else:
+        reading = f"{config.name}: reading vocab and examples"
+        progress(reading, 0, 1)
+        assert config.vocab is not None and config.examples is not None
+        token_names = read_vocab(config.vocab)
+        family_names, token_family = token_families(token_names, config.token_family)
+        examples = read_examples(config.examples, len(token_names), config.vocab)
+        np.save(out / L.TOKEN_FAMILY, token_family)
+        L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
+        progress(reading, 1, 1)
     _write_examples(out, examples)
-    np.save(out / L.TOKEN_FAMILY, token_family)
-    L.write_json(out / L.VOCAB, {"token_names": token_names, "family_names": family_names})
-    progress(reading, 1, 1)
     decoder_info = (
         _write_decoder(decoder, out, config.name, progress) if decoder is not None else None
     )
@@ -266,6 +275,8 @@ def _build_base(config: ModelConfig, out: Path, progress: Progress) -> dict[str,
         ],
         "decoder": decoder_info,
         "build_seconds": round(time.perf_counter() - started, 3),
+        "min_features": min_features,
+        "extra": extra,
     }
     L.write_json(out / L.BASE_MANIFEST, base)
     return base
@@ -282,20 +293,22 @@ def _build_shard_files(
     budget: int,
 ) -> dict[str, Any]:
     decoder = base.get("decoder")
+    # a Delphi cache's width is the feature count when nothing else fixes it
+    configured = config.n_features or (int(base.get("min_features") or 0) or None)
     plan = ShardPlan(
         model=config.name,
         shard=shard,
         n_shards=n_shards,
-        n_features=int(decoder["n_features"]) if decoder else config.n_features,
+        n_features=int(decoder["n_features"]) if decoder else configured,
         feature_limit=feature_limit(
             config.name,
-            config.n_features,
+            configured,
             (int(decoder["n_features"]), Path(decoder["path"]).name) if decoder else None,
         ),
         budget=budget,
     )
     example_ids = np.load(base_folder / L.EXAMPLE_IDS)
-    builder = ShardBuilder(activation_source(config), example_ids, plan, progress)
+    builder = ShardBuilder(activation_source(config, base_folder), example_ids, plan, progress)
     manifest = builder.build(out)
     manifest["fingerprint"] = L.fingerprint(config)
     L.write_json(out / L.SHARD_MANIFEST, manifest)
@@ -360,6 +373,7 @@ def _finish(config: ModelConfig, folder: Path, fp: str) -> bool:
         ),
         "stage_seconds": stage_wall,
         "stage_cpu_seconds": stage_cpu,
+        **(base.get("extra") or {}),
     }
     L.replace_json(folder / L.MANIFEST, index)
     return True

@@ -81,11 +81,9 @@ def fingerprint(config: ModelConfig) -> str:
     entries: list[Any] = [INDEX_VERSION, config.token_family]
     if config.n_features is not None:
         entries.append(["n_features", config.n_features])
-    roles = [("activations", p) for p in config.activations]
-    roles += [("examples", config.examples), ("vocab", config.vocab)]
-    if config.decoder is not None:
-        roles.append(("decoder", config.decoder))
-    for role, path in roles:
+    if config.sequence is not None:  # the window shapes the analysis tables kept in the index
+        entries.append([config.kind, list(config.sequence.window), config.sequence.n_features])
+    for role, path in config.input_roles():
         try:
             st = os.stat(path)
         except FileNotFoundError:

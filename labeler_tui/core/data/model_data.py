@@ -147,6 +147,8 @@ class ModelData:
     token_family: np.ndarray
     metadata_columns: list[str]
     cache_dir: Path
+    is_sequence = False
+    """A sequence model (``sequence_data.SequenceModelData``): its examples are positions."""
 
     @classmethod
     def open(
@@ -176,6 +178,10 @@ class ModelData:
             raise DataError(
                 f"{folder}: index manifest missing or unreadable; run `labeler index --force`"
             )
+        if manifest.get("kind") == "sequence":
+            from labeler_tui.core.data.sequence_data import SequenceModelData
+
+            return SequenceModelData(config, folder, manifest)
         return cls(config, folder, manifest)
 
     def __init__(self, config: ModelConfig, folder: Path, manifest: dict[str, Any]) -> None:
@@ -376,6 +382,11 @@ class ModelData:
             known = ", ".join(self.metadata_columns) or "none"
             raise ValidationError(f"unknown metadata column {column!r} (columns: {known})")
         return self._metadata[column]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Default names of the output matrix's outputs: the vocab's token names."""
+        return self.token_names
 
     # --- decoder ---------------------------------------------------------------------------
     @property

@@ -10,8 +10,11 @@ for a sequence model the flattened (sequence, position) id, as in the examples t
 :func:`labeler_tui.core.data.readers.activation_batch`). Rows may come in any order, within and
 across units; rows with activation <= 0 are skipped by the builder.
 
-A new input format (a Delphi latent cache, say) is a class with ``name``, ``n_rows`` and
-``read`` plus a branch in :func:`activation_source`; nothing else of the builder changes.
+A new input format is a class with ``name``, ``n_rows`` and ``read`` plus a branch in
+:func:`activation_source`; nothing else of the builder changes. A sequence model's inputs (its
+``feature_id, seq_id, pos, activation`` parquet, or a Delphi latent cache read in place) are
+:class:`InputUnit` s over ``activation_inputs.ActivationInput``, whose rows name positions of
+the token stream written in the index base.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from labeler_tui.core.config import ModelConfig
+from labeler_tui.core.data.activation_inputs import ActivationInput
 from labeler_tui.core.data.readers import (
     ActivationBatch,
     check_activation_file,
@@ -100,6 +104,52 @@ def parquet_source(
     return ActivationSource(tuple(units), spec)
 
 
-def activation_source(config: ModelConfig) -> ActivationSource:
-    """The builder's input for a model (today: its activation parquet files)."""
+@dataclass(frozen=True)
+class InputUnit:
+    """Rows ``start .. start + length`` of one file of an :class:`ActivationInput` (a sequence
+    model's parquet files or Delphi split files, whose rows become example ids of positions)."""
+
+    source: ActivationInput
+    path: Path
+    start: int
+    length: int
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    @property
+    def n_rows(self) -> int:
+        return self.length
+
+    def read(self, with_example_ids: bool = True) -> ActivationBatch:
+        return self.source.read(self.path, self.start, self.length, with_example_ids)
+
+
+def input_source(
+    source: ActivationInput, spec: str, unit_rows: int | None = None
+) -> ActivationSource:
+    """Units of ``unit_rows`` rows over the files of an :class:`ActivationInput`."""
+    unit_rows = unit_rows or UNIT_ROWS
+    units: list[ActivationUnit] = []
+    for path in source.files:
+        size = source.count(path)
+        units += [
+            InputUnit(source, path, start, min(unit_rows, size - start))
+            for start in range(0, size, unit_rows)
+        ]
+    return ActivationSource(tuple(units), spec)
+
+
+def activation_source(config: ModelConfig, base_folder: Path | None = None) -> ActivationSource:
+    """The builder's input for a model: its activation parquet files, or for a sequence model
+    its ``feature_id, seq_id, pos, activation`` parquet or Delphi cache, read against the token
+    stream of the index base in ``base_folder``."""
+    if config.is_sequence:
+        from labeler_tui.core.data.sequence_build import sequence_activations_input
+
+        assert base_folder is not None, "a sequence model's input needs its index base"
+        return input_source(
+            sequence_activations_input(config, base_folder), str(config.activations_spec)
+        )
     return parquet_source(config.activations, str(config.activations_spec))

@@ -5,6 +5,8 @@ A feature's effect on output j is its decoder row times column j of the output m
 (``decoder[f] @ W_out``, W_out as [d, n_out]): the outputs it promotes are the highest, the ones
 it suppresses the lowest ("Decoder promotes: SSU, BRU; suppresses: BPU" in a label's notes).
 One mat-vec of d x n_out per feature; the matrix is opened once per model, memory-mapped.
+A model without an output matrix may have effects imported from a Neuronpedia export
+(``[models.NAME] effects``, ``imported_effects.py``): its listed tokens and values.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class OutputEffects:
 
 
 def has_output(data: ModelData) -> bool:
-    """Whether the model has an output matrix configured (``[models.NAME] output``)."""
-    return data.config.output is not None
+    """Whether the model has output effects: an output matrix (``[models.NAME] output``) or
+    effects imported from a Neuronpedia export (``effects``)."""
+    return data.config.output is not None or data.config.effects is not None
 
 
 def output_matrix(data: ModelData) -> OutputMatrix:
@@ -66,7 +69,7 @@ def output_matrix(data: ModelData) -> OutputMatrix:
     return memoized(
         data,
         "output_matrix",
-        lambda: open_output(path, int(decoder.shape[1]), vocab, data.token_names),
+        lambda: open_output(path, int(decoder.shape[1]), vocab, data.output_names),
     )
 
 
@@ -76,6 +79,15 @@ def output_effects(data: ModelData, feature_id: int, k: int = DEFAULT_K) -> Outp
     activations = data.feature(feature_id)  # validates the id
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValidationError(f"k: must be an integer >= 1, got {k!r}", "k")
+    if data.config.output is None and data.config.effects is not None:
+        from labeler_tui.core.evidence.imported_effects import imported_effects
+
+        promoted_pairs, suppressed_pairs = imported_effects(data, activations.feature_id)
+        return OutputEffects(
+            activations.feature_id,
+            tuple(Effect(name, value) for name, value in promoted_pairs[: int(k)]),
+            tuple(Effect(name, value) for name, value in suppressed_pairs[: int(k)]),
+        )
     matrix = output_matrix(data)
     decoder = data.decoder
     assert decoder is not None

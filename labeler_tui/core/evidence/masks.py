@@ -68,6 +68,10 @@ def _build_postings(data: ModelData) -> tuple[np.ndarray, np.ndarray]:
 
 def holding_any(data: ModelData, tokens: tuple[int, ...]) -> np.ndarray:
     """bool[n_examples]: the examples holding at least one of ``tokens``."""
+    if data.is_sequence:  # slots follow from the token stream: no postings
+        from labeler_tui.core.analysis.sequence_sets import holding_any as sequence_holding_any
+
+        return sequence_holding_any(data, tokens)
     offsets, rows = token_postings(data)
     mask = np.zeros(data.n_examples, dtype=bool)
     for t in tokens:

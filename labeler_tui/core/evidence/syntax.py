@@ -9,7 +9,9 @@ checked (and the config's aliases validated) without any data.
 Lexical rules: a *word* is a run of characters other than white space, parentheses, quotes and
 the operator characters ``= ! < >``; a name holding any of those (``"<PAD>"``) is written in
 double or single quotes (a backslash escapes the quote). ``AND``, ``OR`` and ``NOT`` are
-keywords only in upper case, so a token named ``and`` stays a name.
+keywords only in upper case, so a token named ``and`` stays a name. After a sequence model's
+slot prefix (``token:``, ``prev:``, ``next:``, ``context:``) the name runs to the next white
+space or is quoted (``token:)``, ``prev:"("``), as punctuation tokens are common there.
 """
 
 from __future__ import annotations
@@ -101,9 +103,36 @@ def lex(text: str) -> list[Lexeme]:
             while i < n and text[i] not in _SPECIAL:
                 i += 1
             word = text[start:i]
+            if word in SLOT_PREFIXES and i < n and not text[i].isspace():
+                i, word = _slot_name(text, i, word)
             out.append(Lexeme(word if word in KEYWORDS else "word", word, start))
     out.append(Lexeme("end", "", n))
     return out
+
+
+SLOT_PREFIXES = ("token:", "prev:", "next:", "context:")
+"""A sequence model's slot prefixes: after one, a name may start with a special character."""
+
+
+def _slot_name(text: str, i: int, prefix: str) -> tuple[int, str]:
+    """After a slot prefix, the name is a quoted string or runs to the next white space
+    (``token:)``, ``prev:(``; a sequence model's tokens are often punctuation)."""
+    n = len(text)
+    if text[i] in "\"'":
+        quote, start, chars = text[i], i, []
+        i += 1
+        while i < n and text[i] != quote:
+            if text[i] == "\\" and i + 1 < n:
+                i += 1
+            chars.append(text[i])
+            i += 1
+        if i >= n:
+            raise ExpressionError(f"unclosed quote at position {start + 1}", start)
+        return i + 1, prefix + "".join(chars)
+    start = i
+    while i < n and not text[i].isspace():
+        i += 1
+    return i, prefix + text[start:i]
 
 
 # --- the tree of unresolved names ------------------------------------------------------------

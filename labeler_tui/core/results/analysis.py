@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -31,19 +31,19 @@ class HistogramJson(TypedDict, closed=True):
 class TopTokenJson(TypedDict, closed=True):
     token: str
     share: float
-    enrichment: float
+    enrichment: float | None
 
 
 class TopFamilyJson(TypedDict, closed=True):
     family: str
     share: float
-    enrichment: float
+    enrichment: float | None
 
 
 class TopValueJson(TypedDict, closed=True):
     value: MetadataValue
     share: float
-    enrichment: float
+    enrichment: float | None
 
 
 class RegionJson(TypedDict, closed=True):
@@ -60,6 +60,13 @@ class RegionJson(TypedDict, closed=True):
     metadata: dict[str, list[TopValueJson]]
 
 
+class SupportJson(TypedDict, closed=True):
+    """The examples behind a sequence model's flag, and how many sequences they come from."""
+
+    examples: int
+    sequences: int
+
+
 class TailMarkerJson(TypedDict, closed=True):
     """A token enriched >= 5x at 90%+ of the effective max but in < 20% of the core."""
 
@@ -68,6 +75,8 @@ class TailMarkerJson(TypedDict, closed=True):
     enrichment: float
     zone_share: float
     core_coverage: float | None
+    support: NotRequired[SupportJson]
+    """Sequence models only."""
 
 
 class FlanderizedJson(TypedDict, closed=True):
@@ -79,6 +88,8 @@ class FlanderizedJson(TypedDict, closed=True):
     value: MetadataValue
     top_share: float
     core_coverage: float | None
+    support: NotRequired[SupportJson]
+    """Sequence models only."""
 
 
 class SuperStimulusJson(TypedDict, closed=True):
@@ -90,6 +101,55 @@ class SuperStimulusJson(TypedDict, closed=True):
     value: MetadataValue
     zone_share: float
     core_coverage: float | None
+    support: NotRequired[SupportJson]
+    """Sequence models only."""
+
+
+class FirstTokenJson(TypedDict, closed=True):
+    """Sequence models: the feature fires at position 0 (>= 50% of the top 100 or of all)."""
+
+    kind: Literal["first_token"]
+    subject: str
+    top_share: float
+    nonzero_share: float
+    support: SupportJson
+
+
+class SingleTokenJson(TypedDict, closed=True):
+    """Sequence models: one ``token:`` word covers >= 90% of the core."""
+
+    kind: Literal["single_token"]
+    subject: str
+    core_coverage: float
+    support: SupportJson
+
+
+class DenseJson(TypedDict, closed=True):
+    """Sequence models: active on more than 10% of the corpus's positions."""
+
+    kind: Literal["dense"]
+    subject: str
+    density: float
+
+
+class SingleDocumentJson(TypedDict, closed=True):
+    """Sequence models: the top examples come from <= 3 sequences (their ids)."""
+
+    kind: Literal["single_document"]
+    subject: str
+    sequences: list[int]
+    top_n: int
+
+
+FlagJson = (
+    TailMarkerJson
+    | FlanderizedJson
+    | SuperStimulusJson
+    | FirstTokenJson
+    | SingleTokenJson
+    | DenseJson
+    | SingleDocumentJson
+)
 
 
 class GeneralValueJson(TypedDict, closed=True):
@@ -119,11 +179,13 @@ class OverviewJson(TypedDict, closed=True):
     max: float | None
     mean: float | None
     importance_percentile: float | None
+    importance_note: str | None
+    """Why the importance is null when the decoder norms are flat (null otherwise)."""
     stability_score: float | None
     quadrant: Quadrant | None
     histogram: HistogramJson
     regions: list[RegionJson]
-    flags: list[TailMarkerJson | FlanderizedJson | SuperStimulusJson]
+    flags: list[FlagJson]
     general: list[GeneralValueJson]
     effects: EffectsSummaryJson | None
     label: LabelRecordJson | None

@@ -1,9 +1,9 @@
 """Results of the data and agent commands: ``info``, ``activations``, ``index``, ``demo``,
-``init`` and ``skill``."""
+``init``, ``skill`` and ``import``."""
 
 from __future__ import annotations
 
-from typing import NotRequired
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -86,3 +86,32 @@ class SkillJson(TypedDict, closed=True):
     """The agents' guide (``labeler skill``), as Markdown."""
 
     text: str
+
+
+class ImportedModelJson(TypedDict, closed=True):
+    """A model an import created or updated: the keys it wrote and the model's size."""
+
+    name: str
+    created: bool
+    set: dict[str, Any]
+    n_features: int
+    n_examples: int
+    n_nonzero: int
+    has_decoder: bool
+
+
+class SuggestionsAddedJson(TypedDict, closed=True):
+    added: int
+    replaced: int
+    total: int
+
+
+class ImportJson(TypedDict, closed=True):
+    """What ``labeler import`` did: the labeler.toml written, the models, the suggestions."""
+
+    kind: str
+    source: str
+    workspace: str
+    models: list[ImportedModelJson]
+    suggestions: dict[str, SuggestionsAddedJson]
+    notes: list[str]

@@ -1,4 +1,4 @@
-"""Results of the evidence commands: ``examples``, ``test`` and ``effects``."""
+"""Results of the evidence commands: ``examples``, ``test``, ``effects`` and ``contexts``."""
 
 from __future__ import annotations
 
@@ -90,3 +90,52 @@ class EffectsJson(TypedDict, closed=True):
     feature_id: int
     promoted: list[EffectJson]
     suppressed: list[EffectJson]
+
+
+class ContextJson(TypedDict, closed=True):
+    """One activating position of a sequence model and its window: the tokens (raw text),
+    their ids, this feature's activation at each (0.0 where it is not active) and ``center``,
+    the index of the activating token in ``tokens``."""
+
+    seq: int
+    pos: int
+    example_id: int
+    activation: float
+    fraction: float
+    region: Region
+    tokens: list[str]
+    token_ids: list[int]
+    activations: list[float]
+    center: int
+
+
+class ContextsJson(TypedDict, closed=True):
+    """Contexts of a region (``labeler contexts``): the top k, or a seeded sample of k."""
+
+    feature_id: int
+    model: str
+    region: Region | Literal["top"]
+    k: int
+    sample: bool
+    seed: int | None
+    window: list[int]
+    separator: str
+    where: str | None
+    match: bool
+    effective_max: float | None
+    count: int
+    matching: int | None
+    contexts: list[ContextJson]
+
+
+class SequenceActivationsJson(TypedDict, closed=True):
+    """A whole sequence with one feature's activation at each token (``contexts --seq``)."""
+
+    feature_id: int
+    model: str
+    seq: int
+    tokens: list[str]
+    token_ids: list[int]
+    activations: list[float]
+    separator: str
+    effective_max: float | None

@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 if TYPE_CHECKING:
     from labeler_tui.core.evidence.lint import LintWarning
     from labeler_tui.core.records import LabelRecord
+    from labeler_tui.core.stores.suggestions import Suggestion
 
 
 class LabelRecordJson(TypedDict):
@@ -126,3 +127,46 @@ def clear_result(feature_id: int, removed: LabelRecord | None) -> ClearedJson:
     return ClearedJson(
         feature_id=feature_id, removed=None if removed is None else record_json(removed)
     )
+
+
+class SuggestionJson(TypedDict, closed=True):
+    """A suggested label imported from another tool (not a label); ``index`` counts from 1,
+    the number ``label --from-suggestion`` takes."""
+
+    index: int
+    text: str
+    source: str
+    explainer: str | None
+    method: str | None
+    scores: dict[str, float]
+    origin: str | None
+    imported_at: str | None
+
+
+class SuggestionsJson(TypedDict, closed=True):
+    """A feature's suggestions, best scored first."""
+
+    feature_id: int
+    model: str
+    suggestions: list[SuggestionJson]
+
+
+def suggestions_result(feature_id: int, model: str, found: Iterable[Suggestion]) -> SuggestionsJson:
+    """``labeler suggestions --json`` from a feature's suggestions (best scored first)."""
+    return {
+        "feature_id": feature_id,
+        "model": model,
+        "suggestions": [
+            {
+                "index": i,
+                "text": s.text,
+                "source": s.source,
+                "explainer": s.explainer,
+                "method": s.method,
+                "scores": dict(s.scores),
+                "origin": s.origin,
+                "imported_at": s.imported_at,
+            }
+            for i, s in enumerate(found, start=1)
+        ],
+    }
