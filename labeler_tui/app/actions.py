@@ -107,6 +107,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # --- label -----------------------------------------------------------------------------------
     ActionSpec("edit", "e", "edit_label", "Edit", "Move into the label form", "Label", show=False),
     ActionSpec(
+        "use_suggestion",
+        "ctrl+g",
+        "use_suggestion",
+        "Suggestion",
+        "Copy the feature's next imported suggestion into the name (saved with derived_from)",
+        "Label",
+        show=False,
+    ),
+    ActionSpec(
         "save",
         "ctrl+s",
         "save_label",
@@ -190,6 +199,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "hypothesis",
         "Hypothesis",
         "Test an expression as you type; filter the examples by it",
+        "Evidence",
+        show=False,
+    ),
+    ActionSpec(
+        "whole_sequence",
+        "w",
+        "whole_sequence",
+        "Sequence",
+        "A sequence model: the whole sequence of the context under the cursor, shaded by the "
+        "activation on each token",
         "Evidence",
         show=False,
     ),

@@ -7,7 +7,7 @@ several threads at once, and the UI holds no store or analysis logic.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeler_tui.core.analysis.similarity import similarity_method
 from labeler_tui.core.data import ModelData, ProgressCallback
@@ -22,6 +22,10 @@ from labeler_tui.core.service import LabelingService
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
 from labeler_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from labeler_tui.core.evidence.contexts import ContextsResult, SequenceActivations
+    from labeler_tui.core.stores.suggestions import Suggestion
 
 Stores = tuple[LabelBook, QueueState]
 """The labels and the queue as one snapshot read them."""
@@ -126,6 +130,50 @@ class Backend:
             match=match,
             aliases=self.service.aliases,
         )
+
+    @property
+    def is_sequence(self) -> bool:
+        """A sequence model (its examples are token contexts); opens the data."""
+        from labeler_tui.core.data.sequence_data import SequenceModelData
+
+        return isinstance(self.data, SequenceModelData)
+
+    def contexts(
+        self,
+        feature_id: int,
+        region: str,
+        k: int,
+        *,
+        sample: bool,
+        where: str | None,
+        match: bool,
+    ) -> ContextsResult:
+        """A sequence model's contexts of a region: its top ``k`` or a seeded sample (seed 0),
+        filtered by ``where`` (``labeler contexts``)."""
+        from labeler_tui.core.evidence.contexts import feature_contexts
+
+        return feature_contexts(
+            self.data,
+            feature_id,
+            region,
+            k,
+            sample=sample,
+            seed=0,
+            where=where,
+            match=match,
+            aliases=self.service.aliases,
+        )
+
+    def sequence(self, feature_id: int, seq: int) -> SequenceActivations:
+        """A whole sequence with the feature's activation at each token."""
+        from labeler_tui.core.evidence.contexts import sequence_activations
+
+        return sequence_activations(self.data, feature_id, seq)
+
+    def suggestions(self, feature_id: int) -> tuple[Suggestion, ...]:
+        """The feature's imported suggestions, best scored first (none when there is no
+        suggestions store)."""
+        return self.service.suggestions(feature_id)
 
     def hypothesis(self, feature_id: int, expression: str) -> HypothesisResult:
         """The expression tested on the feature (ExpressionError for a bad one)."""

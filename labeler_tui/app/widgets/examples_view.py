@@ -21,6 +21,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from labeler_tui.app.jobs import Job, Jobs
+from labeler_tui.app.widgets.context_text import contexts_heading, contexts_text
 from labeler_tui.app.widgets.evidence_text import (
     REGION_ORDER,
     SAMPLED_BY_DEFAULT,
@@ -30,6 +31,7 @@ from labeler_tui.app.widgets.evidence_text import (
     hypothesis_text,
     region_tabs,
 )
+from labeler_tui.core.evidence.contexts import Context, ContextsResult
 from labeler_tui.core.evidence.examples import ExamplesResult
 from labeler_tui.core.evidence.hypothesis import HypothesisResult
 from labeler_tui.core.evidence.syntax import ExpressionError
@@ -43,6 +45,10 @@ EXAMPLES_K = 30
 TYPING_PAUSE = 0.04
 """Seconds of quiet typing before an expression is evaluated."""
 KEYS_HINT = "[ ] region · o top/sample · h hypothesis · ctrl+t (not) matching · x overview"
+SEQUENCE_PLACEHOLDER = "hypothesis: e.g. context:Copyright AND NOT token:,"
+CONTEXT_KEYS_HINT = (
+    "j/k context · w whole sequence · [ ] region · o top/sample · h hypothesis · x overview"
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class EvidenceLoaded(Message, bubble=False):
         request: EvidenceRequest,
         hypothesis: HypothesisResult | None,
         error: ExpressionError | None,
-        examples: ExamplesResult | None,
+        examples: ExamplesResult | ContextsResult | None,
     ) -> None:
         super().__init__()
         self.request = request
@@ -84,7 +90,8 @@ def load_evidence(backend: Backend, request: EvidenceRequest) -> EvidenceLoaded:
             hypothesis = backend.hypothesis(request.feature_id, expression)
         except ExpressionError as exc:
             return EvidenceLoaded(request, None, exc, None)
-    examples = backend.examples(
+    read = backend.contexts if backend.is_sequence else backend.examples
+    examples = read(
         request.feature_id,
         request.region,
         EXAMPLES_K,
@@ -143,7 +150,9 @@ class ExamplesView(Vertical):
         self.match = True
         self.hypothesis: HypothesisResult | None = None
         """The box's expression as last tested on the feature (None: none, or it failed)."""
-        self.examples: ExamplesResult | None = None
+        self.examples: ExamplesResult | ContextsResult | None = None
+        self.cursor = 0
+        """The context under the cursor (sequence models: j/k move it, w opens its sequence)."""
         self.drawn_for: str | None = None
         """The expression whose figures (or error) are on screen now."""
         self._pending: Timer | None = None
@@ -261,10 +270,55 @@ class ExamplesView(Vertical):
             result.update(hypothesis_text(message.hypothesis) if message.hypothesis else "")
         if message.examples is not None:
             self.examples = message.examples
-            self.query_one("#examples-heading", Static).update(examples_heading(message.examples))
-            self.query_one(ExampleLines).show(examples_text(message.examples))
+            self.cursor = 0
+            self.query_one(ExampleLines).scroll_home(animate=False)
+            self._draw_examples()
         self.drawn_for = request.expression
         self.post_message(self.Tested(request.feature_id, self.hypothesis))
+
+    def _draw_examples(self) -> None:
+        examples = self.examples
+        if examples is None:
+            return
+        keys = self.query_one("#examples-keys", Static)
+        if isinstance(examples, ContextsResult):
+            self.query_one("#hypothesis", Input).placeholder = SEQUENCE_PLACEHOLDER
+            lines = self.query_one(ExampleLines)
+            width = max(40, lines.size.width - 1)
+            self.query_one("#examples-heading", Static).update(contexts_heading(examples))
+            lines.show(contexts_text(examples, width, self.cursor))
+            keys.update(Text(CONTEXT_KEYS_HINT, no_wrap=True, overflow="ellipsis"))
+        else:
+            self.query_one("#examples-heading", Static).update(examples_heading(examples))
+            self.query_one(ExampleLines).show(examples_text(examples))
+            keys.update(Text(KEYS_HINT, no_wrap=True, overflow="ellipsis"))
+
+    @property
+    def has_contexts(self) -> bool:
+        return isinstance(self.examples, ContextsResult) and bool(self.examples.contexts)
+
+    def move_cursor(self, step: int) -> None:
+        """The next (previous) context, scrolled into view."""
+        if not isinstance(self.examples, ContextsResult) or not self.examples.contexts:
+            return
+        self.cursor = max(0, min(len(self.examples.contexts) - 1, self.cursor + step))
+        self._draw_examples()
+        lines = self.query_one(ExampleLines)
+        height = max(1, lines.size.height)
+        if self.cursor < lines.scroll_y:
+            lines.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= lines.scroll_y + height:
+            lines.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    @property
+    def current_context(self) -> Context | None:
+        if not isinstance(self.examples, ContextsResult) or not self.examples.contexts:
+            return None
+        return self.examples.contexts[min(self.cursor, len(self.examples.contexts) - 1)]
+
+    def on_resize(self) -> None:
+        if isinstance(self.examples, ContextsResult):
+            self._draw_examples()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = self.jobs.failure(event)

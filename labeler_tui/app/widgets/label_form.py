@@ -13,11 +13,13 @@ from textual.message import Message
 from textual.validation import Number
 from textual.widgets import Input, Label, Select, Static, TextArea
 
+from labeler_tui.core.data.tokenizer import visible_piece
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.evidence.lint import LintWarning
 from labeler_tui.core.records import LabelEdit, LabelRecord
 from labeler_tui.core.sanitize import visible
 from labeler_tui.core.service import NO_LABEL
+from labeler_tui.core.stores.suggestions import Suggestion
 
 
 def _number(raw: str, field: str) -> float | None:
@@ -48,7 +50,9 @@ class LabelForm(Vertical):
     LabelForm #form-hint { height: auto; color: $text-muted; }
     LabelForm #form-lint { height: auto; max-height: 2; color: $warning; }
     LabelForm #form-hypothesis { height: auto; color: $text-muted; }
-    LabelForm #form-hint, LabelForm #form-lint, LabelForm #form-hypothesis {
+    LabelForm #form-suggestions { height: auto; max-height: 4; }
+    LabelForm #form-suggestions, LabelForm #form-hint, LabelForm #form-lint,
+    LabelForm #form-hypothesis {
         text-wrap: nowrap; text-overflow: ellipsis;
     }
     LabelForm Input.-invalid { color: $error; }
@@ -73,6 +77,9 @@ class LabelForm(Vertical):
         self.feature_id: int | None = None
         self._filled: dict[str, str] = {}
         self._record: LabelRecord | None = None
+        self.suggestions: tuple[Suggestion, ...] = ()
+        """The feature's imported suggestions, best first (ctrl+g copies the next one)."""
+        self._suggested: Suggestion | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -109,12 +116,13 @@ class LabelForm(Vertical):
             show_line_numbers=False,
             placeholder="notes (escape leaves the form, ctrl+s saves)",
         )
+        yield Static("", id="form-suggestions")
         yield Static("", id="form-hint")
         yield Static("", id="form-lint")
         yield Static("", id="form-hypothesis")
 
     def on_mount(self) -> None:
-        for selector in ("#form-hint", "#form-lint", "#form-hypothesis"):
+        for selector in ("#form-suggestions", "#form-hint", "#form-lint", "#form-hypothesis"):
             self._set(selector, "")
 
     # --- filling and reading ---------------------------------------------------------------------
@@ -147,6 +155,34 @@ class LabelForm(Vertical):
         self.set_hint("")
         self.set_warnings([])
         self._filled = self.raw()
+
+    # --- suggestions -----------------------------------------------------------------------------
+    def set_suggestions(self, feature_id: int, suggestions: tuple[Suggestion, ...]) -> None:
+        """List a feature's suggestions (the first three, one line each) under the fields."""
+        if feature_id != self.feature_id:
+            return
+        self.suggestions = suggestions
+        self._suggested = None
+        self._set("#form-suggestions", suggestions_text(suggestions))
+
+    def use_next_suggestion(self) -> Suggestion | None:
+        """Copy the suggestion after the one copied last (the first one at first) into the
+        name; None when the feature has none."""
+        if not self.suggestions:
+            return None
+        i = self.suggestions.index(self._suggested) + 1 if self._suggested else 0
+        chosen = self.suggestions[i % len(self.suggestions)]
+        self.query_one("#form-name", Input).value = chosen.text
+        self._suggested = chosen
+        self._set("#form-suggestions", suggestions_text(self.suggestions, chosen))
+        return chosen
+
+    @property
+    def derived_from(self) -> Suggestion | None:
+        """The suggestion the name was copied from, while the name is still its text."""
+        chosen = self._suggested
+        name = self.query_one("#form-name", Input).value.strip()
+        return chosen if chosen is not None and name == chosen.text.strip() else None
 
     def values(self) -> LabelEdit:
         """The label the form holds, checked; a bad field raises ValidationError naming it."""
@@ -297,6 +333,24 @@ class LabelForm(Vertical):
     def _edited(self) -> None:
         if self.feature_id is not None:
             self.post_message(self.Edited())
+
+
+def suggestions_text(
+    suggestions: tuple[Suggestion, ...], chosen: Suggestion | None = None, shown: int = 3
+) -> Text:
+    """``suggested (ctrl+g): 1 text · source · 0.83`` lines; the one copied is marked."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if not suggestions:
+        return text
+    text.append(f"{len(suggestions)} suggested (ctrl+g copies)", style="dim")
+    for i, s in enumerate(suggestions[:shown], 1):
+        text.append("\n")
+        text.append("▶ " if s == chosen else "  ", style="bold")
+        text.append(f"{i} ", style="dim")
+        text.append(visible_piece(s.text), style="italic")
+        score = f" · {s.score:.2f}" if s.score is not None else ""
+        text.append(f" · {visible_piece(s.source)}{score}", style="dim")
+    return text
 
 
 def _shown(value: float | None) -> str:

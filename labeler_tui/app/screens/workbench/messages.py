@@ -12,6 +12,7 @@ from labeler_tui.core.evidence.neighbours import Neighbour
 from labeler_tui.core.records import LabelRecord
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
+from labeler_tui.core.stores.suggestions import Suggestion
 
 Neighbours = list[Neighbour]
 """Similar features, best first, with their labels (or core families) and queue states."""
@@ -75,9 +76,12 @@ class FeatureLoaded(Message):
         record: LabelRecord | None,
         histogram: Any = None,
         similar: tuple[str, Neighbours] | None = None,
+        suggestions: tuple[Suggestion, ...] = (),
     ) -> None:
         super().__init__()
         self.feature_id = feature_id
+        self.suggestions = suggestions
+        """The feature's imported suggestions, best first."""
         self.overview = overview
         self.record = record
         self.histogram = histogram

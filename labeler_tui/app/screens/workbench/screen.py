@@ -38,6 +38,7 @@ from labeler_tui.app.screens.modals import (
     RecentScreen,
     SkipReasonScreen,
 )
+from labeler_tui.app.screens.sequence import SequenceScreen
 from labeler_tui.app.screens.workbench import workers
 from labeler_tui.app.screens.workbench.messages import (
     ClaimChanged,
@@ -70,6 +71,7 @@ from labeler_tui.core.sanitize import visible
 from labeler_tui.core.service import NO_LABEL
 from labeler_tui.core.stores.labels import LabelBook
 from labeler_tui.core.stores.queue import QueueState
+from labeler_tui.core.stores.suggestions import Suggestion
 from labeler_tui.core.timestamps import shown
 
 SAVE = "Save"
@@ -418,6 +420,7 @@ class WorkbenchScreen(Screen[None]):
         form = self.query_one(LabelForm)
         if form.feature_id != message.feature_id or not form.dirty:
             form.fill(message.feature_id, message.record)
+        form.set_suggestions(message.feature_id, message.suggestions)
         self._sync_lease()  # after the detail: the claim's write must not delay the drawing
         lease = self.backend.lease
         if lease.wanted != message.feature_id and self._claim_timer is None:
@@ -747,6 +750,12 @@ class WorkbenchScreen(Screen[None]):
         return None if entry is None else entry.feature_id
 
     def action_open_entry(self) -> None:
+        if (
+            self._focus_in(self.query_one(ExampleLines))
+            and self.query_one(ExamplesView).has_contexts
+        ):
+            self.action_whole_sequence()
+            return
         if self._focus_in(self.query_one(SimilarSidebar)):
             fid = self.query_one(SimilarSidebar).highlighted_feature
         else:
@@ -758,6 +767,10 @@ class WorkbenchScreen(Screen[None]):
     def _move(self, down: bool) -> None:
         focused = self.focused
         if focused is None or self._focus_in(self.query_one(LabelForm)):
+            return
+        view = self.query_one(ExamplesView)
+        if isinstance(focused, ExampleLines) and view.has_contexts:
+            view.move_cursor(1 if down else -1)
             return
         if isinstance(focused, FeatureDetail | ExampleLines):
             (focused.scroll_down if down else focused.scroll_up)(animate=False)
@@ -825,6 +838,20 @@ class WorkbenchScreen(Screen[None]):
             return
         self.query_one(LabelForm).focus_name()
 
+    def action_use_suggestion(self) -> None:
+        if self.current is None:
+            self.notify("Open a feature first (n or enter).", severity="warning")
+            return
+        form = self.query_one(LabelForm)
+        chosen = form.use_next_suggestion()
+        if chosen is None:
+            self.notify(
+                f"Feature {self.current} has no suggestion (labeler import delphi|neuronpedia).",
+                severity="information",
+            )
+            return
+        form.focus_name()
+
     def action_save_label(self) -> None:
         form = self.query_one(LabelForm)
         feature_id = self.current
@@ -840,9 +867,16 @@ class WorkbenchScreen(Screen[None]):
         hypothesis = self.query_one(ExamplesView).hypothesis_for_save(stored)
         if hypothesis is not None:
             edit = replace(edit, hypothesis_expression=hypothesis)
-        self._save(feature_id, edit, form.read_since)
+        self._save(feature_id, edit, form.read_since, derived_from=form.derived_from)
 
-    def _save(self, feature_id: int, edit: LabelEdit, since: str, force: bool = False) -> None:
+    def _save(
+        self,
+        feature_id: int,
+        edit: LabelEdit,
+        since: str,
+        force: bool = False,
+        derived_from: Suggestion | None = None,
+    ) -> None:
         """Save the form's label if the stored one is still the one it was filled from
         (``since``); a label saved meanwhile by someone else, or a claim of another owner,
         comes back as a failure that asks what to do (:meth:`_save_refused`)."""
@@ -850,7 +884,7 @@ class WorkbenchScreen(Screen[None]):
 
         def change() -> str:
             record = backend.service.set_label(
-                feature_id, edit, force=force, if_unchanged_since=since
+                feature_id, edit, force=force, if_unchanged_since=since, derived_from=derived_from
             )
             lease.dropped(feature_id)  # labeling completed it: its claim went with its entry
             warnings = backend.service.lint(record)
@@ -860,7 +894,7 @@ class WorkbenchScreen(Screen[None]):
             return said
 
         form = self.query_one(LabelForm)
-        self._saving = _Saving(feature_id, edit, since, force, form.mark_saved())
+        self._saving = _Saving(feature_id, edit, since, force, form.mark_saved(), derived_from)
         self.queue_list.focus()
         self._write(SAVE, change, next_feature=self.next_after_save)
 
@@ -877,7 +911,13 @@ class WorkbenchScreen(Screen[None]):
 
             def confirmed(yes: bool | None) -> None:
                 if yes:
-                    self._save(saving.feature_id, saving.edit, saving.since, force=True)
+                    self._save(
+                        saving.feature_id,
+                        saving.edit,
+                        saving.since,
+                        force=True,
+                        derived_from=saving.derived_from,
+                    )
 
             question = f"Feature {error.feature_id} is claimed by {error.owner} until {shown(error.expires)}."
             self.app.push_screen(ConfirmScreen("Claimed", question, "Save anyway"), confirmed)
@@ -891,7 +931,7 @@ class WorkbenchScreen(Screen[None]):
         """Keep mine (save over the stored label), take theirs, or merge both notes."""
         if choice == "mine":
             since = NO_LABEL if theirs is None else (theirs.last_updated or "")
-            self._save(saving.feature_id, saving.edit, since, saving.force)
+            self._save(saving.feature_id, saving.edit, since, saving.force, saving.derived_from)
             return
         if choice not in ("theirs", "merge") or self.current != saving.feature_id:
             return
@@ -1036,6 +1076,17 @@ class WorkbenchScreen(Screen[None]):
             self._show_examples(True)
         self.query_one(ExamplesView).focus_box()
 
+    def action_whole_sequence(self) -> None:
+        view = self.query_one(ExamplesView)
+        context = view.current_context if self.examples_shown else None
+        if self.current is None or context is None:
+            self.notify(
+                "Open a sequence model's contexts first (x), then pick one with j/k.",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(SequenceScreen(self.backend, self.current, context.seq, context.pos))
+
     def action_step_region(self, step: int) -> None:
         if self.current is None:
             return
@@ -1133,6 +1184,7 @@ class _Saving:
     since: str
     force: bool
     filled: dict[str, str]
+    derived_from: Suggestion | None = None
 
 
 def _released(backend: Backend) -> None:

@@ -33,6 +33,7 @@ from labeler_tui.app.screens.workbench.messages import (
 )
 from labeler_tui.app.screens.workbench.queue_rows import build_rows
 from labeler_tui.app.widgets.histogram import Canvas, plot_bins, render_histogram
+from labeler_tui.core.errors import LabelerError
 from labeler_tui.core.lease import Lease
 from labeler_tui.core.records import LabelEdit
 
@@ -109,7 +110,11 @@ def load_feature(
     if canvas is not None and (overview.get("histogram") or {}).get("counts"):
         edges, counts = backend.histogram(feature_id, plot_bins(canvas))
         plot = (edges, counts, render_histogram(edges, counts, canvas))
-    return FeatureLoaded(feature_id, overview, record, plot, similar)
+    try:
+        suggestions = backend.suggestions(feature_id)
+    except LabelerError:  # a broken suggestions file must not hold the feature back
+        suggestions = ()
+    return FeatureLoaded(feature_id, overview, record, plot, similar, suggestions)
 
 
 def load_similar(
