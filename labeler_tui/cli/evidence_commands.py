@@ -178,13 +178,18 @@ def cmd_test(ctx: CliContext) -> int:
 
 # --- effects ----------------------------------------------------------------------------------
 def cmd_effects(ctx: CliContext) -> int:
-    ctx.data()
+    data = ctx.data()
     result = ctx.service().effects(ctx.args.feature_id, ctx.args.k)
+    how = (
+        "decoder row x output matrix"
+        if data.config.output is not None
+        else "imported from a Neuronpedia export: its pos_str / neg_str logits"
+    )
 
     def human(console: Console) -> None:
         width = max([len(e.name) for e in result.promoted] + [len("promotes")])
         lines = [
-            f"Feature {result.feature_id}: output effects (decoder row x output matrix)",
+            f"Feature {result.feature_id}: output effects ({how})",
             f"  {'promotes':<{width}}  {'value':>8}    {'value':>8}  suppresses",
         ]
         for i in range(max(len(result.promoted), len(result.suppressed))):

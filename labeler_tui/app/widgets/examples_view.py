@@ -284,7 +284,7 @@ class ExamplesView(Vertical):
         if isinstance(examples, ContextsResult):
             self.query_one("#hypothesis", Input).placeholder = SEQUENCE_PLACEHOLDER
             lines = self.query_one(ExampleLines)
-            width = max(40, lines.size.width - 1)
+            width = max(40, lines.size.width - 3)  # the scrollbar
             self.query_one("#examples-heading", Static).update(contexts_heading(examples))
             lines.show(contexts_text(examples, width, self.cursor))
             keys.update(Text(CONTEXT_KEYS_HINT, no_wrap=True, overflow="ellipsis"))
