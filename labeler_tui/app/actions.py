@@ -111,7 +111,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "ctrl+g",
         "use_suggestion",
         "Suggestion",
-        "Copy the feature's next imported suggestion into the name (saved with derived_from)",
+        "Copy the next imported suggestion into the name",
         "Label",
         show=False,
     ),
@@ -207,8 +207,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "w",
         "whole_sequence",
         "Sequence",
-        "A sequence model: the whole sequence of the context under the cursor, shaded by the "
-        "activation on each token",
+        "The whole sequence of the context under the cursor (sequence models)",
         "Evidence",
         show=False,
     ),
