@@ -10,6 +10,7 @@ runs headless through Pilot, exactly as a user drives it, and each view is saved
 
 - ``workbench.svg``       120x40: queue, feature detail with the region histogram, similar features
 - ``label-form.svg``      120x40: the label form in use, with the core-coverage hint
+- ``contexts.svg``        120x40: the text model's feature 77, its core contexts (sequence model)
 - ``examples.svg``        120x40: 13934's core examples with the hypothesis box testing
                           ``respawn_punisher`` (a tail marker: 12% of the core, 90% of 90%+)
 - ``help.svg``            120x40: every key and the labeling guide
@@ -123,15 +124,33 @@ async def wait_for_feature(pilot: Pilot[None], timeout: float = 30.0) -> None:
     raise TimeoutError("the workbench did not show a feature in time")
 
 
+async def wait_for_data(pilot: Pilot[None], timeout: float = 60.0) -> None:
+    """Until the model's data is open (a model without a queue opens no feature)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await settle(pilot, 1)
+        if pilot.app.workbench.data_ready:  # type: ignore[attr-defined]
+            return
+    raise TimeoutError("the model's data did not open in time")
+
+
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
 
 async def shot(
-    workspace: Workspace, out: Path, name: str, size: tuple[int, int], steps: Steps
+    workspace: Workspace,
+    out: Path,
+    name: str,
+    size: tuple[int, int],
+    steps: Steps,
+    model: str = MODEL,
 ) -> Path:
-    app = LabelerApp(workspace, MODEL)
+    app = LabelerApp(workspace, model)
     async with app.run_test(size=size) as pilot:
-        await wait_for_feature(pilot)
+        if model == MODEL:  # its queue was built: the top entry opens at start
+            await wait_for_feature(pilot)
+        else:
+            await wait_for_data(pilot)
         await steps(pilot)
         await settle(pilot)
         app.save_screenshot(filename=f"{name}.svg", path=str(out))
@@ -171,6 +190,16 @@ async def hypothesis(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def contexts(pilot: Pilot[None]) -> None:
+    """The text model's feature 77 (planted on all-caps licence text): its core contexts."""
+    await pilot.press("g", *"77", "enter")
+    await settle(pilot)
+    await wait_for_feature(pilot)
+    await pilot.press("x")
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
 async def show_help(pilot: Pilot[None]) -> None:
     await pilot.press("f1")
     await settle(pilot)
@@ -181,18 +210,21 @@ async def show_progress(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
-SHOTS: tuple[tuple[str, tuple[int, int], Steps], ...] = (
-    ("workbench", (120, 40), open_top),
-    ("label-form", (120, 40), label_form),
-    ("examples", (120, 40), hypothesis),
-    ("help", (120, 40), show_help),
-    ("progress", (120, 40), show_progress),
-    ("workbench-80x24", (80, 24), open_top),
+SHOTS: tuple[tuple[str, tuple[int, int], Steps, str], ...] = (
+    ("workbench", (120, 40), open_top, MODEL),
+    ("label-form", (120, 40), label_form, MODEL),
+    ("examples", (120, 40), hypothesis, MODEL),
+    ("contexts", (120, 40), contexts, "text"),
+    ("help", (120, 40), show_help, MODEL),
+    ("progress", (120, 40), show_progress, MODEL),
+    ("workbench-80x24", (80, 24), open_top, MODEL),
 )
 
 
 async def render_all(workspace: Workspace, out: Path) -> list[Path]:
-    return [await shot(workspace, out, name, size, steps) for name, size, steps in SHOTS]
+    return [
+        await shot(workspace, out, name, size, steps, model) for name, size, steps, model in SHOTS
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
