@@ -115,6 +115,16 @@ def existing_table(request: ImportRequest, name: str) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
+def decoder_change(request: ImportRequest, name: str, folder: Path) -> ModelChange:
+    """Model ``name``'s ``decoder`` set to an SAE folder: the model is created (a sequence
+    model with only a decoder) when the workspace has none of that name, else attached to."""
+    table = existing_table(request, name)
+    values: dict[str, object] = {"decoder": request.value(folder)}
+    if table is None:
+        values = {"kind": "sequence", **values}
+    return ModelChange(name, values, create=table is None)
+
+
 def require_single(request: ImportRequest, found: list[str], what: str) -> None:
     """``--model`` names one model: an import of several hookpoints/sources cannot use it."""
     if request.model is not None and len(found) > 1:

@@ -13,11 +13,11 @@ from labeler_tui.importers import (
     Importer,
     ImportPlan,
     ImportRequest,
-    existing_table,
+    decoder_change,
     require_single,
 )
 from labeler_tui.importers.sae_folders import SAELENS_WEIGHTS, open_sae_folder, sae_folders
-from labeler_tui.importers.workspace_file import ModelChange, model_name
+from labeler_tui.importers.workspace_file import model_name
 
 
 def plan(request: ImportRequest) -> ImportPlan:
@@ -35,11 +35,7 @@ def plan(request: ImportRequest) -> ImportPlan:
         hook = meta.get("hook_name") or sae.cfg.get("hook_name")
         lm = meta.get("model_name") or sae.cfg.get("model_name")
         name = request.model or model_name(str(hook) if hook else folder.name)
-        table = existing_table(request, name)
-        values: dict[str, object] = {"decoder": request.value(folder)}
-        if table is None:
-            values = {"kind": "sequence", **values}
-        out.changes.append(ModelChange(name, values, create=table is None))
+        out.changes.append(decoder_change(request, name, folder))
         architecture = sae.cfg.get("architecture", "standard")
         out.notes.append(
             f"{name}: SAELens {architecture} SAE"

@@ -15,11 +15,11 @@ from labeler_tui.importers import (
     Importer,
     ImportPlan,
     ImportRequest,
-    existing_table,
+    decoder_change,
     require_single,
 )
 from labeler_tui.importers.sae_folders import SPARSIFY_WEIGHTS, open_sae_folder, sae_folders
-from labeler_tui.importers.workspace_file import ModelChange, model_name
+from labeler_tui.importers.workspace_file import model_name
 
 
 def plan(request: ImportRequest) -> ImportPlan:
@@ -34,11 +34,7 @@ def plan(request: ImportRequest) -> ImportPlan:
     for folder in folders:
         sae = open_sae_folder(folder, SPARSIFY_WEIGHTS, "num_latents")
         name = request.model or model_name(folder.name)
-        table = existing_table(request, name)
-        values: dict[str, object] = {"decoder": request.value(folder)}
-        if table is None:
-            values = {"kind": "sequence", **values}
-        out.changes.append(ModelChange(name, values, create=table is None))
+        out.changes.append(decoder_change(request, name, folder))
         k = sae.cfg.get("k")
         out.notes.append(
             f"{name}: sparsify SAE at hookpoint {folder.name}, {sae.n_latents} latents x d_in "
