@@ -36,13 +36,11 @@ from labeler_tui.core.data.sequence_data import SequenceModelData
 from labeler_tui.core.errors import ValidationError
 from labeler_tui.core.evidence.examples import (
     DEFAULT_K,
-    MAX_SEED,
     TOP,
-    _check_count,
     _choose,
-    check_region,
+    checked_request,
 )
-from labeler_tui.core.evidence.expressions import Expression, compile_expression
+from labeler_tui.core.evidence.expressions import Expression
 
 SAMPLED_BY_DEFAULT = ("core", "below_core", "low", "floor")
 """Regions whose contexts are a seeded sample unless asked otherwise (the top of a region is
@@ -233,17 +231,11 @@ def feature_contexts(
     otherwise. ``window`` (before, after) defaults to the model's ``window``. ValidationError
     for a bag model, a bad id, region, k, seed or window; ExpressionError for a bad ``where``."""
     seq = sequence_data(data)
-    activations = seq.feature(feature_id)  # validates the id first
-    region = check_region(region)
-    k = _check_count("k", k, 1)
-    seed = _check_count("seed", seed, 0, MAX_SEED)
+    activations, region, k, seed, expression = checked_request(
+        seq, feature_id, region, k, seed, where, aliases
+    )
     before, after = check_window(window if window is not None else seq.sequences.window)
     use_sample = region in SAMPLED_BY_DEFAULT if sample is None else bool(sample)
-    expression = (
-        where
-        if isinstance(where, Expression) or where is None
-        else compile_expression(seq, where, aliases)
-    )
     descending = activations.activations
     eff = R.effective_max(descending)
     result = ContextsResult(

@@ -140,6 +140,29 @@ def _check_count(name: str, value: Any, minimum: int, maximum: int | None = None
     return int(value)
 
 
+def checked_request(
+    data: ModelData,
+    feature_id: int,
+    region: str,
+    k: int,
+    seed: int,
+    where: str | Expression | None,
+    aliases: Mapping[str, str] | None,
+) -> tuple[FeatureActivations, str, int, int, Expression | None]:
+    """A request for a region's examples (or contexts), checked: the feature's activations
+    (the id is checked first), the region, k, the seed and the compiled ``where``."""
+    activations = data.feature(feature_id)
+    region = check_region(region)
+    k = _check_count("k", k, 1)
+    seed = _check_count("seed", seed, 0, MAX_SEED)
+    expression = (
+        where
+        if isinstance(where, Expression) or where is None
+        else compile_expression(data, where, aliases)
+    )
+    return activations, region, k, seed, expression
+
+
 def feature_examples(
     data: ModelData,
     feature_id: int,
@@ -155,14 +178,8 @@ def feature_examples(
     """Up to ``k`` examples of ``region`` of a feature, highest activation first (see the module
     docstring). ValidationError for a bad feature id, region, k or seed; ExpressionError for a
     bad ``where``."""
-    activations = data.feature(feature_id)  # validates the id first
-    region = check_region(region)
-    k = _check_count("k", k, 1)
-    seed = _check_count("seed", seed, 0, MAX_SEED)
-    expression = (
-        where
-        if isinstance(where, Expression) or where is None
-        else compile_expression(data, where, aliases)
+    activations, region, k, seed, expression = checked_request(
+        data, feature_id, region, k, seed, where, aliases
     )
     descending = activations.activations
     eff = R.effective_max(descending)
