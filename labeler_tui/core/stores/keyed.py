@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from labeler_tui.core.errors import StoreError
 from labeler_tui.core.stores.commit import FileSpan, Piece
 from labeler_tui.core.stores.jsonfile import (
     Fingerprint,
@@ -219,8 +220,6 @@ class KeyedView(Mapping[str, Any]):
     def _read(self, start: int, end: int) -> bytes | memoryview:
         source = self.source()
         if source is None:
-            from labeler_tui.core.errors import StoreError
-
             raise StoreError(f"{self.path}: changed while it was read; try again")
         if isinstance(source, bytes):
             return memoryview(source)[start:end]
@@ -352,21 +351,23 @@ class Splice:
         return self.index_after
 
 
+def _replaced(path: Path) -> StoreError:
+    return StoreError(
+        f"{path}: changed by another program while this change was made; nothing was written "
+        "(try again)"
+    )
+
+
 def check_unchanged(changes: Changes) -> None:
     """StoreError when the file was replaced since this change read it (a program that does not
     take the workspace lock wrote it): what it wrote is not overwritten."""
     base = changes.base
     if not isinstance(base, KeyedView):
         return
-    from labeler_tui.core.errors import StoreError
-
     now = fingerprint(base.path)
     read = base.index.fingerprint if base.index is not None else base.read_as
     if read is not None and now != read:
-        raise StoreError(
-            f"{base.path}: changed by another program while this change was made; nothing was "
-            "written (try again)"
-        )
+        raise _replaced(base.path)
 
 
 def splice(changes: Changes, columns: Sequence[str] = ()) -> Splice | None:
@@ -377,12 +378,7 @@ def splice(changes: Changes, columns: Sequence[str] = ()) -> Splice | None:
         return None
     source = base.source()
     if source is None:
-        from labeler_tui.core.errors import StoreError
-
-        raise StoreError(
-            f"{base.path}: changed by another program while this change was made; nothing was "
-            "written (try again)"
-        )
+        raise _replaced(base.path)
     index = base.index
     view = memoryview(source) if isinstance(source, bytes) else None
     fd = source if isinstance(source, int) else -1
